@@ -1,0 +1,24 @@
+//! The suite's language-neutral endpoint contracts (`shared-endpoints/*.json`)
+//! and a verifier that checks any live server against one: every endpoint,
+//! negative case and flow, plus TechEmpower-style header checks.
+
+mod jsonpath;
+mod load;
+mod matcher;
+mod model;
+mod prepare;
+mod random;
+mod raw;
+mod report;
+mod verify;
+
+pub use jsonpath::lookup;
+pub use load::{contracts_dir, load, load_from, load_in, CATEGORIES};
+pub use matcher::Matcher;
+pub use model::{
+    Case, Contract, CsvExpect, Endpoint, Expect, Flow, GeneratedBody, LoadDefaults, MixEntry,
+    RandomKind, RandomSpec, RequestSpec, Scenario, Step,
+};
+pub use prepare::{prepare, Prepared, Vars};
+pub use report::{Check, CheckKind, Report};
+pub use verify::{verify, VerifyOptions};

@@ -1,0 +1,77 @@
+//! Finding and loading contract files.
+
+use crate::model::Contract;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+/// The suite's categories, in the order reports list them.
+pub const CATEGORIES: [&str; 5] = [
+    "basic",
+    "validation",
+    "file_operations",
+    "background_tasks",
+    "real_world_scenarios",
+];
+
+/// The contract directory: `$BENCH_CONTRACTS`, else the nearest
+/// `shared-endpoints/` above the current directory, else the one in this
+/// source tree.
+pub fn contracts_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BENCH_CONTRACTS") {
+        return PathBuf::from(dir);
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        for dir in cwd.ancestors() {
+            let candidate = dir.join("shared-endpoints");
+            if candidate.join("basic.json").is_file() {
+                return candidate;
+            }
+        }
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared-endpoints")
+}
+
+/// Loads `<contracts_dir>/<category>.json`.
+pub fn load(category: &str) -> Result<Contract> {
+    load_in(&contracts_dir(), category)
+}
+
+/// Loads `<dir>/<category>.json`; an unknown category is an error that lists
+/// the available ones.
+pub fn load_in(dir: &Path, category: &str) -> Result<Contract> {
+    let path = dir.join(format!("{category}.json"));
+    if !path.is_file() {
+        let mut available: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .filter_map(|e| {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        let stem = name.strip_suffix(".json")?;
+                        (!stem.ends_with(".schema")).then(|| stem.to_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        available.sort();
+        bail!(
+            "unknown category `{category}`: no {} (available: {})",
+            path.display(),
+            available.join(", ")
+        );
+    }
+    load_from(&path)
+}
+
+/// Loads and checks one contract file.
+pub fn load_from(path: &Path) -> Result<Contract> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let contract: Contract = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a valid contract", path.display()))?;
+    let problems = contract.problems();
+    if !problems.is_empty() {
+        bail!("{}: {}", path.display(), problems.join("; "));
+    }
+    Ok(contract)
+}

@@ -1,0 +1,344 @@
+//! The contract file format. `shared-endpoints/contract.schema.json` is its
+//! JSON Schema; both describe the same shape.
+
+use crate::matcher::Matcher;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// One category's contract.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contract {
+    /// Path of the JSON Schema, for editors.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Category name, e.g. `basic`.
+    pub category: String,
+    /// What the category measures.
+    pub description: String,
+    /// Port its servers listen on by default.
+    pub default_port: u16,
+    /// Limits every implementation must enforce.
+    #[serde(default)]
+    pub limits: ContractLimits,
+    /// Endpoints with a concrete request and the response it must get.
+    pub endpoints: Vec<Endpoint>,
+    /// Bad requests and the errors they must get.
+    pub negative_cases: Vec<Case>,
+    /// Ordered steps proving state is real.
+    #[serde(default)]
+    pub flows: Vec<Flow>,
+    /// Resources every server seeds at start.
+    #[serde(default)]
+    pub fixtures: Vec<Fixture>,
+    /// Weighted request mixes for load tests.
+    pub scenarios: Vec<Scenario>,
+    /// Default load parameters.
+    #[serde(default)]
+    pub load: LoadDefaults,
+}
+
+/// Limits of a category.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContractLimits {
+    /// Largest request body a server must accept; larger gets 413.
+    pub max_body_bytes: u64,
+}
+
+impl Default for ContractLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// An endpoint of the category.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// Unique name, used by scenarios and reports.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path template, e.g. `/user/{id}`.
+    pub path: String,
+    /// The concrete request the verifier and load tests send.
+    #[serde(default)]
+    pub request: RequestSpec,
+    /// What the response must be.
+    pub expect: Expect,
+}
+
+/// A bad request and the error it must get.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// Unique name.
+    pub name: String,
+    /// What is wrong with the request.
+    pub description: String,
+    /// HTTP method (ignored for `raw` requests).
+    pub method: String,
+    /// Path template.
+    pub path: String,
+    /// The request.
+    #[serde(default)]
+    pub request: RequestSpec,
+    /// The error it must get.
+    pub expect: Expect,
+}
+
+/// How to build a request.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    /// Values of the template's `{params}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub path_params: BTreeMap<String, Value>,
+    /// Query parameters (numbers and booleans are written as text).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, Value>,
+    /// Extra request headers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON body (sent as `application/json` unless `content_type` says otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<Value>,
+    /// A raw text body, sent as is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// `Content-Type` of the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// A generated JSON body of a given size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated_body: Option<GeneratedBody>,
+    /// Bytes written as is on a fresh TCP connection (protocol-level cases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+    /// Values replaced by random ones on every send, by reference
+    /// (`json.message`, `path.id`, `query.limit`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub randomize: BTreeMap<String, RandomSpec>,
+}
+
+/// A generated body: `{"padding":"xxxx…"}` of exactly `bytes` bytes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratedBody {
+    /// Total size of the body.
+    pub bytes: usize,
+}
+
+/// What random value to put in place.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomSpec {
+    /// Kind of value.
+    pub kind: RandomKind,
+    /// Smallest integer, or shortest string (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    /// Largest integer, or longest string (default 1,000,000 / 24).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
+}
+
+/// Kinds of random value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RandomKind {
+    /// An integer in `min..=max`.
+    Integer,
+    /// Letters and digits, `min..=max` long.
+    String,
+    /// Lower-case letters, `min..=max` long.
+    Word,
+    /// `word@word.com`.
+    Email,
+    /// `true` or `false`.
+    Boolean,
+}
+
+/// What a response must be.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Exact status.
+    pub status: u16,
+    /// Exact `Content-Type` (defaults to `application/json` for error cases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// Exact body text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Response JSON: path (`user.id`, `users[0].email`, `""` for the root)
+    /// to a type name or a matcher.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub json: BTreeMap<String, Matcher>,
+    /// Whether the body must be sent chunked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunked: Option<bool>,
+    /// A CSV body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv: Option<CsvExpect>,
+    /// Error code (`{"error": code}`) for error responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Fields that must each appear in the error's `details`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub detail_fields: Vec<String>,
+    /// Headers that must list these comma-separated tokens, in any order and
+    /// case (`allow: GET` is met by `GET, HEAD`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// A CSV body: a header line, then rows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvExpect {
+    /// The exact first line.
+    pub header: String,
+    /// Request value (`query.count`) giving the number of data rows.
+    pub rows_from_request: String,
+}
+
+/// Ordered requests sharing captured values.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flow {
+    /// Unique name.
+    pub name: String,
+    /// What it proves.
+    pub description: String,
+    /// The steps, run in order; the flow stops at the first failure.
+    pub steps: Vec<Step>,
+}
+
+/// One request of a flow. `${var}` in the path, in query values and in JSON
+/// string values (also in matchers' `equals`) is replaced by a captured value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// HTTP method.
+    pub method: String,
+    /// Path template.
+    pub path: String,
+    /// The request.
+    #[serde(default)]
+    pub request: RequestSpec,
+    /// What the response must be.
+    pub expect: Expect,
+    /// Values to capture: variable name to response JSON path.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub capture: BTreeMap<String, String>,
+}
+
+/// A resource seeded at start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    /// Kind of resource (`file`, `task`, …).
+    pub kind: String,
+    /// Its id.
+    pub id: String,
+    /// How its content is derived, so every server seeds identical data.
+    pub rule: String,
+}
+
+/// A weighted request mix.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Unique name.
+    pub name: String,
+    /// What it exercises.
+    pub description: String,
+    /// Endpoints and their weights.
+    pub mix: Vec<MixEntry>,
+}
+
+/// One endpoint of a mix.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixEntry {
+    /// Endpoint name.
+    pub endpoint: String,
+    /// Relative weight (≥ 1).
+    pub weight: u32,
+}
+
+/// Default load parameters of a category.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadDefaults {
+    /// Open connections.
+    pub connections: u32,
+    /// Load generator threads.
+    pub threads: u32,
+    /// Measured seconds per endpoint.
+    pub duration_seconds: u32,
+    /// Warm-up seconds before measuring.
+    pub warmup_seconds: u32,
+}
+
+impl Default for LoadDefaults {
+    fn default() -> Self {
+        Self {
+            connections: 64,
+            threads: 1,
+            duration_seconds: 10,
+            warmup_seconds: 3,
+        }
+    }
+}
+
+impl Contract {
+    /// The endpoint called `name`.
+    pub fn endpoint(&self, name: &str) -> Option<&Endpoint> {
+        self.endpoints.iter().find(|e| e.name == name)
+    }
+
+    /// Problems a JSON Schema cannot see: duplicate names, scenarios naming
+    /// unknown endpoints, templates whose parameters have no value.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for name in self
+            .endpoints
+            .iter()
+            .map(|e| &e.name)
+            .chain(self.negative_cases.iter().map(|c| &c.name))
+            .chain(self.flows.iter().map(|f| &f.name))
+            .chain(self.scenarios.iter().map(|s| &s.name))
+        {
+            if !seen.insert(name) {
+                out.push(format!("duplicate name `{name}`"));
+            }
+        }
+        for s in &self.scenarios {
+            for m in &s.mix {
+                if self.endpoint(&m.endpoint).is_none() {
+                    out.push(format!(
+                        "scenario `{}` names unknown endpoint `{}`",
+                        s.name, m.endpoint
+                    ));
+                }
+            }
+        }
+        for e in &self.endpoints {
+            for p in crate::prepare::template_params(&e.path) {
+                if !e.request.path_params.contains_key(p) {
+                    out.push(format!("endpoint `{}` has no value for `{{{p}}}`", e.name));
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,210 @@
+//! Turning a request spec into concrete bytes: captured variables are
+//! substituted, marked values randomized, the path filled and the query and
+//! body encoded.
+
+use crate::jsonpath;
+use crate::model::RequestSpec;
+use rand::Rng;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Values captured by earlier flow steps.
+pub type Vars = BTreeMap<String, Value>;
+
+/// A request ready to send.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// HTTP method.
+    pub method: String,
+    /// Path and query, e.g. `/users?limit=20`.
+    pub target: String,
+    /// Request headers, including `Content-Type` when there is a body.
+    pub headers: Vec<(String, String)>,
+    /// The body, if any.
+    pub body: Option<Vec<u8>>,
+    /// Bytes to write as is on a fresh connection, for protocol cases.
+    pub raw: Option<Vec<u8>>,
+    /// What was sent, for `from_request` references:
+    /// `{"path": {...}, "query": {...}, "json": ...}`.
+    pub values: Value,
+}
+
+/// The `{name}` parameters of a path template.
+pub(crate) fn template_params(template: &str) -> impl Iterator<Item = &str> {
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|s| s.split_once('}').map(|(name, _)| name))
+}
+
+/// Replaces `${var}` in strings: a string that is exactly `${var}` becomes the
+/// captured value itself (keeping its type); elsewhere its text is inserted.
+pub(crate) fn substitute(value: &Value, vars: &Vars) -> Value {
+    match value {
+        Value::String(s) => substitute_str(s, vars),
+        Value::Array(a) => Value::Array(a.iter().map(|v| substitute(v, vars)).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), substitute(v, vars)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn substitute_str(s: &str, vars: &Vars) -> Value {
+    if let Some(name) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+        if let Some(v) = vars.get(name) {
+            return v.clone();
+        }
+    }
+    let mut out = s.to_owned();
+    for (name, v) in vars {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out = out.replace(&format!("${{{name}}}"), &text);
+    }
+    Value::String(out)
+}
+
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Builds the request for `method template` from `spec`.
+pub fn prepare(
+    method: &str,
+    template: &str,
+    spec: &RequestSpec,
+    vars: &Vars,
+    rng: &mut impl Rng,
+) -> Result<Prepared, String> {
+    let object = |m: &BTreeMap<String, Value>| {
+        Value::Object(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Map<_, _>>())
+    };
+    let mut values = serde_json::json!({
+        "path": object(&spec.path_params),
+        "query": object(&spec.query),
+        "json": spec.json.clone().unwrap_or(Value::Null),
+    });
+    values = substitute(&values, vars);
+    for (reference, random) in &spec.randomize {
+        jsonpath::set(&mut values, reference, crate::random::value(random, rng))?;
+    }
+
+    let mut target = String::new();
+    let mut rest = substitute_str(template, vars)
+        .as_str()
+        .unwrap_or(template)
+        .to_owned();
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..]
+            .find('}')
+            .ok_or_else(|| format!("unclosed `{{` in {template}"))?
+            + start;
+        let name = &rest[start + 1..end];
+        let v = values["path"]
+            .get(name)
+            .ok_or_else(|| format!("no value for `{{{name}}}` in {template}"))?;
+        target.push_str(&rest[..start]);
+        target.extend(form_urlencoded::byte_serialize(as_text(v).as_bytes()));
+        rest = rest[end + 1..].to_owned();
+    }
+    target.push_str(&rest);
+    if let Some(q) = values["query"].as_object().filter(|q| !q.is_empty()) {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in q {
+            ser.append_pair(k, &as_text(v));
+        }
+        target.push(if target.contains('?') { '&' } else { '?' });
+        target.push_str(&ser.finish());
+    }
+
+    let mut headers: Vec<(String, String)> = spec
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), as_text(&substitute_str(v, vars))))
+        .collect();
+    let mut content_type = spec.content_type.clone();
+    let body = if let Some(g) = &spec.generated_body {
+        content_type.get_or_insert_with(|| "application/json".into());
+        let pad = g.bytes.saturating_sub(r#"{"padding":""}"#.len());
+        Some(format!(r#"{{"padding":"{}"}}"#, "x".repeat(pad)).into_bytes())
+    } else if spec.json.is_some() {
+        content_type.get_or_insert_with(|| "application/json".into());
+        Some(serde_json::to_vec(&values["json"]).map_err(|e| e.to_string())?)
+    } else {
+        spec.body.as_ref().map(|b| b.clone().into_bytes())
+    };
+    if let Some(ct) = content_type {
+        headers.push(("content-type".into(), ct));
+    }
+    Ok(Prepared {
+        method: method.to_owned(),
+        target,
+        headers,
+        body,
+        raw: spec.raw.as_ref().map(|r| r.clone().into_bytes()),
+        values,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{RandomKind, RandomSpec};
+    use serde_json::json;
+
+    #[test]
+    fn fills_path_query_and_body() {
+        let spec: RequestSpec = serde_json::from_value(json!({
+            "path_params": {"id": 42},
+            "query": {"limit": 20, "q": "a b"},
+            "json": {"name": "${who}"}
+        }))
+        .unwrap();
+        let vars = Vars::from([("who".to_owned(), json!("zed"))]);
+        let p = prepare("POST", "/user/{id}/x", &spec, &vars, &mut rand::rng()).unwrap();
+        assert_eq!(p.target, "/user/42/x?limit=20&q=a+b");
+        assert_eq!(p.body.unwrap(), br#"{"name":"zed"}"#);
+        assert_eq!(p.headers, [("content-type".to_owned(), "application/json".to_owned())]);
+    }
+
+    #[test]
+    fn randomizes_marked_values() {
+        let mut spec: RequestSpec =
+            serde_json::from_value(json!({"path_params": {"id": 1}, "json": {"m": "x"}})).unwrap();
+        spec.randomize.insert(
+            "path.id".into(),
+            RandomSpec { kind: RandomKind::Integer, min: Some(100), max: Some(999) },
+        );
+        spec.randomize.insert(
+            "json.m".into(),
+            RandomSpec { kind: RandomKind::String, min: Some(30), max: Some(30) },
+        );
+        let p = prepare("GET", "/u/{id}", &spec, &Vars::new(), &mut rand::rng()).unwrap();
+        let id = p.values["path"]["id"].as_i64().unwrap();
+        assert!((100..=999).contains(&id));
+        assert_eq!(p.target, format!("/u/{id}"));
+        assert_eq!(p.values["json"]["m"].as_str().unwrap().len(), 30);
+    }
+
+    #[test]
+    fn generated_bodies_have_the_exact_size() {
+        let spec: RequestSpec =
+            serde_json::from_value(json!({"generated_body": {"bytes": 5000}})).unwrap();
+        let p = prepare("POST", "/echo", &spec, &Vars::new(), &mut rand::rng()).unwrap();
+        assert_eq!(p.body.unwrap().len(), 5000);
+    }
+
+    #[test]
+    fn missing_path_values_are_errors() {
+        let p = prepare("GET", "/u/{id}", &RequestSpec::default(), &Vars::new(), &mut rand::rng());
+        assert!(p.is_err());
+    }
+}

@@ -1,0 +1,59 @@
+//! Random request values, so that a server answering with canned data fails.
+
+use crate::model::{RandomKind, RandomSpec};
+use rand::Rng;
+use serde_json::Value;
+
+fn text(rng: &mut impl Rng, len: usize, alphabet: &[u8]) -> String {
+    (0..len)
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+        .collect()
+}
+
+/// A fresh value for `spec`.
+pub(crate) fn value(spec: &RandomSpec, rng: &mut impl Rng) -> Value {
+    const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
+    let (lo, hi) = match spec.kind {
+        RandomKind::Integer => (spec.min.unwrap_or(1), spec.max.unwrap_or(1_000_000)),
+        _ => (spec.min.unwrap_or(1).max(1), spec.max.unwrap_or(24).max(1)),
+    };
+    let (lo, hi) = (lo.min(hi), hi.max(lo));
+    let drawn = rng.random_range(lo..=hi);
+    let n = drawn as usize;
+    match spec.kind {
+        RandomKind::Integer => Value::from(drawn),
+        RandomKind::String => Value::from(text(rng, n, ALNUM)),
+        RandomKind::Word => Value::from(text(rng, n, LOWER)),
+        RandomKind::Email => {
+            let user = text(rng, n, LOWER);
+            let host = text(rng, 8, LOWER);
+            Value::from(format!("{user}@{host}.com"))
+        }
+        RandomKind::Boolean => Value::from(rng.random_bool(0.5)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_respect_their_spec() {
+        let mut rng = rand::rng();
+        for _ in 0..200 {
+            let n = value(
+                &RandomSpec { kind: RandomKind::Integer, min: Some(5), max: Some(9) },
+                &mut rng,
+            );
+            assert!((5..=9).contains(&n.as_i64().unwrap()));
+            let s = value(
+                &RandomSpec { kind: RandomKind::Word, min: Some(3), max: Some(4) },
+                &mut rng,
+            );
+            assert!((3..=4).contains(&s.as_str().unwrap().len()));
+            let e = value(&RandomSpec { kind: RandomKind::Email, min: None, max: None }, &mut rng);
+            assert!(e.as_str().unwrap().contains('@'));
+        }
+    }
+}

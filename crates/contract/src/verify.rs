@@ -1,0 +1,381 @@
+//! Verifying a live server against a contract.
+
+use crate::jsonpath::lookup;
+use crate::model::{Contract, Expect, RequestSpec};
+use crate::prepare::{prepare, substitute, Prepared, Vars};
+use crate::report::{Check, CheckKind, Report};
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCODING};
+use serde_json::Value;
+use std::time::Duration;
+
+/// Where and how to verify.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Server base URL, e.g. `http://127.0.0.1:8000`.
+    pub base_url: String,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Whether to check that `Date` changes across seconds (takes ~1.1 s).
+    pub check_date: bool,
+}
+
+impl VerifyOptions {
+    /// Defaults for `base_url`: 10 s timeout, date check on.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            timeout: Duration::from_secs(10),
+            check_date: true,
+        }
+    }
+}
+
+struct Exchange {
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+struct Verifier<'a> {
+    client: reqwest::Client,
+    /// Negative cases get fresh connections: a server may rightly close one
+    /// after refusing a request.
+    fresh: reqwest::Client,
+    opts: &'a VerifyOptions,
+}
+
+/// Runs every endpoint, negative case and flow of `contract` against the
+/// server at `opts.base_url`; never panics on a misbehaving server.
+pub async fn verify(contract: &Contract, opts: &VerifyOptions) -> Report {
+    let mut report = Report {
+        category: contract.category.clone(),
+        url: opts.base_url.clone(),
+        checks: Vec::new(),
+    };
+    let build = |pool: usize| {
+        reqwest::Client::builder()
+            .no_proxy()
+            .timeout(opts.timeout)
+            .pool_max_idle_per_host(pool)
+            .build()
+    };
+    let (client, fresh) = match (build(usize::MAX), build(0)) {
+        (Ok(client), Ok(fresh)) => (client, fresh),
+        (Err(e), _) | (_, Err(e)) => {
+            report.checks.push(check(CheckKind::Headers, "client", Err(e.to_string())));
+            return report;
+        }
+    };
+    let v = Verifier { client, fresh, opts };
+    let (date, mut checks) = tokio::join!(v.date_changes(), v.contract_checks(contract));
+    if let Some(date) = date {
+        checks.push(date);
+    }
+    report.checks = checks;
+    report
+}
+
+fn check(kind: CheckKind, name: &str, outcome: Result<(), String>) -> Check {
+    Check {
+        kind,
+        name: name.to_owned(),
+        passed: outcome.is_ok(),
+        detail: outcome.err().unwrap_or_default(),
+    }
+}
+
+fn joined(failures: Vec<String>) -> Result<(), String> {
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
+}
+
+impl Verifier<'_> {
+    async fn contract_checks(&self, contract: &Contract) -> Vec<Check> {
+        let mut checks = Vec::new();
+        for e in &contract.endpoints {
+            let outcome = self
+                .request_and_check(&e.method, &e.path, &e.request, &e.expect, &Vars::new(), false)
+                .await
+                .map(|_| ());
+            checks.push(check(CheckKind::Endpoint, &e.name, outcome));
+        }
+        for c in &contract.negative_cases {
+            let outcome = if c.request.raw.is_some() {
+                self.raw_case(&c.path, &c.request, &c.expect).await
+            } else {
+                self.request_and_check(&c.method, &c.path, &c.request, &c.expect, &Vars::new(), true)
+                    .await
+                    .map(|_| ())
+            };
+            checks.push(check(CheckKind::Negative, &c.name, outcome));
+        }
+        for f in &contract.flows {
+            checks.push(check(CheckKind::Flow, &f.name, self.flow(f).await));
+        }
+        checks
+    }
+
+    async fn flow(&self, flow: &crate::model::Flow) -> Result<(), String> {
+        let mut vars = Vars::new();
+        for (i, step) in flow.steps.iter().enumerate() {
+            let error_case = step.expect.status >= 400;
+            let doc = self
+                .request_and_check(&step.method, &step.path, &step.request, &step.expect, &vars, error_case)
+                .await
+                .map_err(|e| format!("step {} ({} {}): {e}", i + 1, step.method, step.path))?;
+            for (name, path) in &step.capture {
+                let value = doc
+                    .as_ref()
+                    .and_then(|d| lookup(d, path))
+                    .ok_or_else(|| format!("step {}: nothing to capture at `{path}`", i + 1))?;
+                vars.insert(name.clone(), value.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one request and checks its answer; returns the JSON body, if any.
+    async fn request_and_check(
+        &self,
+        method: &str,
+        path: &str,
+        spec: &RequestSpec,
+        expect: &Expect,
+        vars: &Vars,
+        error_case: bool,
+    ) -> Result<Option<Value>, String> {
+        let prepared = prepare(method, path, spec, vars, &mut rand::rng())?;
+        let client = if error_case { &self.fresh } else { &self.client };
+        let ex = self.send_with(client, &prepared).await?;
+        check_response(expect, &ex, &prepared.values, vars, error_case)
+    }
+
+    async fn send(&self, p: &Prepared) -> Result<Exchange, String> {
+        self.send_with(&self.client, p).await
+    }
+
+    async fn send_with(&self, client: &reqwest::Client, p: &Prepared) -> Result<Exchange, String> {
+        let method = reqwest::Method::from_bytes(p.method.as_bytes())
+            .map_err(|_| format!("bad method {}", p.method))?;
+        let mut req = client.request(method, format!("{}{}", self.opts.base_url, p.target));
+        for (k, v) in &p.headers {
+            req = req.header(k, v);
+        }
+        if let Some(body) = &p.body {
+            req = req.body(body.clone());
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("{} {}: {}", p.method, p.target, error_chain(&e)))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| format!("reading the body: {}", error_chain(&e)))?;
+        Ok(Exchange {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn authority(&self) -> Result<String, String> {
+        let url = reqwest::Url::parse(&self.opts.base_url).map_err(|e| e.to_string())?;
+        let host = url.host_str().ok_or("no host in the URL")?;
+        let port = url.port_or_known_default().ok_or("no port in the URL")?;
+        Ok(format!("{host}:{port}"))
+    }
+
+    async fn raw_case(&self, _path: &str, spec: &RequestSpec, expect: &Expect) -> Result<(), String> {
+        let bytes = spec.raw.as_deref().unwrap_or_default().as_bytes();
+        let status = crate::raw::status_of(&self.authority()?, bytes, self.opts.timeout).await?;
+        let mut failures = Vec::new();
+        if status != expect.status {
+            failures.push(format!("status {status} (expected {})", expect.status));
+        }
+        let alive = self
+            .send(&prepare("GET", "/health", &RequestSpec::default(), &Vars::new(), &mut rand::rng())?)
+            .await;
+        if let Err(e) = alive {
+            failures.push(format!("server stopped answering afterwards: {e}"));
+        }
+        joined(failures)
+    }
+
+    /// `Date` must be present and change between requests a second apart.
+    async fn date_changes(&self) -> Option<Check> {
+        if !self.opts.check_date {
+            return None;
+        }
+        let health = prepare("GET", "/health", &RequestSpec::default(), &Vars::new(), &mut rand::rng()).ok()?;
+        let date = |ex: &Exchange| ex.headers.get(DATE).map(|d| d.as_bytes().to_vec());
+        let outcome = async {
+            let first = date(&self.send(&health).await?).ok_or("no Date header")?;
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            let second = date(&self.send(&health).await?).ok_or("no Date header")?;
+            if first == second {
+                Err(format!(
+                    "Date did not change in 1.1 s: {}",
+                    String::from_utf8_lossy(&first)
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        .await;
+        Some(check(CheckKind::Headers, "date_changes", outcome))
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    text.replace('\n', "\\n")
+}
+
+/// Checks status, the headers every response needs, and `expect`.
+fn check_response(
+    expect: &Expect,
+    ex: &Exchange,
+    request: &Value,
+    vars: &Vars,
+    error_case: bool,
+) -> Result<Option<Value>, String> {
+    let mut f = Vec::new();
+    if ex.status != expect.status {
+        f.push(format!(
+            "status {} (expected {}), body: {}",
+            ex.status,
+            expect.status,
+            excerpt(&ex.body)
+        ));
+    }
+    for name in ["server", "date", "content-type"] {
+        if !ex.headers.contains_key(name) {
+            f.push(format!("no {name} header"));
+        }
+    }
+    let header = |name| ex.headers.get(name).and_then(|v| v.to_str().ok());
+    let chunked = header(TRANSFER_ENCODING).is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
+    if !chunked && !ex.headers.contains_key(CONTENT_LENGTH) {
+        f.push("neither Content-Length nor chunked Transfer-Encoding".into());
+    }
+    let want_type = expect
+        .content_type
+        .as_deref()
+        .or(error_case.then_some("application/json"));
+    if let Some(want) = want_type {
+        let got = header(CONTENT_TYPE).unwrap_or("");
+        if !got.eq_ignore_ascii_case(want) {
+            f.push(format!("Content-Type {got:?} (expected {want:?})"));
+        }
+    }
+    if let Some(want) = expect.chunked {
+        if want != chunked {
+            f.push(format!("chunked is {chunked} (expected {want})"));
+        }
+    }
+    for (name, want) in &expect.headers {
+        let got = ex.headers.get(name.as_str()).and_then(|v| v.to_str().ok());
+        let tokens = |s: &str| -> Vec<String> {
+            s.split(',').map(|t| t.trim().to_ascii_lowercase()).collect()
+        };
+        let have = got.map(tokens).unwrap_or_default();
+        if !tokens(want).iter().all(|t| have.contains(t)) {
+            f.push(format!("header {name}: {got:?} (must list {want:?})"));
+        }
+    }
+    if let Some(want) = &expect.body {
+        if ex.body.as_ref() != want.as_bytes() {
+            f.push(format!("body {:?} (expected {want:?})", excerpt(&ex.body)));
+        }
+    }
+    if let Some(csv) = &expect.csv {
+        check_csv(csv, &ex.body, request, &mut f);
+    }
+    let needs_json = !expect.json.is_empty() || error_case || expect.error.is_some();
+    let doc: Option<Value> = serde_json::from_slice(&ex.body).ok();
+    match (&doc, needs_json) {
+        (None, true) => f.push(format!("body is not JSON: {}", excerpt(&ex.body))),
+        (Some(doc), _) => {
+            for (path, m) in &expect.json {
+                if let Err(e) = m.check(lookup(doc, path), request, &|v| substitute(v, vars)) {
+                    let at = if path.is_empty() { "(root)" } else { path };
+                    f.push(format!("{at}: {e}"));
+                }
+            }
+            if error_case {
+                check_error_shape(expect, doc, &mut f);
+            }
+        }
+        (None, false) => {}
+    }
+    joined(f).map(|()| doc)
+}
+
+/// Errors are `{"error": code, "message": text, "details": [...]}`.
+fn check_error_shape(expect: &Expect, doc: &Value, f: &mut Vec<String>) {
+    let code = doc.get("error").and_then(Value::as_str);
+    if code.is_none() {
+        f.push("error body has no string `error`".into());
+    }
+    if !doc.get("message").is_some_and(Value::is_string) {
+        f.push("error body has no string `message`".into());
+    }
+    let details = doc.get("details").and_then(Value::as_array);
+    if details.is_none() {
+        f.push("error body has no array `details`".into());
+    }
+    if let Some(want) = &expect.error {
+        if code != Some(want.as_str()) {
+            f.push(format!("error code {code:?} (expected {want:?})"));
+        }
+    }
+    let fields: Vec<&str> = details
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.get("field").and_then(Value::as_str))
+        .collect();
+    for want in &expect.detail_fields {
+        if !fields.contains(&want.as_str()) {
+            f.push(format!("details do not name `{want}` (named: {fields:?})"));
+        }
+    }
+}
+
+fn check_csv(csv: &crate::model::CsvExpect, body: &[u8], request: &Value, f: &mut Vec<String>) {
+    let Ok(text) = std::str::from_utf8(body) else {
+        f.push("CSV body is not UTF-8".into());
+        return;
+    };
+    let mut lines = text.lines();
+    if lines.next() != Some(csv.header.as_str()) {
+        f.push(format!("CSV header is not {:?}", csv.header));
+    }
+    let columns = csv.header.split(',').count();
+    let rows: Vec<&str> = lines.collect();
+    match lookup(request, &csv.rows_from_request).and_then(Value::as_u64) {
+        Some(n) if rows.len() as u64 != n => f.push(format!("{} CSV rows (expected {n})", rows.len())),
+        None => f.push(format!("the request has no number at `{}`", csv.rows_from_request)),
+        _ => {}
+    }
+    if let Some(bad) = rows.iter().position(|r| r.split(',').count() != columns) {
+        f.push(format!("CSV row {} does not have {columns} columns", bad + 1));
+    }
+}

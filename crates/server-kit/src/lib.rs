@@ -1,0 +1,21 @@
+//! HTTP plumbing shared by every benchmark server: a hyper 1.x connection
+//! loop with limits and graceful shutdown, a method-and-path router with
+//! typed parameters, request extraction with size limits, and the suite's
+//! JSON error mapping. Category binaries only wire routes to the `shared`
+//! crate through it.
+
+mod body;
+mod error;
+mod query;
+mod request;
+mod response;
+mod router;
+mod server;
+
+pub use body::{Body, BodyError};
+pub use error::ApiError;
+pub use query::Query;
+pub use request::{parse_json, Limits, Req};
+pub use response::{json, json_status, stream, text, Response};
+pub use router::{Handler, Router};
+pub use server::{run, serve, shutdown_signal, ServeArgs, ServeOptions};

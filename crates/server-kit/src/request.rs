@@ -1,0 +1,311 @@
+//! The request a handler receives: path parameters, query, headers and a
+//! body that is read only through size-limited extractors.
+
+use crate::{error::ApiError, query::kind_of, query::Query};
+use bytes::Bytes;
+use http::{header, request::Parts, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use serde::de::DeserializeOwned;
+use shared::FieldError;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// Limits applied to every request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted request body in bytes; larger gets 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Where a request body comes from: the connection, or memory (tests).
+pub(crate) enum RawBody {
+    Incoming(Incoming),
+    Memory(Full<Bytes>),
+}
+
+/// One request as handed to a handler.
+pub struct Req {
+    /// Method, URI, headers and extensions.
+    pub parts: Parts,
+    body: RawBody,
+    params: Vec<(Box<str>, String)>,
+    limits: Arc<Limits>,
+}
+
+impl Req {
+    pub(crate) fn new(
+        parts: Parts,
+        body: RawBody,
+        params: Vec<(Box<str>, String)>,
+        limits: Arc<Limits>,
+    ) -> Self {
+        Self {
+            parts,
+            body,
+            params,
+            limits,
+        }
+    }
+
+    /// A request with an in-memory body, for tests of handlers and routers.
+    pub fn from_parts(parts: Parts, body: impl Into<Bytes>, limits: Limits) -> Self {
+        Self::new(
+            parts,
+            RawBody::Memory(Full::new(body.into())),
+            Vec::new(),
+            Arc::new(limits),
+        )
+    }
+
+    pub(crate) fn set_params(&mut self, params: Vec<(Box<str>, String)>) {
+        self.params = params;
+    }
+
+    /// The path parameter `name` parsed as `T`; unparseable is a 400
+    /// `invalid_path_param`.
+    pub fn param<T: FromStr>(&self, name: &str) -> Result<T, ApiError> {
+        let raw = self
+            .params
+            .iter()
+            .find(|(k, _)| k.as_ref() == name)
+            .map(|(_, v)| v.as_str())
+            .ok_or_else(|| ApiError::internal(format!("route has no parameter `{name}`")))?;
+        raw.parse().map_err(|_| {
+            ApiError::bad_request(
+                "invalid_path_param",
+                format!(
+                    "path parameter `{name}` must be {}, got {raw:?}",
+                    kind_of::<T>()
+                ),
+            )
+            .with_details(vec![FieldError::new(
+                name,
+                "invalid_type",
+                format!("must be {}", kind_of::<T>()),
+            )])
+        })
+    }
+
+    /// The decoded query string.
+    pub fn query(&self) -> Query<'_> {
+        Query::parse(self.parts.uri.query())
+    }
+
+    /// A request header as text, if present and valid.
+    pub fn header(&self, name: impl header::AsHeaderName) -> Option<&str> {
+        self.parts.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The whole body, refused with 413 past [`Limits::max_body_bytes`]
+    /// (checked against `Content-Length` first, then while reading).
+    pub async fn bytes(self) -> Result<Bytes, ApiError> {
+        let limit = self.limits.max_body_bytes;
+        let declared = self
+            .header(header::CONTENT_LENGTH)
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        let collected = match self.body {
+            RawBody::Incoming(body) => Limited::new(body, limit).collect().await,
+            RawBody::Memory(body) => Limited::new(body, limit).collect().await,
+        };
+        match collected {
+            Ok(c) => Ok(c.to_bytes()),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                Err(ApiError::payload_too_large(limit))
+            }
+            Err(e) => Err(ApiError::bad_request(
+                "body_read_error",
+                format!("could not read the request body: {e}"),
+            )),
+        }
+    }
+
+    /// The body as JSON of type `T`: 415 unless `Content-Type` is JSON, 413
+    /// when too large, then as [`parse_json`].
+    pub async fn json<T: DeserializeOwned>(self) -> Result<T, ApiError> {
+        parse_json(&self.json_bytes().await?)
+    }
+
+    /// The raw body of a JSON request: 415 unless `Content-Type` is JSON,
+    /// 413 when too large; not parsed.
+    pub async fn json_bytes(self) -> Result<Bytes, ApiError> {
+        if !is_json(self.header(header::CONTENT_TYPE)) {
+            return Err(ApiError::unsupported_media_type("application/json"));
+        }
+        self.bytes().await
+    }
+}
+
+/// `application/json`, `application/*+json`, with or without parameters.
+fn is_json(content_type: Option<&str>) -> bool {
+    let Some(ct) = content_type else {
+        return false;
+    };
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    let Some((kind, sub)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (sub.eq_ignore_ascii_case("json")
+            || sub.len() > 5 && sub[sub.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+/// Parses a JSON body: empty or malformed (including nesting deeper than 128)
+/// is a 400 `malformed_json`; well-formed JSON of the wrong shape is a 422
+/// naming the field (`tags[2]`, `metadata.team`) and what was wrong.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "malformed_json",
+            "request body is empty",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        // A shape error can come before a syntax error further on: only
+        // well-formed documents get the 422.
+        let well_formed = serde_json::from_slice::<serde::de::IgnoredAny>(body);
+        if inner.is_data() && well_formed.is_ok() {
+            shape_error(path, &inner)
+        } else if let Err(syntax) = well_formed {
+            malformed(&syntax)
+        } else {
+            malformed(&inner)
+        }
+    })?;
+    de.end().map_err(|e| malformed(&e))?;
+    Ok(value)
+}
+
+fn malformed(e: &serde_json::Error) -> ApiError {
+    ApiError::bad_request("malformed_json", format!("malformed JSON: {e}"))
+}
+
+fn shape_error(path: String, inner: &serde_json::Error) -> ApiError {
+    let text = inner.to_string();
+    let message = text.split(" at line ").next().unwrap_or(&text).to_owned();
+    let (field, code) = match missing_field(&message) {
+        Some(name) if path == "." => (name.to_owned(), "required"),
+        Some(name) => (format!("{path}.{name}"), "required"),
+        None if path == "." => (String::new(), "invalid_type"),
+        None => (path, "invalid_type"),
+    };
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        format!("invalid request body: {message}"),
+    )
+    .with_details(vec![FieldError::new(field, code, message)])
+}
+
+/// The field name in serde's "missing field `x`" message.
+fn missing_field(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")?
+        .strip_suffix('`')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[allow(dead_code)]
+    #[derive(Debug, Deserialize)]
+    struct Item {
+        id: u32,
+        tags: Vec<String>,
+    }
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json(Some("application/json")));
+        assert!(is_json(Some("Application/JSON; charset=utf-8")));
+        assert!(is_json(Some("application/problem+json")));
+        assert!(!is_json(Some("text/plain")));
+        assert!(!is_json(Some("application/jsonx")));
+        assert!(!is_json(None));
+    }
+
+    #[test]
+    fn malformed_is_400_and_wrong_shape_is_422_with_path() {
+        for bad in [&b""[..], b"  ", b"{", b"{\"id\":1,}", b"{} x"] {
+            let e = parse_json::<Item>(bad).unwrap_err();
+            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{bad:?}");
+            assert_eq!(e.code, "malformed_json");
+        }
+        let e = parse_json::<Item>(br#"{"id":1,"tags":["a",2]}"#).unwrap_err();
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.details[0].field, "tags[1]");
+        assert_eq!(e.details[0].code, "invalid_type");
+        let e = parse_json::<Item>(br#"{"id":1}"#).unwrap_err();
+        assert_eq!(e.details[0].field, "tags");
+        assert_eq!(e.details[0].code, "required");
+        let e = parse_json::<Item>(b"[1]").unwrap_err();
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[test]
+    fn deep_nesting_is_400_not_a_stack_overflow() {
+        let deep = "[".repeat(100_000);
+        let e = parse_json::<serde_json::Value>(deep.as_bytes()).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+    }
+
+    fn req(body: &'static [u8], content_type: &str, content_length: Option<usize>) -> Req {
+        let mut b = http::Request::post("/x").header(header::CONTENT_TYPE, content_type);
+        if let Some(n) = content_length {
+            b = b.header(header::CONTENT_LENGTH, n);
+        }
+        let (parts, ()) = b.body(()).unwrap().into_parts();
+        Req::from_parts(parts, body, Limits { max_body_bytes: 16 })
+    }
+
+    #[tokio::test]
+    async fn body_limits_and_content_type() {
+        let ok: serde_json::Value = req(b"{\"a\":1}", "application/json", None)
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(ok["a"], 1);
+        let big = req(b"{\"a\":\"0123456789abcdef\"}", "application/json", None);
+        assert_eq!(
+            big.json::<serde_json::Value>().await.unwrap_err().status,
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        let declared = req(b"{}", "application/json", Some(1_000_000));
+        assert_eq!(
+            declared.bytes().await.unwrap_err().status,
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        let wrong = req(b"{}", "text/plain", None);
+        assert_eq!(
+            wrong.json::<serde_json::Value>().await.unwrap_err().status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+    }
+
+    #[test]
+    fn typed_path_params() {
+        let (parts, ()) = http::Request::get("/user/x").body(()).unwrap().into_parts();
+        let mut r = Req::from_parts(parts, Bytes::new(), Limits::default());
+        r.set_params(vec![("id".into(), "abc".into()), ("n".into(), "7".into())]);
+        assert_eq!(r.param::<u64>("n").unwrap(), 7);
+        let e = r.param::<u64>("id").unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert_eq!(e.code, "invalid_path_param");
+    }
+}

@@ -1,0 +1,243 @@
+//! The connection loop: flags, runtime, accept with a connection cap,
+//! header-read timeout, `Server` header, panic containment and graceful
+//! shutdown on SIGTERM/SIGINT.
+
+use crate::error::ApiError;
+use crate::request::Limits;
+use crate::response::Response;
+use crate::router::Router;
+use futures_util::FutureExt;
+use http::{header, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::panic::AssertUnwindSafe;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// Command-line flags every server accepts (flatten into a clap parser).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on; 0 picks a free one [default: the category's port].
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Tokio worker threads [default: number of cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Close connections that take longer than this to send request headers.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+    /// Most connections served at once; further clients wait in the backlog.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub shutdown_timeout: Duration,
+    /// Log filter (`warn`, `info`, `server_kit=debug`, …); logs go to stderr.
+    #[arg(long, default_value = "warn", env = "RUST_LOG")]
+    pub log: String,
+}
+
+/// Settings of [`serve`].
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Request limits.
+    pub limits: Limits,
+    /// Header read timeout.
+    pub header_timeout: Duration,
+    /// Connection cap.
+    pub max_connections: usize,
+    /// Grace period for in-flight requests at shutdown.
+    pub shutdown_timeout: Duration,
+    /// Value of the `Server` header.
+    pub server_name: &'static str,
+}
+
+impl ServeArgs {
+    /// The [`ServeOptions`] these flags describe.
+    pub fn options(&self, server_name: &'static str) -> ServeOptions {
+        ServeOptions {
+            limits: Limits {
+                max_body_bytes: self.max_body_bytes,
+            },
+            header_timeout: self.header_timeout,
+            max_connections: self.max_connections.max(1),
+            shutdown_timeout: self.shutdown_timeout,
+            server_name,
+        }
+    }
+}
+
+/// Runs a server built by `router` until SIGTERM/SIGINT: builds the runtime,
+/// binds, prints `listening on http://ADDR` on stdout, serves, then drains.
+/// A bind failure is one line on stderr and exit code 1.
+pub fn run(
+    server_name: &'static str,
+    default_port: u16,
+    args: &ServeArgs,
+    router: impl FnOnce() -> Router,
+) -> ExitCode {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&args.log)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .try_init();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        builder.worker_threads(n.max(1));
+    }
+    let runtime = match builder.enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{server_name}: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = SocketAddr::new(args.host, args.port.unwrap_or(default_port));
+    let options = args.options(server_name);
+    runtime.block_on(async move {
+        let listener = match TcpListener::bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("{server_name}: cannot listen on {addr}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match listener.local_addr() {
+            Ok(bound) => println!("listening on http://{bound}"),
+            Err(e) => tracing::warn!("local_addr: {e}"),
+        }
+        serve(listener, router(), options, shutdown_signal()).await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// Resolves on the first SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+struct App {
+    router: Router,
+    limits: Arc<Limits>,
+    server: HeaderValue,
+}
+
+async fn handle(
+    app: Arc<App>,
+    req: http::Request<hyper::body::Incoming>,
+) -> Result<Response, Infallible> {
+    let (parts, body) = req.into_parts();
+    let req = Router::request(parts, body, app.limits.clone());
+    let mut resp = AssertUnwindSafe(app.router.dispatch(req))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            tracing::error!("handler panicked");
+            ApiError::internal("the handler failed").into_response()
+        });
+    resp.headers_mut().insert(header::SERVER, app.server.clone());
+    Ok(resp)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then stops
+/// accepting, lets in-flight requests finish within the grace period and
+/// returns. Keep-alive is on; pipelining is not used by clients here.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) {
+    let app = Arc::new(App {
+        router,
+        limits: Arc::new(options.limits),
+        server: HeaderValue::from_static(options.server_name),
+    });
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(options.header_timeout)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(options.max_connections));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let stream = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off briefly
+                    // instead of spinning on the error.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = service_fn(move |req| handle(app.clone(), req));
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("connection ended with error: {e}");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: draining in-flight requests");
+    if tokio::time::timeout(options.shutdown_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "requests still running after {:?}; closing",
+            options.shutdown_timeout
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! The domain half of the benchmark suite: models, validation and the
+//! deterministic data every server serves. It has no HTTP types, so any
+//! server (hyper, axum, actix-web, …) can embed it and do exactly the work
+//! the contract asks for.
+
+pub mod basic;
+pub mod field_error;
+pub mod mix;
+
+pub use field_error::{FieldError, ValidationFailure};

@@ -6,9 +6,7 @@ mod stream;
 use serde::Serialize;
 use serde_json::Value;
 use server_kit::{json, text, ApiError, Req, Response, Router};
-use shared::basic::{
-    self, BenchmarkProduct, BenchmarkUser, PageParams, SearchParams, USER_COUNT,
-};
+use shared::basic::{self, BenchmarkProduct, BenchmarkUser, PageParams, SearchParams, USER_COUNT};
 use std::time::Instant;
 use validator::Validate;
 

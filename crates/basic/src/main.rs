@@ -16,5 +16,10 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    server_kit::run(basic::SERVER_NAME, basic::DEFAULT_PORT, &cli.serve, basic::router)
+    server_kit::run(
+        basic::SERVER_NAME,
+        basic::DEFAULT_PORT,
+        &cli.serve,
+        basic::router,
+    )
 }

@@ -7,6 +7,7 @@ mod load;
 mod matcher;
 mod model;
 mod prepare;
+pub mod process;
 mod random;
 mod raw;
 mod report;

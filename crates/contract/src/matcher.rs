@@ -187,15 +187,15 @@ impl Matcher {
         if spec.min.is_some() || spec.max.is_some() {
             let x = actual.as_f64().ok_or("expected a number")?;
             if spec.min.is_some_and(|m| x < m) || spec.max.is_some_and(|m| x > m) {
-                return Err(format!(
-                    "{x} outside [{:?}, {:?}]",
-                    spec.min, spec.max
-                ));
+                return Err(format!("{x} outside [{:?}, {:?}]", spec.min, spec.max));
             }
         }
         if let Some(choices) = &spec.one_of {
             if !choices.iter().any(|c| same(c, actual)) {
-                return Err(format!("{} is not one of the allowed values", short(actual)));
+                return Err(format!(
+                    "{} is not one of the allowed values",
+                    short(actual)
+                ));
             }
         }
         if let Some(p) = &spec.pattern {
@@ -234,9 +234,24 @@ mod tests {
     #[test]
     fn request_references() {
         let req = json!({"query": {"limit": 3}, "json": {"name": "zq"}});
-        assert!(check(json!({"len_from_request": "query.limit"}), json!([1, 2, 3]), req.clone()).is_ok());
-        assert!(check(json!({"len_from_request": "query.limit"}), json!([1]), req.clone()).is_err());
-        assert!(check(json!({"from_request": "json.name"}), json!("zq"), req.clone()).is_ok());
+        assert!(check(
+            json!({"len_from_request": "query.limit"}),
+            json!([1, 2, 3]),
+            req.clone()
+        )
+        .is_ok());
+        assert!(check(
+            json!({"len_from_request": "query.limit"}),
+            json!([1]),
+            req.clone()
+        )
+        .is_err());
+        assert!(check(
+            json!({"from_request": "json.name"}),
+            json!("zq"),
+            req.clone()
+        )
+        .is_ok());
         assert!(check(json!({"from_request": "json.name"}), json!("canned"), req).is_err());
     }
 

@@ -85,7 +85,11 @@ pub fn prepare(
     rng: &mut impl Rng,
 ) -> Result<Prepared, String> {
     let object = |m: &BTreeMap<String, Value>| {
-        Value::Object(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Map<_, _>>())
+        Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Map<_, _>>(),
+        )
     };
     let mut values = serde_json::json!({
         "path": object(&spec.path_params),
@@ -172,7 +176,10 @@ mod tests {
         let p = prepare("POST", "/user/{id}/x", &spec, &vars, &mut rand::rng()).unwrap();
         assert_eq!(p.target, "/user/42/x?limit=20&q=a+b");
         assert_eq!(p.body.unwrap(), br#"{"name":"zed"}"#);
-        assert_eq!(p.headers, [("content-type".to_owned(), "application/json".to_owned())]);
+        assert_eq!(
+            p.headers,
+            [("content-type".to_owned(), "application/json".to_owned())]
+        );
     }
 
     #[test]
@@ -181,11 +188,19 @@ mod tests {
             serde_json::from_value(json!({"path_params": {"id": 1}, "json": {"m": "x"}})).unwrap();
         spec.randomize.insert(
             "path.id".into(),
-            RandomSpec { kind: RandomKind::Integer, min: Some(100), max: Some(999) },
+            RandomSpec {
+                kind: RandomKind::Integer,
+                min: Some(100),
+                max: Some(999),
+            },
         );
         spec.randomize.insert(
             "json.m".into(),
-            RandomSpec { kind: RandomKind::String, min: Some(30), max: Some(30) },
+            RandomSpec {
+                kind: RandomKind::String,
+                min: Some(30),
+                max: Some(30),
+            },
         );
         let p = prepare("GET", "/u/{id}", &spec, &Vars::new(), &mut rand::rng()).unwrap();
         let id = p.values["path"]["id"].as_i64().unwrap();
@@ -204,7 +219,13 @@ mod tests {
 
     #[test]
     fn missing_path_values_are_errors() {
-        let p = prepare("GET", "/u/{id}", &RequestSpec::default(), &Vars::new(), &mut rand::rng());
+        let p = prepare(
+            "GET",
+            "/u/{id}",
+            &RequestSpec::default(),
+            &Vars::new(),
+            &mut rand::rng(),
+        );
         assert!(p.is_err());
     }
 }

@@ -43,16 +43,31 @@ mod tests {
         let mut rng = rand::rng();
         for _ in 0..200 {
             let n = value(
-                &RandomSpec { kind: RandomKind::Integer, min: Some(5), max: Some(9) },
+                &RandomSpec {
+                    kind: RandomKind::Integer,
+                    min: Some(5),
+                    max: Some(9),
+                },
                 &mut rng,
             );
             assert!((5..=9).contains(&n.as_i64().unwrap()));
             let s = value(
-                &RandomSpec { kind: RandomKind::Word, min: Some(3), max: Some(4) },
+                &RandomSpec {
+                    kind: RandomKind::Word,
+                    min: Some(3),
+                    max: Some(4),
+                },
                 &mut rng,
             );
             assert!((3..=4).contains(&s.as_str().unwrap().len()));
-            let e = value(&RandomSpec { kind: RandomKind::Email, min: None, max: None }, &mut rng);
+            let e = value(
+                &RandomSpec {
+                    kind: RandomKind::Email,
+                    min: None,
+                    max: None,
+                },
+                &mut rng,
+            );
             assert!(e.as_str().unwrap().contains('@'));
         }
     }

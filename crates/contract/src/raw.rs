@@ -5,16 +5,26 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Writes `bytes` to `authority` and returns the status code of the answer.
-pub(crate) async fn status_of(authority: &str, bytes: &[u8], timeout: Duration) -> Result<u16, String> {
+pub(crate) async fn status_of(
+    authority: &str,
+    bytes: &[u8],
+    timeout: Duration,
+) -> Result<u16, String> {
     let exchange = async {
         let mut stream = TcpStream::connect(authority)
             .await
             .map_err(|e| format!("connect: {e}"))?;
-        stream.write_all(bytes).await.map_err(|e| format!("write: {e}"))?;
+        stream
+            .write_all(bytes)
+            .await
+            .map_err(|e| format!("write: {e}"))?;
         let mut buf = Vec::with_capacity(256);
         let mut chunk = [0u8; 256];
         while !buf.windows(2).any(|w| w == b"\r\n") {
-            let n = stream.read(&mut chunk).await.map_err(|e| format!("read: {e}"))?;
+            let n = stream
+                .read(&mut chunk)
+                .await
+                .map_err(|e| format!("read: {e}"))?;
             if n == 0 {
                 return Err("connection closed without an answer".to_owned());
             }

@@ -75,7 +75,13 @@ impl Report {
 
     /// A plain-text pass/fail table with a summary line.
     pub fn table(&self) -> String {
-        let width = self.checks.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
+        let width = self
+            .checks
+            .iter()
+            .map(|c| c.name.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
         let mut out = String::new();
         let _ = writeln!(out, "{:<9} {:<width$} result  detail", "kind", "name");
         for c in &self.checks {
@@ -92,7 +98,11 @@ impl Report {
         let _ = writeln!(
             out,
             "{}: {} passed, {} failed ({} at {})",
-            if failed == 0 { "verified" } else { "NOT verified" },
+            if failed == 0 {
+                "verified"
+            } else {
+                "NOT verified"
+            },
             self.checks.len() - failed,
             failed,
             self.category,

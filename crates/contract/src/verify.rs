@@ -63,11 +63,17 @@ pub async fn verify(contract: &Contract, opts: &VerifyOptions) -> Report {
     let (client, fresh) = match (build(usize::MAX), build(0)) {
         (Ok(client), Ok(fresh)) => (client, fresh),
         (Err(e), _) | (_, Err(e)) => {
-            report.checks.push(check(CheckKind::Headers, "client", Err(e.to_string())));
+            report
+                .checks
+                .push(check(CheckKind::Headers, "client", Err(e.to_string())));
             return report;
         }
     };
-    let v = Verifier { client, fresh, opts };
+    let v = Verifier {
+        client,
+        fresh,
+        opts,
+    };
     let (date, mut checks) = tokio::join!(v.date_changes(), v.contract_checks(contract));
     if let Some(date) = date {
         checks.push(date);
@@ -98,7 +104,14 @@ impl Verifier<'_> {
         let mut checks = Vec::new();
         for e in &contract.endpoints {
             let outcome = self
-                .request_and_check(&e.method, &e.path, &e.request, &e.expect, &Vars::new(), false)
+                .request_and_check(
+                    &e.method,
+                    &e.path,
+                    &e.request,
+                    &e.expect,
+                    &Vars::new(),
+                    false,
+                )
                 .await
                 .map(|_| ());
             checks.push(check(CheckKind::Endpoint, &e.name, outcome));
@@ -107,9 +120,16 @@ impl Verifier<'_> {
             let outcome = if c.request.raw.is_some() {
                 self.raw_case(&c.path, &c.request, &c.expect).await
             } else {
-                self.request_and_check(&c.method, &c.path, &c.request, &c.expect, &Vars::new(), true)
-                    .await
-                    .map(|_| ())
+                self.request_and_check(
+                    &c.method,
+                    &c.path,
+                    &c.request,
+                    &c.expect,
+                    &Vars::new(),
+                    true,
+                )
+                .await
+                .map(|_| ())
             };
             checks.push(check(CheckKind::Negative, &c.name, outcome));
         }
@@ -124,7 +144,14 @@ impl Verifier<'_> {
         for (i, step) in flow.steps.iter().enumerate() {
             let error_case = step.expect.status >= 400;
             let doc = self
-                .request_and_check(&step.method, &step.path, &step.request, &step.expect, &vars, error_case)
+                .request_and_check(
+                    &step.method,
+                    &step.path,
+                    &step.request,
+                    &step.expect,
+                    &vars,
+                    error_case,
+                )
                 .await
                 .map_err(|e| format!("step {} ({} {}): {e}", i + 1, step.method, step.path))?;
             for (name, path) in &step.capture {
@@ -149,7 +176,11 @@ impl Verifier<'_> {
         error_case: bool,
     ) -> Result<Option<Value>, String> {
         let prepared = prepare(method, path, spec, vars, &mut rand::rng())?;
-        let client = if error_case { &self.fresh } else { &self.client };
+        let client = if error_case {
+            &self.fresh
+        } else {
+            &self.client
+        };
         let ex = self.send_with(client, &prepared).await?;
         check_response(expect, &ex, &prepared.values, vars, error_case)
     }
@@ -192,7 +223,12 @@ impl Verifier<'_> {
         Ok(format!("{host}:{port}"))
     }
 
-    async fn raw_case(&self, _path: &str, spec: &RequestSpec, expect: &Expect) -> Result<(), String> {
+    async fn raw_case(
+        &self,
+        _path: &str,
+        spec: &RequestSpec,
+        expect: &Expect,
+    ) -> Result<(), String> {
         let bytes = spec.raw.as_deref().unwrap_or_default().as_bytes();
         let status = crate::raw::status_of(&self.authority()?, bytes, self.opts.timeout).await?;
         let mut failures = Vec::new();
@@ -200,7 +236,13 @@ impl Verifier<'_> {
             failures.push(format!("status {status} (expected {})", expect.status));
         }
         let alive = self
-            .send(&prepare("GET", "/health", &RequestSpec::default(), &Vars::new(), &mut rand::rng())?)
+            .send(&prepare(
+                "GET",
+                "/health",
+                &RequestSpec::default(),
+                &Vars::new(),
+                &mut rand::rng(),
+            )?)
             .await;
         if let Err(e) = alive {
             failures.push(format!("server stopped answering afterwards: {e}"));
@@ -213,7 +255,14 @@ impl Verifier<'_> {
         if !self.opts.check_date {
             return None;
         }
-        let health = prepare("GET", "/health", &RequestSpec::default(), &Vars::new(), &mut rand::rng()).ok()?;
+        let health = prepare(
+            "GET",
+            "/health",
+            &RequestSpec::default(),
+            &Vars::new(),
+            &mut rand::rng(),
+        )
+        .ok()?;
         let date = |ex: &Exchange| ex.headers.get(DATE).map(|d| d.as_bytes().to_vec());
         let outcome = async {
             let first = date(&self.send(&health).await?).ok_or("no Date header")?;
@@ -272,7 +321,8 @@ fn check_response(
         }
     }
     let header = |name| ex.headers.get(name).and_then(|v| v.to_str().ok());
-    let chunked = header(TRANSFER_ENCODING).is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
+    let chunked =
+        header(TRANSFER_ENCODING).is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
     if !chunked && !ex.headers.contains_key(CONTENT_LENGTH) {
         f.push("neither Content-Length nor chunked Transfer-Encoding".into());
     }
@@ -294,7 +344,9 @@ fn check_response(
     for (name, want) in &expect.headers {
         let got = ex.headers.get(name.as_str()).and_then(|v| v.to_str().ok());
         let tokens = |s: &str| -> Vec<String> {
-            s.split(',').map(|t| t.trim().to_ascii_lowercase()).collect()
+            s.split(',')
+                .map(|t| t.trim().to_ascii_lowercase())
+                .collect()
         };
         let have = got.map(tokens).unwrap_or_default();
         if !tokens(want).iter().all(|t| have.contains(t)) {
@@ -371,11 +423,19 @@ fn check_csv(csv: &crate::model::CsvExpect, body: &[u8], request: &Value, f: &mu
     let columns = csv.header.split(',').count();
     let rows: Vec<&str> = lines.collect();
     match lookup(request, &csv.rows_from_request).and_then(Value::as_u64) {
-        Some(n) if rows.len() as u64 != n => f.push(format!("{} CSV rows (expected {n})", rows.len())),
-        None => f.push(format!("the request has no number at `{}`", csv.rows_from_request)),
+        Some(n) if rows.len() as u64 != n => {
+            f.push(format!("{} CSV rows (expected {n})", rows.len()))
+        }
+        None => f.push(format!(
+            "the request has no number at `{}`",
+            csv.rows_from_request
+        )),
         _ => {}
     }
     if let Some(bad) = rows.iter().position(|r| r.split(',').count() != columns) {
-        f.push(format!("CSV row {} does not have {columns} columns", bad + 1));
+        f.push(format!(
+            "CSV row {} does not have {columns} columns",
+            bad + 1
+        ));
     }
 }

@@ -213,9 +213,7 @@ fn shape_error(path: String, inner: &serde_json::Error) -> ApiError {
 
 /// The field name in serde's "missing field `x`" message.
 fn missing_field(message: &str) -> Option<&str> {
-    message
-        .strip_prefix("missing field `")?
-        .strip_suffix('`')
+    message.strip_prefix("missing field `")?.strip_suffix('`')
 }
 
 #[cfg(test)]

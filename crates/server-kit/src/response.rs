@@ -14,10 +14,8 @@ pub type Response = http::Response<Body>;
 fn with_type(body: Body, status: StatusCode, content_type: &'static str) -> Response {
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type),
-    );
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }
 

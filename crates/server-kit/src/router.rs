@@ -165,7 +165,9 @@ mod tests {
                 let id: u64 = req.param("id")?;
                 Ok(text("text/plain", format!("user {id}")))
             })
-            .post("/user/{id}", |_req: Req| async { Ok(text("text/plain", "posted")) })
+            .post("/user/{id}", |_req: Req| async {
+                Ok(text("text/plain", "posted"))
+            })
             .get("/user/{id}/profile", |_req: Req| async {
                 Ok(text("text/plain", "profile"))
             })
@@ -179,7 +181,11 @@ mod tests {
             .unwrap()
             .into_parts();
         let resp = r
-            .dispatch(Req::from_parts(parts, bytes::Bytes::new(), Limits::default()))
+            .dispatch(Req::from_parts(
+                parts,
+                bytes::Bytes::new(),
+                Limits::default(),
+            ))
             .await;
         (resp.status(), resp)
     }
@@ -199,7 +205,10 @@ mod tests {
         let (s, resp) = call(&r, Method::POST, "/user/7").await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(body_text(resp).await, "posted");
-        assert_eq!(call(&r, Method::GET, "/user/7/profile").await.0, StatusCode::OK);
+        assert_eq!(
+            call(&r, Method::GET, "/user/7/profile").await.0,
+            StatusCode::OK
+        );
         assert_eq!(call(&r, Method::HEAD, "/").await.0, StatusCode::OK);
     }
 

@@ -170,7 +170,8 @@ async fn handle(
             tracing::error!("handler panicked");
             ApiError::internal("the handler failed").into_response()
         });
-    resp.headers_mut().insert(header::SERVER, app.server.clone());
+    resp.headers_mut()
+        .insert(header::SERVER, app.server.clone());
     Ok(resp)
 }
 

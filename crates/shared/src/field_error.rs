@@ -78,10 +78,7 @@ fn flatten(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
         match kind {
             ValidationErrorsKind::Field(list) => {
                 for e in list {
-                    let message = e
-                        .message
-                        .clone()
-                        .unwrap_or_else(|| Cow::Owned(describe(e)));
+                    let message = e.message.clone().unwrap_or_else(|| Cow::Owned(describe(e)));
                     out.push(FieldError::new(path.clone(), e.code.clone(), message));
                 }
             }

@@ -16,7 +16,14 @@ const LAST: [&str; 10] = [
     "Johnson", "Smith", "Garcia", "Miller", "Davis", "Lopez", "Wilson", "Moore", "Clark", "Young",
 ];
 const TAGS: [&str; 8] = [
-    "developer", "designer", "rust", "python", "ops", "data", "mobile", "security",
+    "developer",
+    "designer",
+    "rust",
+    "python",
+    "ops",
+    "data",
+    "mobile",
+    "security",
 ];
 const CITIES: [&str; 6] = ["Lisbon", "Osaka", "Denver", "Nairobi", "Tallinn", "Recife"];
 const THEMES: [&str; 3] = ["light", "dark", "system"];
@@ -58,7 +65,7 @@ pub fn user_record(id: u64) -> UserRecord {
             last.to_ascii_lowercase()
         ),
         age: 18 + (h >> 32) % 60,
-        is_active: id % 7 != 0,
+        is_active: !id.is_multiple_of(7),
         tags,
     }
 }

@@ -59,7 +59,10 @@ fn yes() -> bool {
 }
 
 fn short_words(words: &[String]) -> Result<(), ValidationError> {
-    match words.iter().position(|w| w.is_empty() || w.chars().count() > 50) {
+    match words
+        .iter()
+        .position(|w| w.is_empty() || w.chars().count() > 50)
+    {
         None => Ok(()),
         Some(index) => {
             let mut e = ValidationError::new("item_length");
@@ -212,7 +215,10 @@ mod tests {
         let failure = ValidationFailure::from(u.validate().unwrap_err());
         let fields: Vec<_> = failure.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["age", "email", "id", "tags"]);
-        assert_eq!(failure.errors[0].message, "must be at least 0 and at most 150");
+        assert_eq!(
+            failure.errors[0].message,
+            "must be at least 0 and at most 150"
+        );
     }
 
     #[test]
@@ -221,13 +227,19 @@ mod tests {
             serde_json::from_str(r#"{"name":"W","price":0,"category":"c"}"#).unwrap();
         let failure = ValidationFailure::from(p.validate().unwrap_err());
         assert_eq!(failure.errors[0].field, "price");
-        assert_eq!(failure.errors[0].message, "must be greater than 0 and at most 1000000");
+        assert_eq!(
+            failure.errors[0].message,
+            "must be greater than 0 and at most 1000000"
+        );
     }
 
     #[test]
     fn search_params_defaults_and_all_errors() {
         let ok = SearchParams::new(Some("rust".into()), None, None, None).unwrap();
-        assert_eq!((ok.limit, ok.offset, ok.sort_by.as_str()), (10, 0, "created_at"));
+        assert_eq!(
+            (ok.limit, ok.offset, ok.sort_by.as_str()),
+            (10, 0, "created_at")
+        );
         let err = SearchParams::new(None, Some(0), Some(10_001), Some("x".into())).unwrap_err();
         let fields: Vec<_> = err.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["query", "limit", "offset", "sort_by"]);

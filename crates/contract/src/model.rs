@@ -55,15 +55,16 @@ impl Default for ContractLimits {
     }
 }
 
-/// An endpoint of the category.
+/// A named request and the response it must get: an endpoint of the
+/// category (`endpoints`) or a bad request (`negative_cases`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Endpoint {
+pub struct Case {
     /// Unique name, used by scenarios and reports.
     pub name: String,
-    /// What it does.
+    /// What it does, or what is wrong with the request.
     pub description: String,
-    /// HTTP method.
+    /// HTTP method (ignored for `raw` requests).
     pub method: String,
     /// Path template, e.g. `/user/{id}`.
     pub path: String,
@@ -74,24 +75,8 @@ pub struct Endpoint {
     pub expect: Expect,
 }
 
-/// A bad request and the error it must get.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Case {
-    /// Unique name.
-    pub name: String,
-    /// What is wrong with the request.
-    pub description: String,
-    /// HTTP method (ignored for `raw` requests).
-    pub method: String,
-    /// Path template.
-    pub path: String,
-    /// The request.
-    #[serde(default)]
-    pub request: RequestSpec,
-    /// The error it must get.
-    pub expect: Expect,
-}
+/// Endpoints are cases that must succeed.
+pub type Endpoint = Case;
 
 /// How to build a request.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -37,7 +37,8 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
-    /// Close connections that take longer than this to send request headers.
+    /// Close connections that take longer than this to send request headers
+    /// (`0s` turns the timeout off).
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_timeout: Duration,
     /// Most connections served at once; further clients wait in the backlog.
@@ -56,7 +57,7 @@ pub struct ServeArgs {
 pub struct ServeOptions {
     /// Request limits.
     pub limits: Limits,
-    /// Header read timeout.
+    /// Header read timeout; zero turns it off.
     pub header_timeout: Duration,
     /// Connection cap.
     pub max_connections: usize,
@@ -190,9 +191,11 @@ pub async fn serve(
         server: HeaderValue::from_static(options.server_name),
     });
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(options.header_timeout)
-        .keep_alive(true);
+    http.keep_alive(true);
+    if !options.header_timeout.is_zero() {
+        http.timer(TokioTimer::new())
+            .header_read_timeout(options.header_timeout);
+    }
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(options.max_connections));
     let mut shutdown = std::pin::pin!(shutdown);

@@ -1,38 +1,61 @@
 #!/usr/bin/env bash
-# Builds the suite in release mode, starts a category's reference server on a
-# free port, verifies it against its contract and stops it again.
+# The suite's main job: build in release mode, check dependencies, then for
+# every framework in frameworks.toml start its server per category, verify it
+# against the contract, benchmark it with wrk beside the ceiling server, and
+# write results JSON plus a Markdown report with charts.
 #
-#   scripts/run_benchmarks.sh [category]      (default: basic)
+#   scripts/run_benchmarks.sh [category|all] [--quick] [extra runner flags…]
+#
+# --quick: 2 s per measurement, 1 s warm-up, one run each (a smoke run).
+# Extra flags go to `runner run` (e.g. --framework reference --sweep 16,64,256).
 set -euo pipefail
 
-category="${1:-basic}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-declare -A binary=([basic]=basic)
-bin="${binary[$category]:-}"
-if [[ -z "$bin" ]]; then
-    echo "error: no reference server for category '$category' (available: ${!binary[*]})" >&2
-    exit 2
+category="all"
+if [[ $# -gt 0 && "$1" != --* ]]; then
+    category="$1"
+    shift
 fi
-command -v cargo >/dev/null || { echo "error: cargo not found; install Rust from rustup" >&2; exit 2; }
-
-echo "==> building (release)"
-cargo build --release --quiet -p "$bin" -p runner
-
-log="$(mktemp)"
-"target/release/$bin" --port 0 >"$log" 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
-
-url=""
-for _ in $(seq 1 100); do
-    url="$(sed -n 's/^listening on //p' "$log")"
-    [[ -n "$url" ]] && break
-    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "error: $bin exited at start" >&2; exit 1; }
-    sleep 0.1
+params=(--duration 10s --warmup 3s --repeat 3)
+extra=()
+for arg in "$@"; do
+    case "$arg" in
+        --quick) params=(--duration 2s --warmup 1s --repeat 1) ;;
+        *) extra+=("$arg") ;;
+    esac
 done
-[[ -n "$url" ]] || { echo "error: $bin did not start listening" >&2; exit 1; }
 
-echo "==> $bin listening on $url; verifying against shared-endpoints/$category.json"
-target/release/runner verify --category "$category" --url "$url"
+command -v cargo >/dev/null || { echo "error: cargo not found: install Rust with rustup (https://rustup.rs)" >&2; exit 2; }
+if ! command -v wrk >/dev/null; then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+        echo "==> installing wrk"
+        apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+    else
+        echo "error: wrk is not installed: sudo apt-get install -y wrk (Debian/Ubuntu) or brew install wrk (macOS)" >&2
+        exit 2
+    fi
+fi
+
+echo "==> building (release; the first build takes a few minutes)"
+cargo build --release --quiet --workspace --bins
+
+output="results"
+mkdir -p "$output"
+echo "==> running category '$category'"
+set +e
+target/release/runner run --category "$category" --scenarios --output "$output" "${params[@]}" "${extra[@]}" | tee "$output/.last-run"
+status=${PIPESTATUS[0]}
+set -e
+results="$(sed -n 's/^results: //p' "$output/.last-run")"
+rm -f "$output/.last-run"
+if [[ -z "$results" ]]; then
+    exit "$status"
+fi
+
+report_dir="${results%.json}-report"
+target/release/runner report "$results" --output "$report_dir"
+echo "==> results: $results"
+echo "==> report:  $report_dir/report.md"
+exit "$status"

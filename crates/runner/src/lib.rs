@@ -1,9 +1,24 @@
-//! The suite's command-line runner. `verify` checks a live server against a
-//! category's contract and prints a pass/fail table.
+//! The suite's command-line runner: `verify` checks a live server against a
+//! category's contract; `run` benchmarks frameworks from the registry with
+//! wrk and writes a results file; `report` turns results into Markdown and
+//! charts; `compare` diffs two results files with a regression gate.
+
+pub mod chart;
+pub mod compare;
+pub mod machine;
+pub mod managed;
+pub mod progress;
+pub mod registry;
+pub mod report;
+pub mod results;
+pub mod run;
+pub mod sampler;
+pub mod targets;
+pub mod wrk;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -38,12 +53,75 @@ pub enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Benchmark: start each framework's server per category, verify it,
+    /// measure every verified endpoint with wrk beside the ceiling, and write
+    /// a results file.
+    Run {
+        /// Category name, comma-separated names, or `all`.
+        #[arg(long, default_value = "all")]
+        category: String,
+        /// Framework name from the registry, comma-separated names, or `all`.
+        #[arg(long, default_value = "all")]
+        framework: String,
+        /// Measured time per wrk run.
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        duration: Duration,
+        /// Warm-up per server before measuring.
+        #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+        warmup: Duration,
+        /// Open connections.
+        #[arg(long, default_value_t = 64)]
+        connections: u32,
+        /// Connection counts to sweep, e.g. 16,64,256 (overrides --connections).
+        #[arg(long, value_delimiter = ',')]
+        sweep: Option<Vec<u32>>,
+        /// wrk threads.
+        #[arg(long, default_value_t = 1)]
+        threads: u32,
+        /// wrk runs per measurement; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        repeat: u32,
+        /// Only these endpoints (comma-separated names).
+        #[arg(long, value_delimiter = ',')]
+        endpoints: Option<Vec<String>>,
+        /// Also run the contract's scenarios (weighted mixes).
+        #[arg(long)]
+        scenarios: bool,
+        /// Directory for the results file and logs.
+        #[arg(long, default_value = "results")]
+        output: PathBuf,
+        /// The framework registry [default: the nearest frameworks.toml].
+        #[arg(long)]
+        registry: Option<PathBuf>,
+        /// How long a server may take to become healthy.
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        startup_timeout: Duration,
+    },
+    /// Write a Markdown report with charts from one or more results files.
+    Report {
+        /// Results files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Directory for report.md and the charts.
+        #[arg(long, default_value = "results/report")]
+        output: PathBuf,
+    },
+    /// Compare two results files per endpoint.
+    Compare {
+        /// The baseline.
+        before: PathBuf,
+        /// The candidate.
+        after: PathBuf,
+        /// Exit 1 when any endpoint's req/s falls by more than this (e.g. 5%).
+        #[arg(long, value_parser = compare::parse_fraction)]
+        max_regression: Option<f64>,
+    },
 }
 
 /// Runs the parsed command line; errors are one line on stderr and exit 2.
 pub fn main(cli: Cli) -> ExitCode {
     let dir = cli.contracts.unwrap_or_else(contract::contracts_dir);
-    match run(&dir, cli.command) {
+    match dispatch(&dir, cli.command) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -52,7 +130,21 @@ pub fn main(cli: Cli) -> ExitCode {
     }
 }
 
-fn run(contracts: &std::path::Path, command: Command) -> Result<ExitCode> {
+/// The nearest `frameworks.toml` above the current directory, else the one
+/// in this source tree.
+fn default_registry() -> PathBuf {
+    if let Ok(cwd) = std::env::current_dir() {
+        for dir in cwd.ancestors() {
+            let candidate = dir.join("frameworks.toml");
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../frameworks.toml")
+}
+
+fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
     match command {
         Command::Verify {
             category,
@@ -78,6 +170,86 @@ fn run(contracts: &std::path::Path, command: Command) -> Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Run {
+            category,
+            framework,
+            duration,
+            warmup,
+            connections,
+            sweep,
+            threads,
+            repeat,
+            endpoints,
+            scenarios,
+            output,
+            registry,
+            startup_timeout,
+        } => {
+            managed::install_signal_handler()?;
+            let registry = registry.unwrap_or_else(default_registry);
+            let root = registry
+                .canonicalize()
+                .with_context(|| format!("no registry at {}", registry.display()))?
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let options = run::RunOptions {
+                root,
+                registry,
+                contracts: contracts.to_path_buf(),
+                categories: category,
+                frameworks: framework,
+                duration,
+                warmup,
+                connections: sweep.unwrap_or_else(|| vec![connections]),
+                threads: threads.max(1),
+                repeat: repeat.max(1),
+                endpoints,
+                scenarios,
+                output,
+                startup_timeout,
+            };
+            let outcome = run::run(&options)?;
+            println!("results: {}", outcome.path.display());
+            for p in &outcome.problems {
+                eprintln!("failed: {p}");
+            }
+            Ok(if outcome.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Report { files, output } => {
+            let path = report::write(&files, &output)?;
+            println!("report: {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Compare {
+            before,
+            after,
+            max_regression,
+        } => {
+            let a = results::Results::load(&before)?;
+            let b = results::Results::load(&after)?;
+            let (rows, unmatched) = compare::compare(&a, &b);
+            print!("{}", compare::table(&rows, max_regression));
+            for k in &unmatched {
+                println!("only in one file: {k}");
+            }
+            let worst = rows.iter().map(compare::Row::delta).fold(0.0, f64::min);
+            match max_regression {
+                Some(limit) if -worst > limit => {
+                    eprintln!(
+                        "regression: worst change {:+.1}% exceeds -{:.1}%",
+                        worst * 100.0,
+                        limit * 100.0
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+                _ => Ok(ExitCode::SUCCESS),
+            }
         }
     }
 }

@@ -106,22 +106,29 @@ impl Req {
     }
 
     /// The whole body, refused with 413 past [`Limits::max_body_bytes`]
-    /// (checked against `Content-Length` first, then while reading).
+    /// (checked against `Content-Length` first, then while reading). Before
+    /// a 413 the rest of the body is read and dropped (at most
+    /// [`DRAIN_FACTOR`] × the limit, for at most [`DRAIN_TIME`]) so the
+    /// client can finish sending and read the answer instead of hitting a
+    /// reset connection.
     pub async fn bytes(self) -> Result<Bytes, ApiError> {
         let limit = self.limits.max_body_bytes;
         let declared = self
             .header(header::CONTENT_LENGTH)
             .and_then(|v| v.parse::<u64>().ok());
+        let mut body = self.body;
         if declared.is_some_and(|n| n > limit as u64) {
+            drain(&mut body, limit).await;
             return Err(ApiError::payload_too_large(limit));
         }
-        let collected = match self.body {
-            RawBody::Incoming(body) => Limited::new(body, limit).collect().await,
-            RawBody::Memory(body) => Limited::new(body, limit).collect().await,
+        let collected = match &mut body {
+            RawBody::Incoming(b) => Limited::new(b, limit).collect().await,
+            RawBody::Memory(b) => Limited::new(b, limit).collect().await,
         };
         match collected {
             Ok(c) => Ok(c.to_bytes()),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                drain(&mut body, limit).await;
                 Err(ApiError::payload_too_large(limit))
             }
             Err(e) => Err(ApiError::bad_request(
@@ -145,6 +152,31 @@ impl Req {
         }
         self.bytes().await
     }
+}
+
+/// How many times the body limit is read and dropped before a 413.
+pub const DRAIN_FACTOR: usize = 8;
+
+/// Longest time spent dropping an oversized body before a 413.
+pub const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reads and drops what is left of a body, within the drain bounds.
+async fn drain(body: &mut RawBody, limit: usize) {
+    let budget = limit.max(64 * 1024).saturating_mul(DRAIN_FACTOR);
+    let discard = async {
+        let mut seen = 0usize;
+        while seen <= budget {
+            let frame = match body {
+                RawBody::Incoming(b) => b.frame().await.map(|f| f.map_err(|_| ())),
+                RawBody::Memory(b) => b.frame().await.map(|f| f.map_err(|_| ())),
+            };
+            match frame {
+                Some(Ok(f)) => seen += f.data_ref().map_or(0, Bytes::len),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
 }
 
 /// `application/json`, `application/*+json`, with or without parameters.

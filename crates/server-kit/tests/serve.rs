@@ -11,7 +11,9 @@ use tokio::sync::oneshot;
 
 fn options(max_connections: usize) -> ServeOptions {
     ServeOptions {
-        limits: Limits::default(),
+        limits: Limits {
+            max_body_bytes: 64 * 1024,
+        },
         header_timeout: Duration::from_millis(300),
         max_connections,
         shutdown_timeout: Duration::from_secs(5),
@@ -24,7 +26,12 @@ async fn start(
 ) -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let router = Router::new().get("/", |_req: Req| async { Ok(text("text/plain", "hi")) });
+    let router = Router::new()
+        .get("/", |_req: Req| async { Ok(text("text/plain", "hi")) })
+        .post("/upload", |req: Req| async move {
+            let body = req.bytes().await?;
+            Ok(text("text/plain", body.len().to_string()))
+        });
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(serve(listener, router, options(max_connections), async {
         let _ = rx.await;
@@ -99,4 +106,44 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
         .expect("served once a slot frees")
         .unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+}
+
+#[tokio::test]
+async fn an_oversized_body_gets_a_readable_413() {
+    let (addr, _stop, _task) = start(10).await;
+    for chunked in [false, true] {
+        let mut s = TcpStream::connect(&addr).await.unwrap();
+        let body = vec![b'x'; 300 * 1024];
+        let head = if chunked {
+            "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_owned()
+        } else {
+            format!(
+                "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+        };
+        s.write_all(head.as_bytes()).await.unwrap();
+        if chunked {
+            for part in body.chunks(16 * 1024) {
+                s.write_all(format!("{:x}\r\n", part.len()).as_bytes())
+                    .await
+                    .unwrap();
+                s.write_all(part).await.unwrap();
+                s.write_all(b"\r\n").await.unwrap();
+            }
+            s.write_all(b"0\r\n\r\n").await.unwrap();
+        } else {
+            // The whole body goes through: the server reads and drops it.
+            s.write_all(&body).await.unwrap();
+        }
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer))
+            .await
+            .expect("an answer")
+            .unwrap();
+        let text = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+        assert!(text.starts_with("http/1.1 413"), "{text}");
+        assert!(text.contains("connection: close"), "{text}");
+        assert!(text.contains("payload_too_large"), "{text}");
+    }
 }

@@ -1,0 +1,164 @@
+//! Horizontal grouped bar charts (SVG and PNG) with plotters.
+
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use std::path::Path;
+use std::sync::Once;
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+/// One series of bars: a label and one value per row.
+pub struct Series {
+    /// Legend label.
+    pub label: String,
+    /// One value per row (NaN for none).
+    pub values: Vec<f64>,
+}
+
+/// A chart: rows on the y axis, one bar per series in each row.
+pub struct BarChart<'a> {
+    /// Title on top.
+    pub title: &'a str,
+    /// Label of the value axis.
+    pub x_label: &'a str,
+    /// Row labels, top to bottom.
+    pub rows: &'a [String],
+    /// The series.
+    pub series: &'a [Series],
+    /// An optional vertical reference line (label, value).
+    pub marker: Option<(&'a str, f64)>,
+}
+
+const COLORS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+impl BarChart<'_> {
+    /// Writes `<stem>.svg` and `<stem>.png`.
+    pub fn write(&self, stem: &Path) -> Result<()> {
+        register_font();
+        let height = (120 + self.rows.len() * (18 * self.series.len().max(1) + 14)).max(260) as u32;
+        let svg = stem.with_extension("svg");
+        let png = stem.with_extension("png");
+        self.draw(SVGBackend::new(&svg, (1000, height)).into_drawing_area())?;
+        self.draw(BitMapBackend::new(&png, (1000, height)).into_drawing_area())?;
+        Ok(())
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, plotters::coord::Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing a chart: {e:?}");
+        area.fill(&WHITE).map_err(err)?;
+        let max = self
+            .series
+            .iter()
+            .flat_map(|s| s.values.iter().copied())
+            .chain(self.marker.map(|(_, v)| v))
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, f64::max)
+            .max(1e-9)
+            * 1.12;
+        let n = self.rows.len().max(1);
+        let label_width = self
+            .rows
+            .iter()
+            .map(|r| r.len())
+            .max()
+            .unwrap_or(8)
+            .clamp(8, 40) as u32
+            * 7
+            + 10;
+        let mut chart = ChartBuilder::on(&area)
+            .caption(self.title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(label_width)
+            .build_cartesian_2d(0.0..max, 0.0..n as f64)
+            .map_err(err)?;
+        let rows = self.rows;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc(self.x_label)
+            .x_label_formatter(&|x| {
+                if max >= 10_000.0 {
+                    format!("{:.0}k", x / 1000.0)
+                } else if max >= 10.0 {
+                    format!("{x:.0}")
+                } else {
+                    format!("{x:.1}")
+                }
+            })
+            .y_labels(n * 2 + 1)
+            .y_label_formatter(&|y| {
+                // Labels sit at row centres (k + 0.5), counted from the top.
+                let k = (n as f64 - y - 0.5).round();
+                if (y - (n as f64 - k - 0.5)).abs() < 1e-6 && k >= 0.0 && (k as usize) < rows.len()
+                {
+                    rows[k as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 14))
+            .draw()
+            .map_err(err)?;
+        let groups = self.series.len().max(1) as f64;
+        let band = 0.8 / groups;
+        for (si, s) in self.series.iter().enumerate() {
+            let color = COLORS[si % COLORS.len()];
+            let bars = s
+                .values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .map(move |(ri, &v)| {
+                    let top = n as f64 - ri as f64 - 0.1 - band * si as f64;
+                    Rectangle::new([(0.0, top), (v, top - band * 0.9)], color.filled())
+                });
+            chart
+                .draw_series(bars)
+                .map_err(err)?
+                .label(s.label.clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+                });
+        }
+        if let Some((label, value)) = self.marker {
+            chart
+                .draw_series(LineSeries::new(
+                    [(value, 0.0), (value, n as f64)],
+                    BLACK.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(label.to_owned())
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], BLACK.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 13))
+            .draw()
+            .map_err(err)?;
+        area.present().map_err(err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,136 @@
+//! The framework registry (`frameworks.toml`): how to start each framework's
+//! server per category, how to ask its version, and the ceiling server.
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The whole registry file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    /// The ceiling server, measured in every run.
+    pub ceiling: Ceiling,
+    /// Frameworks by name.
+    pub frameworks: BTreeMap<String, Framework>,
+}
+
+/// The ceiling server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ceiling {
+    /// What it is.
+    pub description: String,
+    /// Start command; `{port}` is replaced.
+    pub command: Vec<String>,
+    /// Command printing its version.
+    pub version: Vec<String>,
+    /// Path it is measured on.
+    pub path: String,
+}
+
+/// One framework.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Framework {
+    /// What it is (framework, server, workers).
+    pub description: String,
+    /// Command printing its version.
+    pub version: Vec<String>,
+    /// Path answering 2xx once the server is ready.
+    pub health: String,
+    /// Start command per category; `{port}` is replaced.
+    pub categories: BTreeMap<String, Vec<String>>,
+}
+
+impl Registry {
+    /// Reads and checks a registry file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the registry {}", path.display()))?;
+        let registry: Self =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        if registry.ceiling.command.is_empty() {
+            bail!("{}: the ceiling has an empty command", path.display());
+        }
+        for (name, f) in &registry.frameworks {
+            if let Some((category, _)) = f.categories.iter().find(|(_, c)| c.is_empty()) {
+                bail!(
+                    "{}: {name} has an empty command for {category}",
+                    path.display()
+                );
+            }
+        }
+        Ok(registry)
+    }
+
+    /// The frameworks `selector` names: `all`, or comma-separated names.
+    /// An unknown name is an error listing the known ones.
+    pub fn select(&self, selector: &str) -> Result<Vec<(&str, &Framework)>> {
+        if selector == "all" {
+            return Ok(self
+                .frameworks
+                .iter()
+                .map(|(n, f)| (n.as_str(), f))
+                .collect());
+        }
+        selector
+            .split(',')
+            .map(str::trim)
+            .map(|name| {
+                self.frameworks
+                    .get_key_value(name)
+                    .map(|(n, f)| (n.as_str(), f))
+                    .with_context(|| {
+                        format!(
+                            "unknown framework `{name}` (known: {})",
+                            self.frameworks
+                                .keys()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })
+            })
+            .collect()
+    }
+}
+
+/// `command` with `{port}` replaced.
+pub fn with_port(command: &[String], port: u16) -> Vec<String> {
+    command
+        .iter()
+        .map(|a| a.replace("{port}", &port.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry() -> Registry {
+        Registry::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../frameworks.toml"))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_checked_in_registry_loads() {
+        let r = registry();
+        assert!(r.frameworks["reference"].categories.contains_key("basic"));
+        assert_eq!(r.select("all").unwrap().len(), r.frameworks.len());
+    }
+
+    #[test]
+    fn unknown_frameworks_are_refused_clearly() {
+        let err = registry().select("reference,nope").unwrap_err().to_string();
+        assert!(err.contains("unknown framework `nope`"), "{err}");
+        assert!(err.contains("reference"), "{err}");
+    }
+
+    #[test]
+    fn ports_are_substituted() {
+        let cmd = vec!["srv".to_owned(), "--port={port}".to_owned()];
+        assert_eq!(with_port(&cmd, 81), ["srv", "--port=81"]);
+    }
+}

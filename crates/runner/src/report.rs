@@ -1,0 +1,304 @@
+//! `runner report`: a Markdown report with charts from one or more results
+//! files.
+
+use crate::chart::{BarChart, Series};
+use crate::results::{Measurement, Results};
+use anyhow::{Context, Result};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn ms(us: f64) -> String {
+    if us >= 1000.0 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{us:.0} µs")
+    }
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "–".to_owned(), |v| format!("{v:.digits$}"))
+}
+
+/// A framework's measurements in one category, labelled for the report.
+struct Column<'a> {
+    label: String,
+    results: &'a [Measurement],
+}
+
+fn row_label(m: &Measurement, sweep: bool) -> String {
+    let kind = match m.kind {
+        crate::targets::TargetKind::Endpoint => "",
+        crate::targets::TargetKind::Scenario => " (mix)",
+    };
+    if sweep {
+        format!("{}{kind} @{}", m.name, m.connections)
+    } else {
+        format!("{}{kind}", m.name)
+    }
+}
+
+/// Writes `report.md` and the charts into `dir`; returns the report's path.
+pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
+    let runs: Vec<(String, Results)> = files
+        .iter()
+        .map(|f| {
+            let stem = f
+                .file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+            Results::load(f).map(|r| (stem, r))
+        })
+        .collect::<Result<_>>()?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut md = String::from("# Benchmark report\n\n");
+    for (stem, r) in &runs {
+        let p = &r.parameters;
+        let _ = writeln!(
+            md,
+            "**{stem}** — {} to {}, commit {}{}  \n\
+             Machine: {} ({} cores), {:.1} GiB, {} kernel {}  \n\
+             Tools: {}  \n\
+             Load: wrk, {} thread(s), connections {:?}, {} s × {} run(s) (median), {} s warm-up; \
+             keep-alive {}, pipelining {}\n",
+            r.started_at,
+            r.finished_at,
+            r.git
+                .commit
+                .as_deref()
+                .map_or("unknown", |c| &c[..c.len().min(12)]),
+            if r.git.dirty { " (dirty)" } else { "" },
+            r.machine.cpu_model,
+            r.machine.cores,
+            r.machine.memory_bytes as f64 / (1u64 << 30) as f64,
+            r.machine.os,
+            r.machine.kernel,
+            r.tools
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+            p.threads,
+            p.connections,
+            p.duration_seconds,
+            p.repeat,
+            p.warmup_seconds,
+            if p.keep_alive { "on" } else { "off" },
+            if p.pipelining { "on" } else { "off" },
+        );
+        md.push_str("| ceiling | connections | req/s | p99 | CPU µs/req | peak RSS |\n|---|---:|---:|---:|---:|---:|\n");
+        for m in &r.ceiling.results {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {:.0} | {} | {:.1} | {:.1} MB |",
+                r.ceiling.version,
+                m.connections,
+                m.requests_per_second,
+                ms(m.latency_us.p99),
+                m.cpu.us_per_request,
+                mb(m.memory.peak_rss_bytes)
+            );
+        }
+        md.push('\n');
+    }
+    md.push_str(
+        "Share of ceiling = req/s ÷ the ceiling's req/s in the same run. CPU vs ceiling = server \
+         CPU per request ÷ the ceiling's: on a small machine the load generator saturates first, \
+         so this is the efficiency figure to read. Flags: `littles_law` (connections ÷ mean \
+         latency disagrees with req/s by > 20 %), `wrk_saturated` (wrk used ≥ 90 % of its \
+         cores), `errors`.\n\n",
+    );
+
+    let categories: BTreeSet<&str> = runs
+        .iter()
+        .flat_map(|(_, r)| {
+            r.frameworks
+                .iter()
+                .flat_map(|f| f.categories.iter().map(|c| c.category.as_str()))
+        })
+        .collect();
+    for category in categories {
+        let _ = writeln!(md, "## {category}\n");
+        let mut columns = Vec::new();
+        for (stem, r) in &runs {
+            for f in &r.frameworks {
+                let Some(c) = f.categories.iter().find(|c| c.category == category) else {
+                    continue;
+                };
+                let label = if runs.len() > 1 {
+                    format!("{} ({stem})", f.name)
+                } else {
+                    f.name.clone()
+                };
+                let _ = writeln!(
+                    md,
+                    "- **{label}** ({}): verification {} passed, {} failed{}{}",
+                    f.version,
+                    c.verify.passed,
+                    c.verify.failed,
+                    if c.verify.skipped_endpoints.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; not benchmarked: {}",
+                            c.verify.skipped_endpoints.join(", ")
+                        )
+                    },
+                    c.error
+                        .as_deref()
+                        .map_or_else(String::new, |e| format!("; error: {e}")),
+                );
+                columns.push(Column {
+                    label,
+                    results: &c.results,
+                });
+            }
+        }
+        md.push_str(
+            "\n| framework | endpoint | conns | req/s | share of ceiling | CPU µs/req | CPU vs ceiling | p50 | p99 | p99.9 | peak RSS | errors | flags |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        );
+        for col in &columns {
+            for m in col.results {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {:.0} | {} | {:.1} | {} | {} | {} | {} | {:.1} MB | {} | {} |",
+                    col.label,
+                    row_label(m, false),
+                    m.connections,
+                    m.requests_per_second,
+                    opt(m.ceiling_share, 2),
+                    m.cpu.us_per_request,
+                    opt(m.ceiling_cpu_ratio, 2),
+                    ms(m.latency_us.p50),
+                    ms(m.latency_us.p99),
+                    ms(m.latency_us.p99_9),
+                    mb(m.memory.peak_rss_bytes),
+                    m.errors.total(),
+                    m.sanity.flags.join(", ")
+                );
+            }
+        }
+        md.push('\n');
+        charts(category, &columns, &runs, dir, &mut md)?;
+    }
+    let path = dir.join("report.md");
+    std::fs::write(&path, md).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+fn charts(
+    category: &str,
+    columns: &[Column<'_>],
+    runs: &[(String, Results)],
+    dir: &Path,
+    md: &mut String,
+) -> Result<()> {
+    let sweep = columns.iter().any(|c| {
+        c.results
+            .iter()
+            .map(|m| m.connections)
+            .collect::<BTreeSet<_>>()
+            .len()
+            > 1
+    });
+    let mut rows: Vec<String> = Vec::new();
+    for c in columns {
+        for m in c.results {
+            let label = row_label(m, sweep);
+            if !rows.contains(&label) {
+                rows.push(label);
+            }
+        }
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let value = |c: &Column<'_>, row: &str, f: &dyn Fn(&Measurement) -> f64| {
+        c.results
+            .iter()
+            .find(|m| row_label(m, sweep) == row)
+            .map_or(f64::NAN, f)
+    };
+    let per_framework = |f: &dyn Fn(&Measurement) -> f64| -> Vec<Series> {
+        columns
+            .iter()
+            .map(|c| Series {
+                label: c.label.clone(),
+                values: rows.iter().map(|r| value(c, r, f)).collect(),
+            })
+            .collect()
+    };
+    let ceiling = runs.first().and_then(|(_, r)| r.ceiling.results.first());
+    type Metric = fn(&Measurement) -> f64;
+    let summaries: [(&str, &str, &str, Metric, Option<f64>); 3] = [
+        (
+            "rps",
+            "requests per second",
+            "requests/s (higher is better)",
+            |m| m.requests_per_second,
+            ceiling.map(|m| m.requests_per_second),
+        ),
+        (
+            "cpu",
+            "server CPU per request",
+            "CPU µs per request (lower is better)",
+            |m| m.cpu.us_per_request,
+            ceiling.map(|m| m.cpu.us_per_request),
+        ),
+        (
+            "memory",
+            "peak memory (process tree RSS)",
+            "MB (lower is better)",
+            |m| mb(m.memory.peak_rss_bytes),
+            None,
+        ),
+    ];
+    for (stem, title, x_label, metric, marker) in summaries {
+        BarChart {
+            title: &format!("{category}: {title}"),
+            x_label,
+            rows: &rows,
+            series: &per_framework(&metric),
+            marker: marker.map(|v| ("ceiling", v)),
+        }
+        .write(&dir.join(format!("{category}-{stem}")))?;
+    }
+    // Latency: one chart per framework, a bar per percentile.
+    let mut latency_links = Vec::new();
+    for (i, c) in columns.iter().enumerate() {
+        let pct: [(&str, Metric); 4] = [
+            ("p50", |m| m.latency_us.p50 / 1000.0),
+            ("p90", |m| m.latency_us.p90 / 1000.0),
+            ("p99", |m| m.latency_us.p99 / 1000.0),
+            ("p99.9", |m| m.latency_us.p99_9 / 1000.0),
+        ];
+        let series: Vec<Series> = pct
+            .iter()
+            .map(|(label, f)| Series {
+                label: (*label).to_owned(),
+                values: rows.iter().map(|r| value(c, r, f)).collect(),
+            })
+            .collect();
+        let stem = format!("{category}-latency-{i}");
+        BarChart {
+            title: &format!("{category}: latency percentiles, {}", c.label),
+            x_label: "ms (lower is better)",
+            rows: &rows,
+            series: &series,
+            marker: None,
+        }
+        .write(&dir.join(&stem))?;
+        latency_links.push(format!("![latency {}]({stem}.svg)", c.label));
+    }
+    let _ = writeln!(
+        md,
+        "![req/s]({category}-rps.svg)\n\n![CPU per request]({category}-cpu.svg)\n\n{}\n\n![memory]({category}-memory.svg)\n\n\
+         PNG versions: [req/s]({category}-rps.png), [CPU]({category}-cpu.png), [memory]({category}-memory.png)\n",
+        latency_links.join("\n\n")
+    );
+    Ok(())
+}

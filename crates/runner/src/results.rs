@@ -1,0 +1,324 @@
+//! The results file of a run (`results.schema.json` is its JSON Schema).
+
+use crate::sampler::Usage;
+use crate::targets::TargetKind;
+use crate::wrk::{Errors, Latency};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Version of this format; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One run of the runner.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Results {
+    /// Format version.
+    pub schema_version: u32,
+    /// Start, RFC 3339.
+    pub started_at: String,
+    /// End, RFC 3339.
+    pub finished_at: String,
+    /// Commit of the suite.
+    pub git: Git,
+    /// The machine it ran on.
+    pub machine: Machine,
+    /// Tool versions (`rustc`, `wrk`).
+    pub tools: BTreeMap<String, String>,
+    /// Parameters of the run.
+    pub parameters: Parameters,
+    /// The ceiling server measured in the same run, one per connection count.
+    pub ceiling: Ceiling,
+    /// Per framework results.
+    pub frameworks: Vec<FrameworkResult>,
+}
+
+/// Commit of the suite.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Git {
+    /// `git rev-parse HEAD`, if in a checkout.
+    pub commit: Option<String>,
+    /// Whether the work tree had changes.
+    pub dirty: bool,
+}
+
+/// The machine.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Machine {
+    /// CPU model name.
+    pub cpu_model: String,
+    /// Logical cores.
+    pub cores: usize,
+    /// Kernel release.
+    pub kernel: String,
+    /// Total memory in bytes.
+    pub memory_bytes: u64,
+    /// Operating system name.
+    pub os: String,
+}
+
+/// Parameters of the run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parameters {
+    /// Categories run.
+    pub categories: Vec<String>,
+    /// Frameworks run.
+    pub frameworks: Vec<String>,
+    /// Measured seconds per wrk run.
+    pub duration_seconds: u64,
+    /// Warm-up seconds per server.
+    pub warmup_seconds: u64,
+    /// Connection counts (more than one for a sweep).
+    pub connections: Vec<u32>,
+    /// wrk threads.
+    pub threads: u32,
+    /// wrk runs per measurement (the median is reported).
+    pub repeat: u32,
+    /// Endpoints selected, if not all.
+    pub endpoints: Option<Vec<String>>,
+    /// Whether scenarios were run.
+    pub scenarios: bool,
+    /// Connections are kept alive.
+    pub keep_alive: bool,
+    /// Requests are not pipelined.
+    pub pipelining: bool,
+}
+
+/// The ceiling's measurements.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ceiling {
+    /// What it is.
+    pub description: String,
+    /// Its version line.
+    pub version: String,
+    /// One per connection count.
+    pub results: Vec<Measurement>,
+}
+
+/// One framework's results.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameworkResult {
+    /// Registry name.
+    pub name: String,
+    /// Registry description.
+    pub description: String,
+    /// Its version line.
+    pub version: String,
+    /// Per category.
+    pub categories: Vec<CategoryResult>,
+}
+
+/// One framework × category.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryResult {
+    /// Category name.
+    pub category: String,
+    /// Why nothing was measured (did not start, not implemented, …).
+    pub error: Option<String>,
+    /// Contract verification.
+    pub verify: VerifySummary,
+    /// Measurements of verified endpoints and scenarios.
+    pub results: Vec<Measurement>,
+}
+
+/// What verification found.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySummary {
+    /// Checks that passed.
+    pub passed: usize,
+    /// Checks that failed.
+    pub failed: usize,
+    /// `name: detail` of each failure.
+    pub failures: Vec<String>,
+    /// Endpoints not benchmarked because they failed verification.
+    pub skipped_endpoints: Vec<String>,
+}
+
+/// One endpoint or scenario at one connection count.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Measurement {
+    /// Endpoint or scenario.
+    pub kind: TargetKind,
+    /// Its name.
+    pub name: String,
+    /// Open connections.
+    pub connections: u32,
+    /// Requests per second of each run.
+    pub runs_rps: Vec<f64>,
+    /// Median of `runs_rps`.
+    pub requests_per_second: f64,
+    /// Requests completed over all runs.
+    pub requests: u64,
+    /// Latency of the median run, µs.
+    pub latency_us: Latency,
+    /// Errors over all runs.
+    pub errors: Errors,
+    /// Server CPU over all runs.
+    pub cpu: Cpu,
+    /// Server memory.
+    pub memory: Memory,
+    /// `requests_per_second` ÷ the ceiling's at the same connections.
+    pub ceiling_share: Option<f64>,
+    /// Server CPU per request ÷ the ceiling's.
+    pub ceiling_cpu_ratio: Option<f64>,
+    /// Checks that the figure can be trusted.
+    pub sanity: Sanity,
+}
+
+/// Server CPU.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cpu {
+    /// CPU seconds.
+    pub seconds: f64,
+    /// Average cores busy.
+    pub average_cores: f64,
+    /// CPU microseconds per request.
+    pub us_per_request: f64,
+}
+
+/// Server memory.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Memory {
+    /// Peak resident bytes of the process tree.
+    pub peak_rss_bytes: u64,
+    /// Resident bytes at the end.
+    pub final_rss_bytes: u64,
+}
+
+/// Plausibility of a measurement.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sanity {
+    /// connections ÷ mean latency: what Little's law predicts.
+    pub littles_law_rps: f64,
+    /// measured ÷ predicted − 1.
+    pub deviation: f64,
+    /// Cores wrk itself used on average.
+    pub wrk_cores: f64,
+    /// Warnings: `littles_law`, `wrk_saturated`, `errors`.
+    pub flags: Vec<String>,
+}
+
+impl Sanity {
+    /// Checks a measurement: Little's law within 20 %, wrk below 90 % of its
+    /// threads' cores, no errors.
+    pub fn check(
+        connections: u32,
+        rps: f64,
+        mean_us: f64,
+        wrk_cores: f64,
+        threads: u32,
+        errors: u64,
+    ) -> Self {
+        let predicted = if mean_us > 0.0 {
+            f64::from(connections) * 1e6 / mean_us
+        } else {
+            0.0
+        };
+        let deviation = if predicted > 0.0 {
+            rps / predicted - 1.0
+        } else {
+            0.0
+        };
+        let mut flags = Vec::new();
+        if deviation.abs() > 0.20 {
+            flags.push("littles_law".to_owned());
+        }
+        if wrk_cores >= 0.9 * f64::from(threads) {
+            flags.push("wrk_saturated".to_owned());
+        }
+        if errors > 0 {
+            flags.push("errors".to_owned());
+        }
+        Self {
+            littles_law_rps: predicted,
+            deviation,
+            wrk_cores,
+            flags,
+        }
+    }
+}
+
+impl Memory {
+    /// From a sampled window.
+    pub fn from_usage(u: &Usage) -> Self {
+        Self {
+            peak_rss_bytes: u.peak_rss_bytes,
+            final_rss_bytes: u.final_rss_bytes,
+        }
+    }
+}
+
+impl Results {
+    /// Reads a results file; anything malformed is an error naming the file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let results: Self = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a results file", path.display()))?;
+        if results.schema_version != SCHEMA_VERSION {
+            bail!(
+                "{}: results format {} (this runner reads {SCHEMA_VERSION})",
+                path.display(),
+                results.schema_version
+            );
+        }
+        Ok(results)
+    }
+
+    /// The ceiling's measurement at `connections`.
+    pub fn ceiling_at(&self, connections: u32) -> Option<&Measurement> {
+        self.ceiling
+            .results
+            .iter()
+            .find(|m| m.connections == connections)
+    }
+}
+
+/// The median of some values (0 for none).
+pub fn median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&[]), 0.0);
+    }
+
+    #[test]
+    fn sanity_flags() {
+        // 64 connections at 1 ms mean latency predict 64k req/s.
+        let ok = Sanity::check(64, 60_000.0, 1_000.0, 0.5, 1, 0);
+        assert!(ok.flags.is_empty(), "{:?}", ok.flags);
+        let bad = Sanity::check(64, 20_000.0, 1_000.0, 0.95, 1, 3);
+        assert_eq!(bad.flags, ["littles_law", "wrk_saturated", "errors"]);
+    }
+}

@@ -1,0 +1,90 @@
+//! Helpers for the runner's tests: the servers' binaries, a registry that
+//! points at them, and running the `runner` binary.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Once;
+
+/// The target directory the runner binary was built into.
+pub fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_runner"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Builds the server binaries next to the runner (cheap when up to date).
+pub fn build_servers() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let release = bin_dir().ends_with("release");
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "-q", "-p", "basic", "-p", "ceiling"]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().unwrap();
+        assert!(status.success(), "building the servers failed");
+    });
+}
+
+/// wrk must be installed for load tests: `.ci/run` installs it.
+pub fn require_wrk() {
+    let found = Command::new("wrk").arg("--version").output().is_ok();
+    assert!(
+        found,
+        "wrk is not installed (apt-get install -y wrk); .ci/run installs it"
+    );
+}
+
+/// A registry in `dir` using the freshly built binaries, plus `extra` TOML.
+pub fn registry(dir: &Path, extra: &str) -> PathBuf {
+    let bin = bin_dir();
+    let text = format!(
+        r#"
+[ceiling]
+description = "test ceiling"
+command = ["{ceiling}", "--port", "{{port}}", "--threads", "1"]
+version = ["{ceiling}", "--version"]
+path = "/"
+
+[frameworks.reference]
+description = "test reference"
+version = ["{basic}", "--version"]
+health = "/health"
+
+[frameworks.reference.categories]
+basic = ["{basic}", "--port", "{{port}}", "--threads", "1"]
+{extra}
+"#,
+        ceiling = bin.join("ceiling").display(),
+        basic = bin.join("basic").display(),
+    );
+    let path = dir.join("frameworks.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs the runner binary with these arguments.
+pub fn runner(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_runner"))
+        .args(args)
+        .env_remove("BENCH_CONTRACTS")
+        .output()
+        .unwrap()
+}
+
+/// A fresh temporary directory.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("runner-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

@@ -72,7 +72,8 @@ impl BarChart<'_> {
             .filter(|v| v.is_finite())
             .fold(0.0f64, f64::max)
             .max(1e-9)
-            * 1.12;
+            // Room on the right for the legend.
+            * 1.3;
         let n = self.rows.len().max(1);
         let label_width = self
             .rows

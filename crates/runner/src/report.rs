@@ -254,7 +254,7 @@ fn charts(
             "peak memory (process tree RSS)",
             "MB (lower is better)",
             |m| mb(m.memory.peak_rss_bytes),
-            None,
+            ceiling.map(|m| mb(m.memory.peak_rss_bytes)),
         ),
     ];
     for (stem, title, x_label, metric, marker) in summaries {

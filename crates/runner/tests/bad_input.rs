@@ -131,3 +131,43 @@ fn a_server_that_never_becomes_healthy_is_reported_and_stopped() {
         String::from_utf8_lossy(&left.stdout)
     );
 }
+
+#[test]
+fn a_server_whose_port_is_taken_is_reported_with_its_own_words() {
+    require_wrk();
+    build_servers();
+    let dir = temp_dir("busy");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let basic = bin_dir().join("basic");
+    let registry = registry(
+        &dir,
+        &format!(
+            "\n[frameworks.busy]\ndescription = \"fixed, taken port\"\nversion = [\"true\"]\nhealth = \"/health\"\n\n[frameworks.busy.categories]\nbasic = [\"{}\", \"--port\", \"{port}\"]\n",
+            basic.display()
+        ),
+    );
+    let out = runner(&[
+        "run",
+        "--category",
+        "basic",
+        "--framework",
+        "busy",
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--repeat",
+        "1",
+        "--output",
+        dir.join("results").to_str().unwrap(),
+        "--registry",
+        registry.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("exited") && err.contains("cannot listen"),
+        "{err}"
+    );
+}

@@ -11,9 +11,14 @@ pub const fn splitmix64(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// An index below `len` chosen by `seed` (`len` must not be 0).
+pub fn index(len: usize, seed: u64) -> usize {
+    (seed % len as u64) as usize
+}
+
 /// Picks an element of `items` from `seed` (never panics on a non-empty slice).
 pub fn pick<T: Copy>(items: &[T], seed: u64) -> T {
-    items[(seed % items.len() as u64) as usize]
+    items[index(items.len(), seed)]
 }
 
 #[cfg(test)]

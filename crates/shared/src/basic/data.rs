@@ -1,7 +1,7 @@
 //! Deterministic data served by the `basic` category, derived from ids so
 //! that every framework answers the same request with the same content.
 
-use crate::mix::{pick, splitmix64};
+use crate::mix::{index, pick, splitmix64};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -14,6 +14,13 @@ const FIRST: [&str; 12] = [
 ];
 const LAST: [&str; 10] = [
     "Johnson", "Smith", "Garcia", "Miller", "Davis", "Lopez", "Wilson", "Moore", "Clark", "Young",
+];
+const FIRST_LOWER: [&str; 12] = [
+    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
+    "niaj",
+];
+const LAST_LOWER: [&str; 10] = [
+    "johnson", "smith", "garcia", "miller", "davis", "lopez", "wilson", "moore", "clark", "young",
 ];
 const TAGS: [&str; 8] = [
     "developer",
@@ -50,20 +57,16 @@ pub struct UserRecord {
 /// Builds the user with this id; the same id always gives the same user.
 pub fn user_record(id: u64) -> UserRecord {
     let h = splitmix64(id);
-    let first = pick(&FIRST, h);
-    let last = pick(&LAST, h >> 8);
-    let mut tags = vec![pick(&TAGS, h >> 16)];
+    let (f, l) = (index(FIRST.len(), h), index(LAST.len(), h >> 8));
+    let mut tags = Vec::with_capacity(2);
+    tags.push(pick(&TAGS, h >> 16));
     if h & 1 == 1 {
         tags.push(pick(&TAGS, (h >> 24) + 1));
     }
     UserRecord {
         id,
-        name: format!("{first} {last}"),
-        email: format!(
-            "{}.{}{id}@example.com",
-            first.to_ascii_lowercase(),
-            last.to_ascii_lowercase()
-        ),
+        name: [FIRST[f], " ", LAST[l]].concat(),
+        email: format!("{}.{}{id}@example.com", FIRST_LOWER[f], LAST_LOWER[l]),
         age: 18 + (h >> 32) % 60,
         is_active: !id.is_multiple_of(7),
         tags,
@@ -246,6 +249,19 @@ mod tests {
         assert_eq!(user_record(42), user_record(42));
         assert_ne!(user_record(42).email, user_record(43).email);
         assert!(user_record(42).email.ends_with("42@example.com"));
+    }
+
+    #[test]
+    fn lower_case_tables_match() {
+        for (a, b) in FIRST
+            .iter()
+            .zip(FIRST_LOWER)
+            .chain(LAST.iter().zip(LAST_LOWER))
+        {
+            assert_eq!(a.to_ascii_lowercase(), b);
+        }
+        assert_eq!(FIRST.len(), FIRST_LOWER.len());
+        assert_eq!(LAST.len(), LAST_LOWER.len());
     }
 
     #[test]

@@ -3,12 +3,15 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use contract::process::ServerProcess;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-fn addr(url: &str) -> String {
-    url.trim_start_matches("http://").to_owned()
+/// Reads one line (up to `\n`) from a buffered stream.
+fn line(r: &mut BufReader<TcpStream>) -> String {
+    let mut s = String::new();
+    r.read_line(&mut s).unwrap();
+    s
 }
 
 #[test]
@@ -19,26 +22,36 @@ fn sigterm_lets_in_flight_requests_complete() {
         Duration::from_secs(20),
     )
     .expect("server starts");
-    let addr = addr(&server.url);
+    let addr = server.url.trim_start_matches("http://").to_owned();
 
-    // Two requests in flight: each has sent its headers and half its body.
+    // 1. An upload in flight: the handler has asked for the body (the server
+    //    sent `100 Continue`), the body has not been sent yet.
     let body = br#"{"message":"in flight","values":[1,2,3]}"#;
-    let (head, tail) = body.split_at(body.len() / 2);
-    let mut in_flight: Vec<TcpStream> = (0..2)
-        .map(|_| {
-            let mut s = TcpStream::connect(&addr).unwrap();
-            write!(
-                s,
-                "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            )
-            .unwrap();
-            s.write_all(head).unwrap();
-            s
-        })
-        .collect();
-    // Make sure the server has picked both up before the signal.
-    std::thread::sleep(Duration::from_millis(200));
+    let mut upload = TcpStream::connect(&addr).unwrap();
+    upload
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        upload,
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let mut upload_reader = BufReader::new(upload.try_clone().unwrap());
+    assert!(line(&mut upload_reader).starts_with("HTTP/1.1 100"));
+    assert_eq!(line(&mut upload_reader), "\r\n");
+
+    // 2. A download in flight: a 100,000-row CSV stream, of which only the
+    //    first bytes have been read, so the server is blocked writing.
+    let mut download = TcpStream::connect(&addr).unwrap();
+    download
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    download
+        .write_all(b"GET /stream/csv?count=100000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut download_reader = BufReader::new(download);
+    assert!(line(&mut download_reader).starts_with("HTTP/1.1 200"));
 
     server.terminate().unwrap();
 
@@ -49,18 +62,24 @@ fn sigterm_lets_in_flight_requests_complete() {
         std::thread::sleep(Duration::from_millis(20));
     }
 
-    // The in-flight requests still complete with their own data.
-    for s in &mut in_flight {
-        s.write_all(tail).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).unwrap();
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-        assert!(
-            answer.contains(r#""echo":{"message":"in flight","values":[1,2,3]}"#),
-            "{answer}"
-        );
-    }
+    // Both requests still complete with their own data.
+    upload.write_all(body).unwrap();
+    let mut answer = String::new();
+    upload_reader.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.contains(r#""echo":{"message":"in flight","values":[1,2,3]}"#),
+        "{answer}"
+    );
+
+    let mut rest = Vec::new();
+    download_reader.read_to_end(&mut rest).unwrap();
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(rest.contains("\n100000,"), "the last row is missing");
+    assert!(
+        rest.ends_with("0\r\n\r\n"),
+        "the chunked stream did not end cleanly"
+    );
 
     let status = server.wait_exit(Duration::from_secs(10)).unwrap();
     assert!(status.success(), "exit status {status}");

@@ -67,8 +67,26 @@ pub fn load_in(dir: &Path, category: &str) -> Result<Contract> {
 pub fn load_from(path: &Path) -> Result<Contract> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let contract: Contract = serde_json::from_str(&text)
+    let mut contract: Contract = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a valid contract", path.display()))?;
+    let fixtures = path
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("fixtures");
+    for spec in contract.requests_mut() {
+        if let Some(name) = &spec.fixture {
+            if name.contains(['/', '\\']) || name.starts_with('.') {
+                bail!(
+                    "{}: fixture name `{name}` must be a plain file name",
+                    path.display()
+                );
+            }
+            let file = fixtures.join(name);
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("reading fixture {}", file.display()))?;
+            spec.fixture_body = Some(std::sync::Arc::new(bytes));
+        }
+    }
     let problems = contract.problems();
     if !problems.is_empty() {
         bail!("{}: {}", path.display(), problems.join("; "));

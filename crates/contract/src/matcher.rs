@@ -48,7 +48,7 @@ pub enum Matcher {
     /// Only the type.
     Type(JsonType),
     /// A detailed expectation.
-    Spec(MatchSpec),
+    Spec(Box<MatchSpec>),
 }
 
 /// A detailed expectation; every given part must hold.
@@ -85,6 +85,20 @@ pub struct MatchSpec {
     /// Regular expression a string must match (anywhere; anchor it if needed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
+    /// A captured number plus an offset (`{"var": "n", "plus": 2}`): proves
+    /// a counter moved by exactly that much.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub var_plus: Option<VarPlus>,
+}
+
+/// A captured variable and an offset.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VarPlus {
+    /// Captured variable name.
+    pub var: String,
+    /// Added to it (may be negative).
+    pub plus: f64,
 }
 
 /// JSON equality where numbers compare by value (`20` equals `20.0`).
@@ -198,6 +212,20 @@ impl Matcher {
                 ));
             }
         }
+        if let Some(vp) = &spec.var_plus {
+            let base = resolve(&Value::String(format!("${{{}}}", vp.var)));
+            let base = base
+                .as_f64()
+                .ok_or_else(|| format!("captured `{}` is not a number", vp.var))?;
+            let want = base + vp.plus;
+            let got = actual.as_f64().ok_or("expected a number")?;
+            if (got - want).abs() > 1e-9 {
+                return Err(format!(
+                    "expected {} + {} = {want}, got {got}",
+                    vp.var, vp.plus
+                ));
+            }
+        }
         if let Some(p) = &spec.pattern {
             let re = regex::Regex::new(p).map_err(|e| format!("bad pattern {p}: {e}"))?;
             let s = actual.as_str().ok_or("expected a string")?;
@@ -253,6 +281,16 @@ mod tests {
         )
         .is_ok());
         assert!(check(json!({"from_request": "json.name"}), json!("canned"), req).is_err());
+    }
+
+    #[test]
+    fn counters_move_by_exactly_the_offset() {
+        let m: Matcher =
+            serde_json::from_value(json!({"var_plus": {"var": "n", "plus": 2}})).unwrap();
+        let vars = crate::Vars::from([("n".to_owned(), json!(5))]);
+        let resolve = |v: &Value| crate::prepare::substitute(v, &vars);
+        assert!(m.check(Some(&json!(7)), &json!({}), &resolve).is_ok());
+        assert!(m.check(Some(&json!(6)), &json!({}), &resolve).is_err());
     }
 
     #[test]

@@ -100,6 +100,13 @@ pub struct RequestSpec {
     /// `Content-Type` of the body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// A body read from `shared-endpoints/fixtures/<name>` (sent as
+    /// `application/json` unless `content_type` says otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixture: Option<String>,
+    /// The fixture's bytes, filled in when the contract is loaded.
+    #[serde(skip)]
+    pub fixture_body: Option<std::sync::Arc<Vec<u8>>>,
     /// A generated JSON body of a given size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generated_body: Option<GeneratedBody>,
@@ -285,6 +292,19 @@ impl Default for LoadDefaults {
 }
 
 impl Contract {
+    /// Every request spec of the contract (endpoints, cases, flow steps).
+    pub fn requests_mut(&mut self) -> impl Iterator<Item = &mut RequestSpec> {
+        self.endpoints
+            .iter_mut()
+            .chain(self.negative_cases.iter_mut())
+            .map(|c| &mut c.request)
+            .chain(
+                self.flows
+                    .iter_mut()
+                    .flat_map(|f| f.steps.iter_mut().map(|s| &mut s.request)),
+            )
+    }
+
     /// The endpoint called `name`.
     pub fn endpoint(&self, name: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.name == name)
@@ -315,6 +335,11 @@ impl Contract {
                         s.name, m.endpoint
                     ));
                 }
+            }
+        }
+        for e in self.endpoints.iter().chain(&self.negative_cases) {
+            if e.request.fixture.is_some() && e.request.fixture_body.is_none() {
+                out.push(format!("`{}` names a fixture that was not loaded", e.name));
             }
         }
         for e in &self.endpoints {

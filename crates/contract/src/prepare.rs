@@ -91,10 +91,14 @@ pub fn prepare(
                 .collect::<Map<_, _>>(),
         )
     };
+    let fixture_json = spec
+        .fixture_body
+        .as_ref()
+        .and_then(|b| serde_json::from_slice::<Value>(b).ok());
     let mut values = serde_json::json!({
         "path": object(&spec.path_params),
         "query": object(&spec.query),
-        "json": spec.json.clone().unwrap_or(Value::Null),
+        "json": spec.json.clone().or(fixture_json).unwrap_or(Value::Null),
     });
     values = substitute(&values, vars);
     for (reference, random) in &spec.randomize {
@@ -139,6 +143,9 @@ pub fn prepare(
         content_type.get_or_insert_with(|| "application/json".into());
         let pad = g.bytes.saturating_sub(r#"{"padding":""}"#.len());
         Some(format!(r#"{{"padding":"{}"}}"#, "x".repeat(pad)).into_bytes())
+    } else if let Some(bytes) = &spec.fixture_body {
+        content_type.get_or_insert_with(|| "application/json".into());
+        Some(bytes.as_ref().clone())
     } else if spec.json.is_some() {
         content_type.get_or_insert_with(|| "application/json".into());
         Some(serde_json::to_vec(&values["json"]).map_err(|e| e.to_string())?)

@@ -159,6 +159,8 @@ pub struct Measurement {
     pub requests_per_second: f64,
     /// Requests completed over all runs.
     pub requests: u64,
+    /// 4xx answers that the endpoint gives by contract (not errors).
+    pub expected_non_2xx: u64,
     /// Latency of the median run, µs.
     pub latency_us: Latency,
     /// Errors over all runs.

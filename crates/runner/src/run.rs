@@ -215,6 +215,13 @@ impl Runner<'_> {
         let wrk_cpu: f64 = runs.iter().map(|(_, _, w)| w).sum();
         let mut errors = Errors::default();
         runs.iter().for_each(|(s, _, _)| errors.add(&s.errors));
+        // Endpoints that measure rejection answer 4xx by contract (verify
+        // checked exactly which); those answers are not errors.
+        let expected_non_2xx = if target.expects_rejection {
+            std::mem::take(&mut errors.status)
+        } else {
+            0
+        };
         let memory = Memory {
             peak_rss_bytes: runs
                 .iter()
@@ -231,6 +238,7 @@ impl Runner<'_> {
             runs_rps: rps,
             requests_per_second: mid,
             requests,
+            expected_non_2xx,
             latency_us: median_run.latency_us,
             errors,
             cpu: Cpu {
@@ -271,6 +279,7 @@ impl Runner<'_> {
                 &mut rand::rng(),
             )
             .map_err(anyhow::Error::msg)?],
+            expects_rejection: false,
         };
         self.warm_up(&server, "ceiling-warmup", &target)?;
         let mut results = Vec::new();

@@ -30,6 +30,9 @@ pub struct Target {
     pub name: String,
     /// Requests, sent in order, round-robin.
     pub requests: Vec<Prepared>,
+    /// Whether every request is expected to get a 4xx (an endpoint that
+    /// measures rejection): wrk's non-2xx count is then not an error.
+    pub expects_rejection: bool,
 }
 
 fn variants(endpoint: &Endpoint, n: usize, rng: &mut impl rand::Rng) -> Result<Vec<Prepared>> {
@@ -60,6 +63,7 @@ pub fn endpoint(endpoint: &Endpoint, seed: u64) -> Result<Target> {
         kind: TargetKind::Endpoint,
         name: endpoint.name.clone(),
         requests: variants(endpoint, VARIANTS, &mut rng)?,
+        expects_rejection: endpoint.expect.status >= 400,
     })
 }
 
@@ -74,10 +78,14 @@ pub fn mix(
 ) -> Result<Target> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut requests = Vec::new();
+    let mut rejections = 0;
     for (endpoint, weight) in entries {
         let e = contract
             .endpoint(endpoint)
             .with_context(|| format!("unknown endpoint `{endpoint}` in `{name}`"))?;
+        if e.expect.status >= 400 {
+            rejections += 1;
+        }
         let some = variants(e, VARIANTS, &mut rng)?;
         let wanted = *weight as usize * 8;
         requests.extend(some.iter().cycle().take(wanted).cloned());
@@ -87,6 +95,8 @@ pub fn mix(
         kind,
         name: name.to_owned(),
         requests,
+        // A mix with some rejecting endpoints has expected non-2xx answers.
+        expects_rejection: rejections > 0,
     })
 }
 

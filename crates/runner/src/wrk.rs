@@ -259,6 +259,7 @@ mod tests {
             kind: TargetKind::Endpoint,
             name: "x".into(),
             requests: vec![],
+            expects_rejection: false,
         };
         assert!(script(&empty).contains("function done"));
     }

@@ -138,6 +138,17 @@ impl From<ValidationFailure> for ApiError {
     }
 }
 
+impl From<shared::validation::Rejection> for ApiError {
+    fn from(r: shared::validation::Rejection) -> Self {
+        match r {
+            shared::validation::Rejection::Malformed(message) => {
+                Self::bad_request("malformed_json", message)
+            }
+            shared::validation::Rejection::Invalid(failure) => Self::validation(failure),
+        }
+    }
+}
+
 impl From<validator::ValidationErrors> for ApiError {
     fn from(errors: validator::ValidationErrors) -> Self {
         Self::validation(errors.into())

@@ -18,4 +18,4 @@ pub use query::Query;
 pub use request::{parse_json, Limits, Req};
 pub use response::{json, json_status, stream, text, Response};
 pub use router::{Handler, Router};
-pub use server::{run, serve, shutdown_signal, ServeArgs, ServeOptions};
+pub use server::{run, serve, shutdown_signal, ServeArgs, ServeOptions, DEFAULT_MAX_BODY_BYTES};

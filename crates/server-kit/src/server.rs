@@ -22,6 +22,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+/// Default of `--max-body-bytes`.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// Command-line flags every server accepts (flatten into a clap parser).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
@@ -34,8 +37,9 @@ pub struct ServeArgs {
     /// Tokio worker threads [default: number of cores].
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Largest accepted request body, in bytes.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    /// Largest accepted request body, in bytes [default: 1 MiB, or the
+    /// category's].
+    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
     /// Close connections that take longer than this to send request headers
     /// (`0s` turns the timeout off).

@@ -6,5 +6,6 @@
 pub mod basic;
 pub mod field_error;
 pub mod mix;
+pub mod validation;
 
 pub use field_error::{FieldError, ValidationFailure};

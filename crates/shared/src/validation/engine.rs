@@ -1,0 +1,215 @@
+//! Entry points: a JSON body in, a normalized model or every failure out.
+
+use super::models::Model;
+use super::raw::{Checker, Fields};
+use crate::{FieldError, ValidationFailure};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+/// Why a body was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Not JSON at all (empty, syntax, nesting deeper than 128): a 400.
+    Malformed(String),
+    /// JSON that breaks the model's rules; every failing field: a 422.
+    Invalid(ValidationFailure),
+}
+
+/// Largest number of items a batch may hold.
+pub const MAX_BATCH: usize = 1000;
+
+fn document(body: &[u8]) -> Result<&RawValue, Rejection> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| Rejection::Malformed("request body is not UTF-8".to_owned()))?;
+    if text.trim().is_empty() {
+        return Err(Rejection::Malformed("request body is empty".to_owned()));
+    }
+    serde_json::from_str(text).map_err(|e| Rejection::Malformed(format!("malformed JSON: {e}")))
+}
+
+fn invalid(errors: Vec<FieldError>) -> Rejection {
+    Rejection::Invalid(ValidationFailure { errors })
+}
+
+/// Reads one model from a JSON object body.
+pub fn parse<'a, T: Model<'a>>(body: &'a [u8]) -> Result<T, Rejection> {
+    let doc = document(body)?;
+    let mut c = Checker::new();
+    let value = c
+        .object(doc)
+        .and_then(|fields: Fields<'a>| T::read(&mut c, &fields));
+    match value {
+        Some(v) if c.errors.is_empty() => Ok(v),
+        _ => Err(invalid(c.errors)),
+    }
+}
+
+/// The failures of one batch item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemErrors {
+    /// Position in the batch.
+    pub index: usize,
+    /// Every failing field of the item (paths relative to the item).
+    pub errors: Vec<FieldError>,
+}
+
+/// Per-item results of a batch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BatchReport<T> {
+    /// Items received.
+    pub count: usize,
+    /// Items that passed.
+    pub valid: usize,
+    /// Items that failed.
+    pub invalid: usize,
+    /// Failures by item.
+    pub errors: Vec<ItemErrors>,
+    /// The items that passed, normalized (not serialized).
+    #[serde(skip)]
+    pub items: Vec<T>,
+}
+
+/// Reads a JSON array of models: 1 to [`MAX_BATCH`] items, each checked on
+/// its own.
+pub fn parse_batch<'a, T: Model<'a>>(body: &'a [u8]) -> Result<BatchReport<T>, Rejection> {
+    let doc = document(body)?;
+    let mut c = Checker::new();
+    let elements = c
+        .array(doc)
+        .ok_or_else(|| invalid(std::mem::take(&mut c.errors)))?;
+    if elements.is_empty() || elements.len() > MAX_BATCH {
+        return Err(invalid(vec![FieldError::new(
+            "",
+            "length",
+            format!(
+                "a batch holds 1 to {MAX_BATCH} items, got {}",
+                elements.len()
+            ),
+        )]));
+    }
+    let mut report = BatchReport {
+        count: elements.len(),
+        valid: 0,
+        invalid: 0,
+        errors: Vec::new(),
+        items: Vec::with_capacity(elements.len()),
+    };
+    for (index, raw) in elements.into_iter().enumerate() {
+        let mut c = Checker::new();
+        let item = c.object(raw).and_then(|f| T::read(&mut c, &f));
+        match item {
+            Some(item) if c.errors.is_empty() => {
+                report.valid += 1;
+                report.items.push(item);
+            }
+            _ => {
+                report.invalid += 1;
+                report.errors.push(ItemErrors {
+                    index,
+                    errors: c.errors,
+                });
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validation::{AdvancedUser, ComplexUser, Order, Product, SimpleUser};
+
+    fn fields(r: Result<impl Sized, Rejection>) -> Vec<String> {
+        match r {
+            Err(Rejection::Invalid(f)) => f.errors.into_iter().map(|e| e.field).collect(),
+            Err(Rejection::Malformed(m)) => panic!("malformed: {m}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn valid_models_are_normalized() {
+        let u: SimpleUser = parse(br#"{"id":1,"name":"A","email":"a@b.c"}"#).unwrap();
+        assert_eq!(u.age, None);
+        let a: AdvancedUser =
+            parse(br#"{"id":5,"username":"abc","email":"a@b.co","age":30,"height":1.8}"#).unwrap();
+        assert!(a.is_active);
+        let p: Product = parse(
+            br#"{"name":"W","price":10.10,"category":"Tools","sku":"W-1","stock_quantity":0}"#,
+        )
+        .unwrap();
+        assert_eq!(p.price.to_string(), "10.10");
+        assert!(p.tags.is_empty());
+    }
+
+    #[test]
+    fn every_failure_is_reported_with_its_path() {
+        let got = fields(parse::<ComplexUser>(
+            br#"{"id":0,"personal_info":{"id":1,"username":"x","email":"bad","age":5,"height":9},
+                "billing_address":{"street":"1","city":"C","state":"CAL","zip_code":"1"},
+                "created_at":"never"}"#,
+        ));
+        assert_eq!(
+            got,
+            [
+                "id",
+                "personal_info.username",
+                "personal_info.email",
+                "personal_info.age",
+                "personal_info.height",
+                "billing_address.street",
+                "billing_address.city",
+                "billing_address.state",
+                "billing_address.zip_code",
+                "created_at"
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_and_too_deep_are_not_validation_failures() {
+        for body in [&b""[..], b"{", b"{\"id\":1} x", b"\xff"] {
+            assert!(matches!(
+                parse::<SimpleUser>(body),
+                Err(Rejection::Malformed(_))
+            ));
+        }
+        let deep = format!("{{\"id\":{}}}", "[".repeat(100_000));
+        assert!(matches!(
+            parse::<SimpleUser>(deep.as_bytes()),
+            Err(Rejection::Malformed(_))
+        ));
+        assert_eq!(fields(parse::<SimpleUser>(b"[1]")), [""]);
+    }
+
+    #[test]
+    fn orders_check_and_compute_totals() {
+        let base = r#""id":1,"customer_id":1,"order_date":"2024-01-01T00:00:00Z","status":"pending",
+            "shipping_address":{"street":"1 Main St","city":"Town","state":"CA","zip_code":"12345"},
+            "items":[{"product_id":1,"quantity":3,"unit_price":"0.10"}]"#;
+        let body = format!("{{{base}}}");
+        let o: Order = parse(body.as_bytes()).unwrap();
+        assert_eq!(o.total_amount.to_string(), "0.30");
+        assert!(o.total_computed);
+        let wrong = format!("{{{base},\"total_amount\":\"0.31\"}}");
+        assert_eq!(fields(parse::<Order>(wrong.as_bytes())), ["total_amount"]);
+    }
+
+    #[test]
+    fn batches_report_by_index() {
+        let r: BatchReport<SimpleUser> = parse_batch(
+            br#"[{"id":1,"name":"a","email":"b"},{"id":"x","name":"a"},{"id":3,"name":"c","email":"d"}]"#,
+        )
+        .unwrap();
+        assert_eq!((r.count, r.valid, r.invalid), (3, 2, 1));
+        assert_eq!(r.errors[0].index, 1);
+        let fields: Vec<_> = r.errors[0]
+            .errors
+            .iter()
+            .map(|e| e.field.as_str())
+            .collect();
+        assert_eq!(fields, ["id", "email"]);
+        assert!(parse_batch::<SimpleUser>(b"[]").is_err());
+        assert!(parse_batch::<SimpleUser>(b"{}").is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! The validation engine: models of the validation category read straight
+//! from JSON text, with every failing field reported (path, code, message),
+//! exact decimals and RFC 3339 date-times. No HTTP types.
+
+mod engine;
+pub mod fixtures;
+mod models;
+mod raw;
+mod stats;
+
+pub use engine::{parse, parse_batch, BatchReport, ItemErrors, Rejection, MAX_BATCH};
+pub use models::{
+    Address, AdvancedUser, ComplexUser, MegaBatch, Model, Order, OrderItem, Preference, Product,
+    SimpleUser,
+};
+pub use raw::{kind, Checker, Fields};
+pub use stats::{Counter, CounterSnapshot};

@@ -1,0 +1,29 @@
+//! The `validation` category server.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Benchmark server for the `validation` category (default port 8100).
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    serve: server_kit::ServeArgs,
+}
+
+fn main() -> ExitCode {
+    let mut cli = Cli::parse();
+    // Payloads carry 1 MB strings; the contract's limit is 2 MiB.
+    if cli.serve.max_body_bytes == server_kit::DEFAULT_MAX_BODY_BYTES {
+        cli.serve.max_body_bytes = validation::MAX_BODY_BYTES;
+    }
+    server_kit::run(
+        validation::SERVER_NAME,
+        validation::DEFAULT_PORT,
+        &cli.serve,
+        validation::router,
+    )
+}

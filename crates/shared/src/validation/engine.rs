@@ -1,15 +1,15 @@
 //! Entry points: a JSON body in, a normalized model or every failure out.
 
 use super::models::Model;
-use super::raw::{Checker, Fields};
+use super::reader::{Reader, Stop};
 use crate::{FieldError, ValidationFailure};
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 /// Why a body was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
-    /// Not JSON at all (empty, syntax, nesting deeper than 128): a 400.
+    /// Not JSON at all (empty, syntax, nesting deeper than 200, trailing
+    /// data): a 400.
     Malformed(String),
     /// JSON that breaks the model's rules; every failing field: a 422.
     Invalid(ValidationFailure),
@@ -18,29 +18,33 @@ pub enum Rejection {
 /// Largest number of items a batch may hold.
 pub const MAX_BATCH: usize = 1000;
 
-fn document(body: &[u8]) -> Result<&RawValue, Rejection> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| Rejection::Malformed("request body is not UTF-8".to_owned()))?;
-    if text.trim().is_empty() {
-        return Err(Rejection::Malformed("request body is empty".to_owned()));
+impl From<Stop> for Rejection {
+    fn from(s: Stop) -> Self {
+        Self::Malformed(s.0)
     }
-    serde_json::from_str(text).map_err(|e| Rejection::Malformed(format!("malformed JSON: {e}")))
 }
 
 fn invalid(errors: Vec<FieldError>) -> Rejection {
     Rejection::Invalid(ValidationFailure { errors })
 }
 
+fn reader(body: &[u8]) -> Result<Reader<'_>, Rejection> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| Rejection::Malformed(format!("request body is not UTF-8: {e}")))?;
+    if text.trim().is_empty() {
+        return Err(Rejection::Malformed("request body is empty".to_owned()));
+    }
+    Ok(Reader::new(text))
+}
+
 /// Reads one model from a JSON object body.
-pub fn parse<'a, T: Model<'a>>(body: &'a [u8]) -> Result<T, Rejection> {
-    let doc = document(body)?;
-    let mut c = Checker::new();
-    let value = c
-        .object(doc)
-        .and_then(|fields: Fields<'a>| T::read(&mut c, &fields));
+pub fn parse<'j, T: Model<'j>>(body: &'j [u8]) -> Result<T, Rejection> {
+    let mut r = reader(body)?;
+    let value = T::read(&mut r)?;
+    r.finish()?;
     match value {
-        Some(v) if c.errors.is_empty() => Ok(v),
-        _ => Err(invalid(c.errors)),
+        Some(v) if r.c.errors.is_empty() => Ok(v),
+        _ => Err(invalid(r.c.errors)),
     }
 }
 
@@ -70,35 +74,26 @@ pub struct BatchReport<T> {
 }
 
 /// Reads a JSON array of models: 1 to [`MAX_BATCH`] items, each checked on
-/// its own.
-pub fn parse_batch<'a, T: Model<'a>>(body: &'a [u8]) -> Result<BatchReport<T>, Rejection> {
-    let doc = document(body)?;
-    let mut c = Checker::new();
-    let elements = c
-        .array(doc)
-        .ok_or_else(|| invalid(std::mem::take(&mut c.errors)))?;
-    if elements.is_empty() || elements.len() > MAX_BATCH {
-        return Err(invalid(vec![FieldError::new(
-            "",
-            "length",
-            format!(
-                "a batch holds 1 to {MAX_BATCH} items, got {}",
-                elements.len()
-            ),
-        )]));
-    }
+/// its own (failure paths are relative to the item).
+pub fn parse_batch<'j, T: Model<'j>>(body: &'j [u8]) -> Result<BatchReport<T>, Rejection> {
+    let mut r = reader(body)?;
     let mut report = BatchReport {
-        count: elements.len(),
+        count: 0,
         valid: 0,
         invalid: 0,
         errors: Vec::new(),
-        items: Vec::with_capacity(elements.len()),
+        items: Vec::new(),
     };
-    for (index, raw) in elements.into_iter().enumerate() {
-        let mut c = Checker::new();
-        let item = c.object(raw).and_then(|f| T::read(&mut c, &f));
-        match item {
-            Some(item) if c.errors.is_empty() => {
+    let is_array = r.array(|r, index| {
+        report.count += 1;
+        if index >= MAX_BATCH {
+            return r.skip();
+        }
+        let outer = std::mem::take(&mut r.c);
+        let item = T::read(r);
+        let inner = std::mem::replace(&mut r.c, outer);
+        match item? {
+            Some(item) if inner.errors.is_empty() => {
                 report.valid += 1;
                 report.items.push(item);
             }
@@ -106,10 +101,22 @@ pub fn parse_batch<'a, T: Model<'a>>(body: &'a [u8]) -> Result<BatchReport<T>, R
                 report.invalid += 1;
                 report.errors.push(ItemErrors {
                     index,
-                    errors: c.errors,
+                    errors: inner.errors,
                 });
             }
         }
+        Ok(())
+    })?;
+    r.finish()?;
+    if !is_array {
+        return Err(invalid(r.c.errors));
+    }
+    if report.count == 0 || report.count > MAX_BATCH {
+        return Err(invalid(vec![FieldError::new(
+            "",
+            "length",
+            format!("a batch holds 1 to {MAX_BATCH} items, got {}", report.count),
+        )]));
     }
     Ok(report)
 }

@@ -133,6 +133,15 @@ pub fn invalid_user() -> Value {
     json!({"id": -1, "username": "a", "email": "invalid", "age": 200, "height": -1.0, "tags": "not-a-list"})
 }
 
+/// The reference suite's advanced user (its `test_data`).
+fn reference_advanced_user() -> Value {
+    json!({
+        "id": 123, "username": "johndoe123", "email": "john@example.com", "age": 30, "height": 1.75,
+        "is_active": true, "tags": ["developer", "python", "web"],
+        "metadata": {"department": "engineering", "role": "senior"}
+    })
+}
+
 /// Every fixture file: name and exact contents (compact JSON and a newline).
 pub fn all() -> Vec<(&'static str, String)> {
     let list = |f: fn(u64) -> Value, n: u64| Value::Array((0..n).map(f).collect());
@@ -156,6 +165,29 @@ pub fn all() -> Vec<(&'static str, String)> {
             }),
         ),
         ("invalid_user.json", invalid_user()),
+        (
+            "simple_user.json",
+            json!({"id": 123, "name": "John Doe", "email": "john@example.com", "age": 30}),
+        ),
+        ("advanced_user.json", reference_advanced_user()),
+        (
+            "complex_user.json",
+            json!({
+                "id": 123, "personal_info": reference_advanced_user(),
+                "billing_address": {"street": "123 Main Street", "city": "San Francisco", "state": "CA", "zip_code": "94102", "country": "USA"},
+                "preferences": {"theme": "dark", "notifications": true}, "created_at": "2024-01-01T00:00:00Z"
+            }),
+        ),
+        (
+            "product.json",
+            json!({
+                "name": "Premium Widget", "price": "29.99", "category": "Electronics",
+                "description": "A high-quality widget for all your needs", "sku": "WIDGET-001", "in_stock": true,
+                "stock_quantity": 100, "dimensions": {"length": 10.0, "width": 5.0, "height": 2.0},
+                "tags": ["premium", "electronics", "widget"],
+                "variants": [{"color": "red", "size": "small"}, {"color": "blue", "size": "large"}]
+            }),
+        ),
     ];
     files
         .into_iter()

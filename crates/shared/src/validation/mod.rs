@@ -5,13 +5,14 @@
 mod engine;
 pub mod fixtures;
 mod models;
-mod raw;
+pub mod patterns;
+mod reader;
 mod stats;
 
 pub use engine::{parse, parse_batch, BatchReport, ItemErrors, Rejection, MAX_BATCH};
 pub use models::{
     Address, AdvancedUser, ComplexUser, MegaBatch, Model, Order, OrderItem, Preference, Product,
-    SimpleUser,
+    RawJson, SimpleUser,
 };
-pub use raw::{kind, Checker, Fields};
+pub use reader::{opt, Checker, Reader, Slot, Stop, R};
 pub use stats::{Counter, CounterSnapshot};

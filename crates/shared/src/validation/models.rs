@@ -1,144 +1,130 @@
 //! The validation category's models and their constraints (the suite's
-//! reference: Catzilla's models, made exact). Each `read` reports every
-//! failing field and returns the normalized value only when none failed.
+//! reference: Catzilla's models, made exact). Each `read` walks its object
+//! once, checks every member where it stands, reports every failing field,
+//! and returns the normalized value only when none failed.
 
-use super::raw::{Checker, Fields};
+use super::reader::{opt, Reader, R};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
-fn re(pattern: &str) -> regex::Regex {
-    regex::Regex::new(pattern).unwrap_or_else(|e| panic!("bad built-in pattern {pattern}: {e}"))
-}
+use super::patterns::{CATEGORY, EMAIL, SKU, STATUS, USERNAME, ZIP};
 
-static USERNAME: LazyLock<regex::Regex> = LazyLock::new(|| re(r"^[a-zA-Z0-9_]+$"));
-static EMAIL: LazyLock<regex::Regex> = LazyLock::new(|| re(r"^[^@]+@[^@]+\.[^@]+$"));
-static ZIP: LazyLock<regex::Regex> = LazyLock::new(|| re(r"^\d{5}(-\d{4})?$"));
-static CATEGORY: LazyLock<regex::Regex> = LazyLock::new(|| re(r"^[a-zA-Z0-9\s\-_]+$"));
-static SKU: LazyLock<regex::Regex> = LazyLock::new(|| re(r"^[A-Z0-9\-]+$"));
-static STATUS: LazyLock<regex::Regex> =
-    LazyLock::new(|| re(r"^(pending|confirmed|shipped|delivered|cancelled)$"));
-
-/// A model the engine can read from a JSON object.
-pub trait Model<'a>: Sized + Serialize {
+/// A model the engine can read.
+pub trait Model<'j>: Sized + Serialize {
     /// Name used in statistics (`simple_user`, …).
     const NAME: &'static str;
-    /// Reads and checks the object; `None` when any field failed (the
-    /// failures are in `c`).
-    fn read(c: &mut Checker, f: &Fields<'a>) -> Option<Self>;
+    /// Reads the next value, which must be an object of this model. `None`
+    /// when anything failed (the failures are in `r.c`); `Err` only for
+    /// broken JSON.
+    fn read(r: &mut Reader<'j>) -> R<Option<Self>>;
 }
 
-/// Reads `name` as required; runs `f` on it; `None` if absent or failing.
-fn req<'a, T>(
-    c: &mut Checker,
-    f: &Fields<'a>,
-    name: &str,
-    read: impl FnOnce(&mut Checker, &'a RawValue) -> Option<T>,
-) -> Option<T> {
-    c.field(name, |c| c.required(f.get(name)).and_then(|r| read(c, r)))
-}
+/// A JSON string map with string values (`metadata`).
+type StrMap<'j> = BTreeMap<Cow<'j, str>, Cow<'j, str>>;
 
-/// Reads `name` if given (absent or null is `Ok(None)`); `Err` when given
-/// but failing.
-fn opt<'a, T>(
-    c: &mut Checker,
-    f: &Fields<'a>,
-    name: &str,
-    read: impl FnOnce(&mut Checker, &'a RawValue) -> Option<T>,
-) -> Result<Option<T>, ()> {
-    match Checker::optional(f.get(name)) {
-        None => Ok(None),
-        Some(r) => c.field(name, |c| read(c, r)).map(Some).ok_or(()),
-    }
-}
-
-fn int_in(c: &mut Checker, r: &RawValue, min: Option<i64>, max: Option<i64>) -> Option<i64> {
-    let v = c.int(r)?;
-    c.range_i(v, min, max).then_some(v)
-}
-
-fn text<'a>(
-    c: &mut Checker,
-    r: &'a RawValue,
-    min: usize,
-    max: Option<usize>,
-) -> Option<Cow<'a, str>> {
-    let s = c.str(r)?;
-    c.length(&s, min, max).then_some(s)
-}
-
-fn matching<'a>(c: &mut Checker, r: &'a RawValue, re: &regex::Regex) -> Option<Cow<'a, str>> {
-    let s = c.str(r)?;
-    c.pattern(&s, re).then_some(s)
-}
-
-fn strings<'a>(c: &mut Checker, r: &'a RawValue) -> Option<Vec<Cow<'a, str>>> {
-    let items = c.array(r)?;
-    let mark = c.mark();
-    let out: Vec<_> = items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, item)| c.index(i, |c| c.str(item)))
-        .collect();
-    (c.mark() == mark).then_some(out)
-}
-
-fn string_map<'a>(
-    c: &mut Checker,
-    r: &'a RawValue,
-) -> Option<BTreeMap<Cow<'a, str>, Cow<'a, str>>> {
-    let fields = c.object(r)?;
-    let mark = c.mark();
-    let mut out = BTreeMap::new();
-    for (k, v) in fields.iter() {
-        if let Some(s) = c.field(k, |c| c.str(v)) {
-            out.insert(Cow::Owned(k.to_owned()), s);
+fn strings<'j>(r: &mut Reader<'j>) -> R<Option<Vec<Cow<'j, str>>>> {
+    let mut out = Vec::with_capacity(4);
+    let mut ok = true;
+    let is_array = r.array(|r, _| {
+        match r.str()? {
+            Some(s) => out.push(s),
+            None => ok = false,
         }
+        Ok(())
+    })?;
+    Ok((is_array && ok).then_some(out))
+}
+
+fn string_map<'j>(r: &mut Reader<'j>) -> R<Option<StrMap<'j>>> {
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    let is_map = r.map(|r, k| {
+        match r.str()? {
+            Some(s) => {
+                out.insert(k, s);
+            }
+            None => ok = false,
+        }
+        Ok(())
+    })?;
+    Ok((is_map && ok).then_some(out))
+}
+
+/// A list of models; every element is checked.
+fn list<'j, T: Model<'j>>(r: &mut Reader<'j>, min: usize) -> R<Option<Vec<T>>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    let is_array = r.array(|r, _| {
+        match T::read(r)? {
+            Some(v) => out.push(v),
+            None => ok = false,
+        }
+        Ok(())
+    })?;
+    if is_array && out.len() < min && ok {
+        r.c.fail("length", format!("must have at least {min} item(s)"));
+        ok = false;
     }
-    (c.mark() == mark).then_some(out)
+    Ok((is_array && ok).then_some(out))
 }
 
 /// `id`, `name`, `email`, optional `age`: types only.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SimpleUser<'a> {
+pub struct SimpleUser<'j> {
     /// Any integer.
     pub id: i64,
     /// Any string.
-    pub name: Cow<'a, str>,
+    pub name: Cow<'j, str>,
     /// Any string.
-    pub email: Cow<'a, str>,
+    pub email: Cow<'j, str>,
     /// Any integer, if given.
     pub age: Option<i64>,
 }
 
-impl<'a> Model<'a> for SimpleUser<'a> {
+impl<'j> Model<'j> for SimpleUser<'j> {
     const NAME: &'static str = "simple_user";
-    fn read(c: &mut Checker, f: &Fields<'a>) -> Option<Self> {
-        let id = req(c, f, "id", |c, r| c.int(r));
-        let name = req(c, f, "name", |c, r| c.str(r));
-        let email = req(c, f, "email", |c, r| c.str(r));
-        let age = opt(c, f, "age", |c, r| c.int(r));
-        Some(Self {
-            id: id?,
-            name: name?,
-            email: email?,
-            age: age.ok()?,
-        })
+    fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
+        let (mut id, mut name, mut email, mut age) = Default::default();
+        if !r.object(&["id", "name", "email", "age"], |r, i| {
+            match i {
+                0 => id = r.slot(Reader::int)?,
+                1 => name = r.slot(Reader::str)?,
+                2 => email = r.slot(Reader::str)?,
+                _ => age = r.slot(Reader::int)?,
+            }
+            Ok(())
+        })? {
+            return Ok(None);
+        }
+        let c = &mut r.c;
+        let (id, name, email, age) = (
+            c.req("id", id),
+            c.req("name", name),
+            c.req("email", email),
+            opt(age),
+        );
+        Ok((|| {
+            Some(Self {
+                id: id?,
+                name: name?,
+                email: email?,
+                age: age?,
+            })
+        })())
     }
 }
 
 /// A user with ranges, lengths and patterns on every field.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AdvancedUser<'a> {
+pub struct AdvancedUser<'j> {
     /// 1 to 1,000,000.
     pub id: i64,
     /// 3–20 of `[a-zA-Z0-9_]`.
-    pub username: Cow<'a, str>,
+    pub username: Cow<'j, str>,
     /// `^[^@]+@[^@]+\.[^@]+$`.
-    pub email: Cow<'a, str>,
+    pub email: Cow<'j, str>,
     /// 13 to 120.
     pub age: i64,
     /// Metres, greater than 0.5 and less than 3.0.
@@ -146,282 +132,379 @@ pub struct AdvancedUser<'a> {
     /// Defaults to true.
     pub is_active: bool,
     /// Optional strings.
-    pub tags: Option<Vec<Cow<'a, str>>>,
+    pub tags: Option<Vec<Cow<'j, str>>>,
     /// Optional string-to-string map.
-    pub metadata: Option<BTreeMap<Cow<'a, str>, Cow<'a, str>>>,
+    pub metadata: Option<StrMap<'j>>,
 }
 
-impl<'a> Model<'a> for AdvancedUser<'a> {
+impl<'j> Model<'j> for AdvancedUser<'j> {
     const NAME: &'static str = "advanced_user";
-    fn read(c: &mut Checker, f: &Fields<'a>) -> Option<Self> {
-        let id = req(c, f, "id", |c, r| int_in(c, r, Some(1), Some(1_000_000)));
-        let username = req(c, f, "username", |c, r| {
-            let s = text(c, r, 3, Some(20))?;
-            c.pattern(&s, &USERNAME).then_some(s)
-        });
-        let email = req(c, f, "email", |c, r| matching(c, r, &EMAIL));
-        let age = req(c, f, "age", |c, r| int_in(c, r, Some(13), Some(120)));
-        let height = req(c, f, "height", |c, r| {
-            let h = c.float(r)?;
-            let ok = h > 0.5 && h < 3.0;
-            if !ok {
-                c.fail("range", "must be greater than 0.5 and less than 3.0");
+    fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
+        const F: [&str; 8] = [
+            "id",
+            "username",
+            "email",
+            "age",
+            "height",
+            "is_active",
+            "tags",
+            "metadata",
+        ];
+        let (mut id, mut username, mut email, mut age) = Default::default();
+        let (mut height, mut is_active, mut tags, mut metadata) = Default::default();
+        if !r.object(&F, |r, i| {
+            match i {
+                0 => id = r.slot(|r| r.int_in(Some(1), Some(1_000_000)))?,
+                1 => {
+                    username =
+                        r.slot(|r| Ok(r.text(3, Some(20))?.filter(|s| r.c.pattern(s, &USERNAME))))?
+                }
+                2 => email = r.slot(|r| r.matching(&EMAIL))?,
+                3 => age = r.slot(|r| r.int_in(Some(13), Some(120)))?,
+                4 => {
+                    height = r.slot(|r| {
+                        Ok(r.float()?.filter(|h| {
+                            let ok = *h > 0.5 && *h < 3.0;
+                            if !ok {
+                                r.c.fail("range", "must be greater than 0.5 and less than 3.0");
+                            }
+                            ok
+                        }))
+                    })?
+                }
+                5 => is_active = r.slot(Reader::bool)?,
+                6 => tags = r.slot(strings)?,
+                _ => metadata = r.slot(string_map)?,
             }
-            ok.then_some(h)
-        });
-        let is_active = opt(c, f, "is_active", |c, r| c.bool(r));
-        let tags = opt(c, f, "tags", strings);
-        let metadata = opt(c, f, "metadata", string_map);
-        Some(Self {
-            id: id?,
-            username: username?,
-            email: email?,
-            age: age?,
-            height: height?,
-            is_active: is_active.ok()?.unwrap_or(true),
-            tags: tags.ok()?,
-            metadata: metadata.ok()?,
-        })
+            Ok(())
+        })? {
+            return Ok(None);
+        }
+        let c = &mut r.c;
+        let id = c.req("id", id);
+        let username = c.req("username", username);
+        let email = c.req("email", email);
+        let age = c.req("age", age);
+        let height = c.req("height", height);
+        Ok((|| {
+            Some(Self {
+                id: id?,
+                username: username?,
+                email: email?,
+                age: age?,
+                height: height?,
+                is_active: opt(is_active)?.unwrap_or(true),
+                tags: opt(tags)?,
+                metadata: opt(metadata)?,
+            })
+        })())
     }
 }
 
 /// A US postal address.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Address<'a> {
+pub struct Address<'j> {
     /// 5–100 characters.
-    pub street: Cow<'a, str>,
+    pub street: Cow<'j, str>,
     /// 2–50 characters.
-    pub city: Cow<'a, str>,
+    pub city: Cow<'j, str>,
     /// Exactly 2 characters.
-    pub state: Cow<'a, str>,
+    pub state: Cow<'j, str>,
     /// `12345` or `12345-6789`.
-    pub zip_code: Cow<'a, str>,
+    pub zip_code: Cow<'j, str>,
     /// Defaults to `USA`.
-    pub country: Cow<'a, str>,
+    pub country: Cow<'j, str>,
 }
 
-impl<'a> Model<'a> for Address<'a> {
+impl<'j> Model<'j> for Address<'j> {
     const NAME: &'static str = "address";
-    fn read(c: &mut Checker, f: &Fields<'a>) -> Option<Self> {
-        let street = req(c, f, "street", |c, r| text(c, r, 5, Some(100)));
-        let city = req(c, f, "city", |c, r| text(c, r, 2, Some(50)));
-        let state = req(c, f, "state", |c, r| text(c, r, 2, Some(2)));
-        let zip_code = req(c, f, "zip_code", |c, r| matching(c, r, &ZIP));
-        let country = opt(c, f, "country", |c, r| c.str(r));
-        Some(Self {
-            street: street?,
-            city: city?,
-            state: state?,
-            zip_code: zip_code?,
-            country: country.ok()?.unwrap_or(Cow::Borrowed("USA")),
-        })
+    fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
+        let (mut street, mut city, mut state, mut zip_code, mut country) = Default::default();
+        if !r.object(
+            &["street", "city", "state", "zip_code", "country"],
+            |r, i| {
+                match i {
+                    0 => street = r.slot(|r| r.text(5, Some(100)))?,
+                    1 => city = r.slot(|r| r.text(2, Some(50)))?,
+                    2 => state = r.slot(|r| r.text(2, Some(2)))?,
+                    3 => zip_code = r.slot(|r| r.matching(&ZIP))?,
+                    _ => country = r.slot(Reader::str)?,
+                }
+                Ok(())
+            },
+        )? {
+            return Ok(None);
+        }
+        let c = &mut r.c;
+        let street = c.req("street", street);
+        let city = c.req("city", city);
+        let state = c.req("state", state);
+        let zip_code = c.req("zip_code", zip_code);
+        Ok((|| {
+            Some(Self {
+                street: street?,
+                city: city?,
+                state: state?,
+                zip_code: zip_code?,
+                country: opt(country)?.unwrap_or(Cow::Borrowed("USA")),
+            })
+        })())
     }
-}
-
-/// Reads a nested model at `r`.
-fn nested<'a, T: Model<'a>>(c: &mut Checker, r: &'a RawValue) -> Option<T> {
-    let fields = c.object(r)?;
-    T::read(c, &fields)
-}
-
-/// A list of models; every element is checked.
-fn list<'a, T: Model<'a>>(c: &mut Checker, r: &'a RawValue, min: usize) -> Option<Vec<T>> {
-    let items = c.array(r)?;
-    if items.len() < min {
-        c.fail("length", format!("must have at least {min} item(s)"));
-        return None;
-    }
-    let mark = c.mark();
-    let out: Vec<T> = items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, item)| c.index(i, |c| nested(c, item)))
-        .collect();
-    (c.mark() == mark).then_some(out)
 }
 
 /// A preference value: string, integer or boolean.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
-pub enum Preference<'a> {
+pub enum Preference<'j> {
     /// Text.
-    Text(Cow<'a, str>),
+    Text(Cow<'j, str>),
     /// Integer.
     Int(i64),
     /// Boolean.
     Bool(bool),
 }
 
+type Preferences<'j> = BTreeMap<Cow<'j, str>, Preference<'j>>;
+
+fn preferences<'j>(r: &mut Reader<'j>) -> R<Option<Preferences<'j>>> {
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    let is_map = r.map(|r, k| {
+        let value = match r.peek()? {
+            jiter::Peek::String => r.str()?.map(Preference::Text),
+            jiter::Peek::True | jiter::Peek::False => r.bool()?.map(Preference::Bool),
+            p if p.is_num() => r.int()?.map(Preference::Int),
+            _ => {
+                r.c.fail("type", "expected a string, integer or boolean");
+                r.skip()?;
+                None
+            }
+        };
+        match value {
+            Some(v) => {
+                out.insert(k, v);
+            }
+            None => ok = false,
+        }
+        Ok(())
+    })?;
+    Ok((is_map && ok).then_some(out))
+}
+
 /// A user with nested models and date-times.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ComplexUser<'a> {
+pub struct ComplexUser<'j> {
     /// At least 1.
     pub id: i64,
     /// The user's details.
-    pub personal_info: AdvancedUser<'a>,
+    pub personal_info: AdvancedUser<'j>,
     /// Billing address.
-    pub billing_address: Address<'a>,
+    pub billing_address: Address<'j>,
     /// Shipping address, if different.
-    pub shipping_address: Option<Address<'a>>,
+    pub shipping_address: Option<Address<'j>>,
     /// String, integer or boolean values; defaults to empty.
-    pub preferences: BTreeMap<Cow<'a, str>, Preference<'a>>,
+    pub preferences: Preferences<'j>,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339, if given.
     pub updated_at: Option<String>,
 }
 
-fn preferences<'a>(
-    c: &mut Checker,
-    r: &'a RawValue,
-) -> Option<BTreeMap<Cow<'a, str>, Preference<'a>>> {
-    let fields = c.object(r)?;
-    let mark = c.mark();
-    let mut out = BTreeMap::new();
-    for (k, v) in fields.iter() {
-        let value = c.field(k, |c| match super::raw::kind(v) {
-            "string" => c.str(v).map(Preference::Text),
-            "boolean" => c.bool(v).map(Preference::Bool),
-            "number" => c.int(v).map(Preference::Int),
-            other => {
-                c.fail(
-                    "type",
-                    format!("expected a string, integer or boolean, got {other}"),
-                );
-                None
-            }
-        });
-        if let Some(value) = value {
-            out.insert(Cow::Owned(k.to_owned()), value);
-        }
-    }
-    (c.mark() == mark).then_some(out)
-}
-
-impl<'a> Model<'a> for ComplexUser<'a> {
+impl<'j> Model<'j> for ComplexUser<'j> {
     const NAME: &'static str = "complex_user";
-    fn read(c: &mut Checker, f: &Fields<'a>) -> Option<Self> {
-        let id = req(c, f, "id", |c, r| int_in(c, r, Some(1), None));
-        let personal_info = req(c, f, "personal_info", nested);
-        let billing_address = req(c, f, "billing_address", nested);
-        let shipping_address = opt(c, f, "shipping_address", nested);
-        let preferences = opt(c, f, "preferences", preferences);
-        let created_at = req(c, f, "created_at", |c, r| c.datetime(r));
-        let updated_at = opt(c, f, "updated_at", |c, r| c.datetime(r));
-        Some(Self {
-            id: id?,
-            personal_info: personal_info?,
-            billing_address: billing_address?,
-            shipping_address: shipping_address.ok()?,
-            preferences: preferences.ok()?.unwrap_or_default(),
-            created_at: created_at?,
-            updated_at: updated_at.ok()?,
-        })
+    fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
+        const F: [&str; 7] = [
+            "id",
+            "personal_info",
+            "billing_address",
+            "shipping_address",
+            "preferences",
+            "created_at",
+            "updated_at",
+        ];
+        let (mut id, mut personal_info, mut billing_address, mut shipping_address) =
+            Default::default();
+        let (mut prefs, mut created_at, mut updated_at) = Default::default();
+        if !r.object(&F, |r, i| {
+            match i {
+                0 => id = r.slot(|r| r.int_in(Some(1), None))?,
+                1 => personal_info = r.slot(AdvancedUser::read)?,
+                2 => billing_address = r.slot(Address::read)?,
+                3 => shipping_address = r.slot(Address::read)?,
+                4 => prefs = r.slot(preferences)?,
+                5 => created_at = r.slot(Reader::datetime)?,
+                _ => updated_at = r.slot(Reader::datetime)?,
+            }
+            Ok(())
+        })? {
+            return Ok(None);
+        }
+        let c = &mut r.c;
+        let id = c.req("id", id);
+        let personal_info = c.req("personal_info", personal_info);
+        let billing_address = c.req("billing_address", billing_address);
+        let created_at = c.req("created_at", created_at);
+        Ok((|| {
+            Some(Self {
+                id: id?,
+                personal_info: personal_info?,
+                billing_address: billing_address?,
+                shipping_address: opt(shipping_address)?,
+                preferences: opt(prefs)?.unwrap_or_default(),
+                created_at: created_at?,
+                updated_at: opt(updated_at)?,
+            })
+        })())
     }
 }
 
-fn price_in(c: &mut Checker, r: &RawValue, min: Decimal, max: Option<Decimal>) -> Option<Decimal> {
-    let d = c.decimal(r)?;
-    let ok = d >= min && max.is_none_or(|m| d <= m);
-    if !ok {
-        match max {
-            Some(m) => c.fail("range", format!("must be at least {min} and at most {m}")),
-            None => c.fail("range", format!("must be at least {min}")),
+fn price_in(r: &mut Reader<'_>, min: Decimal, max: Option<Decimal>) -> R<Option<Decimal>> {
+    Ok(r.decimal()?.filter(|d| {
+        let ok = *d >= min && max.is_none_or(|m| *d <= m);
+        if !ok {
+            match max {
+                Some(m) => {
+                    r.c.fail("range", format!("must be at least {min} and at most {m}"))
+                }
+                None => r.c.fail("range", format!("must be at least {min}")),
+            }
         }
-    }
-    ok.then_some(d)
+        ok
+    }))
 }
+
+/// Raw JSON text kept as sent (`variants` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawJson<'j>(pub &'j str);
+
+impl Serialize for RawJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let raw: &serde_json::value::RawValue =
+            serde_json::from_str(self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
+    }
+}
+
+type Variants<'j> = Vec<BTreeMap<Cow<'j, str>, RawJson<'j>>>;
 
 /// A catalogue product with an exact decimal price.
-#[derive(Debug, Clone, Serialize)]
-pub struct Product<'a> {
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Product<'j> {
     /// 1–200 characters.
-    pub name: Cow<'a, str>,
+    pub name: Cow<'j, str>,
     /// 0.01 to 999,999.99, exact; written as a string.
     #[serde(with = "rust_decimal::serde::str")]
     pub price: Decimal,
     /// Letters, digits, spaces, `-` and `_`.
-    pub category: Cow<'a, str>,
+    pub category: Cow<'j, str>,
     /// At most 1000 characters, if given.
-    pub description: Option<Cow<'a, str>>,
+    pub description: Option<Cow<'j, str>>,
     /// `[A-Z0-9-]+`.
-    pub sku: Cow<'a, str>,
+    pub sku: Cow<'j, str>,
     /// Defaults to true.
     pub in_stock: bool,
     /// 0 to 100,000.
     pub stock_quantity: i64,
     /// Named measurements, if given.
-    pub dimensions: Option<BTreeMap<Cow<'a, str>, f64>>,
+    pub dimensions: Option<BTreeMap<Cow<'j, str>, f64>>,
     /// Defaults to empty.
-    pub tags: Vec<Cow<'a, str>>,
+    pub tags: Vec<Cow<'j, str>>,
     /// Objects with any values, if given (kept as sent).
-    pub variants: Option<Vec<BTreeMap<Cow<'a, str>, &'a RawValue>>>,
+    pub variants: Option<Variants<'j>>,
 }
 
-fn dimensions<'a>(c: &mut Checker, r: &'a RawValue) -> Option<BTreeMap<Cow<'a, str>, f64>> {
-    let fields = c.object(r)?;
-    let mark = c.mark();
+fn dimensions<'j>(r: &mut Reader<'j>) -> R<Option<BTreeMap<Cow<'j, str>, f64>>> {
     let mut out = BTreeMap::new();
-    for (k, v) in fields.iter() {
-        if let Some(x) = c.field(k, |c| c.float(v)) {
-            out.insert(Cow::Owned(k.to_owned()), x);
+    let mut ok = true;
+    let is_map = r.map(|r, k| {
+        match r.float()? {
+            Some(x) => {
+                out.insert(k, x);
+            }
+            None => ok = false,
         }
-    }
-    (c.mark() == mark).then_some(out)
+        Ok(())
+    })?;
+    Ok((is_map && ok).then_some(out))
 }
 
-#[allow(clippy::type_complexity)]
-fn variants<'a>(
-    c: &mut Checker,
-    r: &'a RawValue,
-) -> Option<Vec<BTreeMap<Cow<'a, str>, &'a RawValue>>> {
-    let items = c.array(r)?;
-    let mark = c.mark();
-    let out: Vec<_> = items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, item)| {
-            c.index(i, |c| {
-                c.object(item).map(|f| {
-                    f.iter()
-                        .map(|(k, v)| (Cow::Owned(k.to_owned()), v))
-                        .collect()
-                })
-            })
-        })
-        .collect();
-    (c.mark() == mark).then_some(out)
+fn variants<'j>(r: &mut Reader<'j>) -> R<Option<Variants<'j>>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    let is_array = r.array(|r, _| {
+        let mut item = BTreeMap::new();
+        let is_map = r.map(|r, k| {
+            item.insert(k, RawJson(r.raw()?));
+            Ok(())
+        })?;
+        if is_map {
+            out.push(item);
+        } else {
+            ok = false;
+        }
+        Ok(())
+    })?;
+    Ok((is_array && ok).then_some(out))
 }
 
-impl<'a> Model<'a> for Product<'a> {
+impl<'j> Model<'j> for Product<'j> {
     const NAME: &'static str = "product";
-    fn read(c: &mut Checker, f: &Fields<'a>) -> Option<Self> {
-        let name = req(c, f, "name", |c, r| text(c, r, 1, Some(200)));
-        let price = req(c, f, "price", |c, r| {
-            price_in(c, r, Decimal::new(1, 2), Some(Decimal::new(99_999_999, 2)))
-        });
-        let category = req(c, f, "category", |c, r| matching(c, r, &CATEGORY));
-        let description = opt(c, f, "description", |c, r| text(c, r, 0, Some(1000)));
-        let sku = req(c, f, "sku", |c, r| matching(c, r, &SKU));
-        let in_stock = opt(c, f, "in_stock", |c, r| c.bool(r));
-        let stock_quantity = req(c, f, "stock_quantity", |c, r| {
-            int_in(c, r, Some(0), Some(100_000))
-        });
-        let dimensions = opt(c, f, "dimensions", dimensions);
-        let tags = opt(c, f, "tags", strings);
-        let variants = opt(c, f, "variants", variants);
-        Some(Self {
-            name: name?,
-            price: price?,
-            category: category?,
-            description: description.ok()?,
-            sku: sku?,
-            in_stock: in_stock.ok()?.unwrap_or(true),
-            stock_quantity: stock_quantity?,
-            dimensions: dimensions.ok()?,
-            tags: tags.ok()?.unwrap_or_default(),
-            variants: variants.ok()?,
-        })
+    fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
+        const F: [&str; 10] = [
+            "name",
+            "price",
+            "category",
+            "description",
+            "sku",
+            "in_stock",
+            "stock_quantity",
+            "dimensions",
+            "tags",
+            "variants",
+        ];
+        let (mut name, mut price, mut category, mut description, mut sku) = Default::default();
+        let (mut in_stock, mut stock_quantity, mut dims, mut tags, mut vars) = Default::default();
+        if !r.object(&F, |r, i| {
+            match i {
+                0 => name = r.slot(|r| r.text(1, Some(200)))?,
+                1 => {
+                    price = r.slot(|r| {
+                        price_in(r, Decimal::new(1, 2), Some(Decimal::new(99_999_999, 2)))
+                    })?
+                }
+                2 => category = r.slot(|r| r.matching(&CATEGORY))?,
+                3 => description = r.slot(|r| r.text(0, Some(1000)))?,
+                4 => sku = r.slot(|r| r.matching(&SKU))?,
+                5 => in_stock = r.slot(Reader::bool)?,
+                6 => stock_quantity = r.slot(|r| r.int_in(Some(0), Some(100_000)))?,
+                7 => dims = r.slot(dimensions)?,
+                8 => tags = r.slot(strings)?,
+                _ => vars = r.slot(variants)?,
+            }
+            Ok(())
+        })? {
+            return Ok(None);
+        }
+        let c = &mut r.c;
+        let name = c.req("name", name);
+        let price = c.req("price", price);
+        let category = c.req("category", category);
+        let sku = c.req("sku", sku);
+        let stock_quantity = c.req("stock_quantity", stock_quantity);
+        Ok((|| {
+            Some(Self {
+                name: name?,
+                price: price?,
+                category: category?,
+                description: opt(description)?,
+                sku: sku?,
+                in_stock: opt(in_stock)?.unwrap_or(true),
+                stock_quantity: stock_quantity?,
+                dimensions: opt(dims)?,
+                tags: opt(tags)?.unwrap_or_default(),
+                variants: opt(vars)?,
+            })
+        })())
     }
 }
 
@@ -437,25 +520,37 @@ pub struct OrderItem {
     pub unit_price: Decimal,
 }
 
-impl<'a> Model<'a> for OrderItem {
+impl<'j> Model<'j> for OrderItem {
     const NAME: &'static str = "order_item";
-    fn read(c: &mut Checker, f: &Fields<'a>) -> Option<Self> {
-        let product_id = req(c, f, "product_id", |c, r| int_in(c, r, Some(1), None));
-        let quantity = req(c, f, "quantity", |c, r| int_in(c, r, Some(1), Some(1000)));
-        let unit_price = req(c, f, "unit_price", |c, r| {
-            price_in(c, r, Decimal::new(1, 2), None)
-        });
-        Some(Self {
-            product_id: product_id?,
-            quantity: quantity?,
-            unit_price: unit_price?,
-        })
+    fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
+        let (mut product_id, mut quantity, mut unit_price) = Default::default();
+        if !r.object(&["product_id", "quantity", "unit_price"], |r, i| {
+            match i {
+                0 => product_id = r.slot(|r| r.int_in(Some(1), None))?,
+                1 => quantity = r.slot(|r| r.int_in(Some(1), Some(1000)))?,
+                _ => unit_price = r.slot(|r| price_in(r, Decimal::new(1, 2), None))?,
+            }
+            Ok(())
+        })? {
+            return Ok(None);
+        }
+        let c = &mut r.c;
+        let product_id = c.req("product_id", product_id);
+        let quantity = c.req("quantity", quantity);
+        let unit_price = c.req("unit_price", unit_price);
+        Ok((|| {
+            Some(Self {
+                product_id: product_id?,
+                quantity: quantity?,
+                unit_price: unit_price?,
+            })
+        })())
     }
 }
 
 /// An order; `total_amount` is computed when absent and checked when given.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Order<'a> {
+pub struct Order<'j> {
     /// At least 1.
     pub id: i64,
     /// At least 1.
@@ -463,9 +558,9 @@ pub struct Order<'a> {
     /// At least one item.
     pub items: Vec<OrderItem>,
     /// Where it goes.
-    pub shipping_address: Address<'a>,
+    pub shipping_address: Address<'j>,
     /// Billing address, if different.
-    pub billing_address: Option<Address<'a>>,
+    pub billing_address: Option<Address<'j>>,
     /// Σ quantity × unit_price; a given total must equal it.
     #[serde(with = "rust_decimal::serde::str")]
     pub total_amount: Decimal,
@@ -474,24 +569,49 @@ pub struct Order<'a> {
     /// RFC 3339.
     pub order_date: String,
     /// pending, confirmed, shipped, delivered or cancelled.
-    pub status: Cow<'a, str>,
+    pub status: Cow<'j, str>,
 }
 
-impl<'a> Model<'a> for Order<'a> {
+impl<'j> Model<'j> for Order<'j> {
     const NAME: &'static str = "order";
-    fn read(c: &mut Checker, f: &Fields<'a>) -> Option<Self> {
-        let id = req(c, f, "id", |c, r| int_in(c, r, Some(1), None));
-        let customer_id = req(c, f, "customer_id", |c, r| int_in(c, r, Some(1), None));
-        let items = req(c, f, "items", |c, r| list::<OrderItem>(c, r, 1));
-        let shipping_address = req(c, f, "shipping_address", nested);
-        let billing_address = opt(c, f, "billing_address", nested);
-        let total_amount = opt(c, f, "total_amount", |c, r| {
-            price_in(c, r, Decimal::ZERO, None)
-        });
-        let order_date = req(c, f, "order_date", |c, r| c.datetime(r));
-        let status = req(c, f, "status", |c, r| matching(c, r, &STATUS));
-        let items = items?;
-        let given = total_amount.ok()?;
+    fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
+        const F: [&str; 8] = [
+            "id",
+            "customer_id",
+            "items",
+            "shipping_address",
+            "billing_address",
+            "total_amount",
+            "order_date",
+            "status",
+        ];
+        let (mut id, mut customer_id, mut items, mut shipping, mut billing) = Default::default();
+        let (mut total, mut order_date, mut status) = Default::default();
+        if !r.object(&F, |r, i| {
+            match i {
+                0 => id = r.slot(|r| r.int_in(Some(1), None))?,
+                1 => customer_id = r.slot(|r| r.int_in(Some(1), None))?,
+                2 => items = r.slot(|r| list::<OrderItem>(r, 1))?,
+                3 => shipping = r.slot(Address::read)?,
+                4 => billing = r.slot(Address::read)?,
+                5 => total = r.slot(|r| price_in(r, Decimal::ZERO, None))?,
+                6 => order_date = r.slot(Reader::datetime)?,
+                _ => status = r.slot(|r| r.matching(&STATUS))?,
+            }
+            Ok(())
+        })? {
+            return Ok(None);
+        }
+        let c = &mut r.c;
+        let id = c.req("id", id);
+        let customer_id = c.req("customer_id", customer_id);
+        let items = c.req("items", items);
+        let shipping = c.req("shipping_address", shipping);
+        let order_date = c.req("order_date", order_date);
+        let status = c.req("status", status);
+        let (Some(items), Some(given)) = (items, opt(total)) else {
+            return Ok(None);
+        };
         let sum = items.iter().try_fold(Decimal::ZERO, |acc, i| {
             acc.checked_add(Decimal::from(i.quantity).checked_mul(i.unit_price)?)
         });
@@ -499,7 +619,7 @@ impl<'a> Model<'a> for Order<'a> {
             c.field("total_amount", |c| {
                 c.fail("range", "the order total overflows")
             });
-            return None;
+            return Ok(None);
         };
         if let Some(t) = given.filter(|t| *t != sum) {
             c.field("total_amount", |c| {
@@ -508,53 +628,72 @@ impl<'a> Model<'a> for Order<'a> {
                     format!("{t} is not the sum of quantity × unit_price ({sum})"),
                 )
             });
-            return None;
+            return Ok(None);
         }
-        let computed = given.is_none();
-        let total_amount = given.unwrap_or(sum);
-        Some(Self {
-            id: id?,
-            customer_id: customer_id?,
-            items,
-            shipping_address: shipping_address?,
-            billing_address: billing_address.ok()?,
-            total_amount,
-            total_computed: computed,
-            order_date: order_date?,
-            status: status?,
-        })
+        Ok((|| {
+            Some(Self {
+                id: id?,
+                customer_id: customer_id?,
+                items,
+                shipping_address: shipping?,
+                billing_address: opt(billing)?,
+                total_amount: given.unwrap_or(sum),
+                total_computed: given.is_none(),
+                order_date: order_date?,
+                status: status?,
+            })
+        })())
     }
 }
 
 /// Users, products and orders in one envelope.
-#[derive(Debug, Clone, Serialize)]
-pub struct MegaBatch<'a> {
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MegaBatch<'j> {
     /// Advanced users.
-    pub users: Vec<AdvancedUser<'a>>,
+    pub users: Vec<AdvancedUser<'j>>,
     /// Products.
-    pub products: Vec<Product<'a>>,
+    pub products: Vec<Product<'j>>,
     /// Orders.
-    pub orders: Vec<Order<'a>>,
+    pub orders: Vec<Order<'j>>,
     /// RFC 3339.
     pub timestamp: String,
     /// `[A-Z0-9-]+`.
-    pub batch_id: Cow<'a, str>,
+    pub batch_id: Cow<'j, str>,
 }
 
-impl<'a> Model<'a> for MegaBatch<'a> {
+impl<'j> Model<'j> for MegaBatch<'j> {
     const NAME: &'static str = "mega_batch";
-    fn read(c: &mut Checker, f: &Fields<'a>) -> Option<Self> {
-        let users = req(c, f, "users", |c, r| list(c, r, 0));
-        let products = req(c, f, "products", |c, r| list(c, r, 0));
-        let orders = req(c, f, "orders", |c, r| list(c, r, 0));
-        let timestamp = req(c, f, "timestamp", |c, r| c.datetime(r));
-        let batch_id = req(c, f, "batch_id", |c, r| matching(c, r, &SKU));
-        Some(Self {
-            users: users?,
-            products: products?,
-            orders: orders?,
-            timestamp: timestamp?,
-            batch_id: batch_id?,
-        })
+    fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
+        let (mut users, mut products, mut orders, mut timestamp, mut batch_id) = Default::default();
+        if !r.object(
+            &["users", "products", "orders", "timestamp", "batch_id"],
+            |r, i| {
+                match i {
+                    0 => users = r.slot(|r| list(r, 0))?,
+                    1 => products = r.slot(|r| list(r, 0))?,
+                    2 => orders = r.slot(|r| list(r, 0))?,
+                    3 => timestamp = r.slot(Reader::datetime)?,
+                    _ => batch_id = r.slot(|r| r.matching(&SKU))?,
+                }
+                Ok(())
+            },
+        )? {
+            return Ok(None);
+        }
+        let c = &mut r.c;
+        let users = c.req("users", users);
+        let products = c.req("products", products);
+        let orders = c.req("orders", orders);
+        let timestamp = c.req("timestamp", timestamp);
+        let batch_id = c.req("batch_id", batch_id);
+        Ok((|| {
+            Some(Self {
+                users: users?,
+                products: products?,
+                orders: orders?,
+                timestamp: timestamp?,
+                batch_id: batch_id?,
+            })
+        })())
     }
 }

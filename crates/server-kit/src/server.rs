@@ -37,10 +37,10 @@ pub struct ServeArgs {
     /// Tokio worker threads [default: number of cores].
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Largest accepted request body, in bytes [default: 1 MiB, or the
-    /// category's].
-    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
-    pub max_body_bytes: usize,
+    /// Largest accepted request body, in bytes [default: the category's,
+    /// 1 MiB unless it says otherwise].
+    #[arg(long)]
+    pub max_body_bytes: Option<usize>,
     /// Close connections that take longer than this to send request headers
     /// (`0s` turns the timeout off).
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
@@ -76,7 +76,7 @@ impl ServeArgs {
     pub fn options(&self, server_name: &'static str) -> ServeOptions {
         ServeOptions {
             limits: Limits {
-                max_body_bytes: self.max_body_bytes,
+                max_body_bytes: self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
             },
             header_timeout: self.header_timeout,
             max_connections: self.max_connections.max(1),

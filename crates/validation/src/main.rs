@@ -17,9 +17,9 @@ struct Cli {
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
     // Payloads carry 1 MB strings; the contract's limit is 2 MiB.
-    if cli.serve.max_body_bytes == server_kit::DEFAULT_MAX_BODY_BYTES {
-        cli.serve.max_body_bytes = validation::MAX_BODY_BYTES;
-    }
+    cli.serve
+        .max_body_bytes
+        .get_or_insert(validation::MAX_BODY_BYTES);
     server_kit::run(
         validation::SERVER_NAME,
         validation::DEFAULT_PORT,

@@ -84,25 +84,27 @@ pub fn parse_batch<'j, T: Model<'j>>(body: &'j [u8]) -> Result<BatchReport<T>, R
         errors: Vec::new(),
         items: Vec::new(),
     };
+    let mut spare = String::with_capacity(64);
     let is_array = r.array(|r, index| {
         report.count += 1;
         if index >= MAX_BATCH {
             return r.skip();
         }
-        let outer = std::mem::take(&mut r.c);
+        // Each item collects its own failures with paths relative to it.
+        let outer = std::mem::take(&mut r.c.errors);
+        r.c.swap_path(&mut spare);
         let item = T::read(r);
-        let inner = std::mem::replace(&mut r.c, outer);
+        r.c.swap_path(&mut spare);
+        spare.clear();
+        let errors = std::mem::replace(&mut r.c.errors, outer);
         match item? {
-            Some(item) if inner.errors.is_empty() => {
+            Some(item) if errors.is_empty() => {
                 report.valid += 1;
                 report.items.push(item);
             }
             _ => {
                 report.invalid += 1;
-                report.errors.push(ItemErrors {
-                    index,
-                    errors: inner.errors,
-                });
+                report.errors.push(ItemErrors { index, errors });
             }
         }
         Ok(())

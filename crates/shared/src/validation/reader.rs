@@ -47,6 +47,12 @@ impl Checker {
             .push(FieldError::new(self.path.clone(), code, message.into()));
     }
 
+    /// Exchanges the current path with `other` (batches read each item
+    /// from an empty path, reusing one spare buffer).
+    pub fn swap_path(&mut self, other: &mut String) {
+        std::mem::swap(&mut self.path, other);
+    }
+
     /// Runs `f` one object member deeper.
     pub fn field<T>(&mut self, name: &str, f: impl FnOnce(&mut Self) -> T) -> T {
         let len = self.push_field(name);

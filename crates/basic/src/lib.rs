@@ -5,7 +5,7 @@ mod stream;
 
 use serde::Serialize;
 use serde_json::Value;
-use server_kit::{json, text, ApiError, Req, Response, Router};
+use server_kit::{json, text, ApiError, Req, Response, Router, Valid};
 use shared::basic::{self, BenchmarkProduct, BenchmarkUser, PageParams, SearchParams, USER_COUNT};
 use std::time::Instant;
 use validator::Validate;
@@ -95,19 +95,6 @@ async fn echo(req: Req) -> Result<Response, ApiError> {
         echo,
         received_bytes: body.len(),
     })
-}
-
-/// `{"valid": true, "<key>": value}`: the normalized input of a validation endpoint.
-struct Valid<'a, T>(&'static str, &'a T);
-
-impl<T: Serialize> Serialize for Valid<'_, T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry("valid", &true)?;
-        map.serialize_entry(self.0, self.1)?;
-        map.end()
-    }
 }
 
 async fn validate_user(req: Req) -> Result<Response, ApiError> {

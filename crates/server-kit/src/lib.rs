@@ -16,6 +16,6 @@ pub use body::{Body, BodyError};
 pub use error::ApiError;
 pub use query::Query;
 pub use request::{parse_json, Limits, Req};
-pub use response::{json, json_status, stream, text, Response};
+pub use response::{json, json_status, stream, text, Response, Valid};
 pub use router::{Handler, Router};
 pub use server::{run, serve, shutdown_signal, ServeArgs, ServeOptions, DEFAULT_MAX_BODY_BYTES};

@@ -4,7 +4,7 @@
 
 use rust_decimal::Decimal;
 use serde::Serialize;
-use server_kit::{json, ApiError, Req, Response, Router};
+use server_kit::{json, ApiError, Req, Response, Router, Valid};
 use shared::validation::{
     parse, parse_batch, AdvancedUser, BatchReport, ComplexUser, Counter, CounterSnapshot,
     MegaBatch, Model, Order, Product, SimpleUser,
@@ -68,19 +68,6 @@ families!(
     ComplexUsers => ComplexUser,
     Products => Product,
 );
-
-/// `{"valid": true, "<key>": value}`.
-struct Valid<'a, T>(&'static str, &'a T);
-
-impl<T: Serialize> Serialize for Valid<'_, T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry("valid", &true)?;
-        map.serialize_entry(self.0, self.1)?;
-        map.end()
-    }
-}
 
 /// A single-model endpoint: 200 with the normalized model, or 400/422.
 async fn single<F: Family>(

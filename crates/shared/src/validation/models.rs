@@ -13,8 +13,6 @@ use super::patterns::{CATEGORY, EMAIL, SKU, STATUS, USERNAME, ZIP};
 
 /// A model the engine can read.
 pub trait Model<'j>: Sized + Serialize {
-    /// Name used in statistics (`simple_user`, …).
-    const NAME: &'static str;
     /// Reads the next value, which must be an object of this model. `None`
     /// when anything failed (the failures are in `r.c`); `Err` only for
     /// broken JSON.
@@ -84,7 +82,6 @@ pub struct SimpleUser<'j> {
 }
 
 impl<'j> Model<'j> for SimpleUser<'j> {
-    const NAME: &'static str = "simple_user";
     fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
         let (mut id, mut name, mut email, mut age) = Default::default();
         if !r.object(&["id", "name", "email", "age"], |r, i| {
@@ -138,7 +135,6 @@ pub struct AdvancedUser<'j> {
 }
 
 impl<'j> Model<'j> for AdvancedUser<'j> {
-    const NAME: &'static str = "advanced_user";
     fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
         const F: [&str; 8] = [
             "id",
@@ -217,7 +213,6 @@ pub struct Address<'j> {
 }
 
 impl<'j> Model<'j> for Address<'j> {
-    const NAME: &'static str = "address";
     fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
         let (mut street, mut city, mut state, mut zip_code, mut country) = Default::default();
         if !r.object(
@@ -311,7 +306,6 @@ pub struct ComplexUser<'j> {
 }
 
 impl<'j> Model<'j> for ComplexUser<'j> {
-    const NAME: &'static str = "complex_user";
     fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
         const F: [&str; 7] = [
             "id",
@@ -448,7 +442,6 @@ fn variants<'j>(r: &mut Reader<'j>) -> R<Option<Variants<'j>>> {
 }
 
 impl<'j> Model<'j> for Product<'j> {
-    const NAME: &'static str = "product";
     fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
         const F: [&str; 10] = [
             "name",
@@ -521,7 +514,6 @@ pub struct OrderItem {
 }
 
 impl<'j> Model<'j> for OrderItem {
-    const NAME: &'static str = "order_item";
     fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
         let (mut product_id, mut quantity, mut unit_price) = Default::default();
         if !r.object(&["product_id", "quantity", "unit_price"], |r, i| {
@@ -573,7 +565,6 @@ pub struct Order<'j> {
 }
 
 impl<'j> Model<'j> for Order<'j> {
-    const NAME: &'static str = "order";
     fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
         const F: [&str; 8] = [
             "id",
@@ -662,7 +653,6 @@ pub struct MegaBatch<'j> {
 }
 
 impl<'j> Model<'j> for MegaBatch<'j> {
-    const NAME: &'static str = "mega_batch";
     fn read(r: &mut Reader<'j>) -> R<Option<Self>> {
         let (mut users, mut products, mut orders, mut timestamp, mut batch_id) = Default::default();
         if !r.object(

@@ -15,6 +15,42 @@ fn one_line_error(out: &std::process::Output, needle: &str) {
     assert!(err.contains(needle), "{err}");
 }
 
+/// Runs the basic category for one extra framework (`name`, started by
+/// `command`, a TOML array) with short settings; `extra` flags are appended.
+fn run_extra_framework(
+    dir: &std::path::Path,
+    name: &str,
+    command: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let registry = registry(
+        dir,
+        &format!(
+            "\n[frameworks.{name}]\ndescription = \"test framework\"\nversion = [\"true\"]\nhealth = \"/health\"\n\n[frameworks.{name}.categories]\nbasic = {command}\n"
+        ),
+    );
+    let output = dir.join("results");
+    let mut args = vec![
+        "run",
+        "--category",
+        "basic",
+        "--framework",
+        name,
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--repeat",
+        "1",
+        "--output",
+        output.to_str().unwrap(),
+        "--registry",
+        registry.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    runner(&args)
+}
+
 #[test]
 fn unknown_framework_category_and_endpoint() {
     let dir = temp_dir("unknown");
@@ -94,31 +130,8 @@ fn a_server_that_never_becomes_healthy_is_reported_and_stopped() {
     let dir = temp_dir("unhealthy");
     // A "server" that never listens: the runner must give up and kill it.
     let marker = format!("{}", 900 + std::process::id() % 90);
-    let registry = registry(
-        &dir,
-        &format!(
-            "\n[frameworks.silent]\ndescription = \"never healthy\"\nversion = [\"true\"]\nhealth = \"/health\"\n\n[frameworks.silent.categories]\nbasic = [\"sleep\", \"{marker}.5\"]\n"
-        ),
-    );
-    let out = runner(&[
-        "run",
-        "--category",
-        "basic",
-        "--framework",
-        "silent",
-        "--duration",
-        "1s",
-        "--warmup",
-        "0s",
-        "--repeat",
-        "1",
-        "--startup-timeout",
-        "1s",
-        "--output",
-        dir.join("results").to_str().unwrap(),
-        "--registry",
-        registry.to_str().unwrap(),
-    ]);
+    let command = format!("[\"sleep\", \"{marker}.5\"]");
+    let out = run_extra_framework(&dir, "silent", &command, &["--startup-timeout", "1s"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("did not answer"), "{}", stderr(&out));
     let left = Command::new("pgrep")
@@ -139,31 +152,11 @@ fn a_server_whose_port_is_taken_is_reported_with_its_own_words() {
     let dir = temp_dir("busy");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let basic = bin_dir().join("basic");
-    let registry = registry(
-        &dir,
-        &format!(
-            "\n[frameworks.busy]\ndescription = \"fixed, taken port\"\nversion = [\"true\"]\nhealth = \"/health\"\n\n[frameworks.busy.categories]\nbasic = [\"{}\", \"--port\", \"{port}\"]\n",
-            basic.display()
-        ),
+    let command = format!(
+        "[\"{}\", \"--port\", \"{port}\"]",
+        bin_dir().join("basic").display()
     );
-    let out = runner(&[
-        "run",
-        "--category",
-        "basic",
-        "--framework",
-        "busy",
-        "--duration",
-        "1s",
-        "--warmup",
-        "0s",
-        "--repeat",
-        "1",
-        "--output",
-        dir.join("results").to_str().unwrap(),
-        "--registry",
-        registry.to_str().unwrap(),
-    ]);
+    let out = run_extra_framework(&dir, "busy", &command, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(

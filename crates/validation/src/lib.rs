@@ -4,12 +4,13 @@
 
 use rust_decimal::Decimal;
 use serde::Serialize;
-use server_kit::{json, ApiError, Req, Response, Router, Valid};
+use server_kit::{json, ApiError, Handler, Req, Response, Router, Valid};
 use shared::validation::{
     parse, parse_batch, AdvancedUser, BatchReport, ComplexUser, Counter, CounterSnapshot,
     MegaBatch, Model, Order, Product, SimpleUser,
 };
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -174,75 +175,84 @@ struct Health {
     uptime_seconds: u64,
 }
 
+async fn health(state: Arc<State>) -> Result<Response, ApiError> {
+    json(&Health {
+        status: "ok",
+        category: "validation",
+        uptime_seconds: state.started.elapsed().as_secs(),
+    })
+}
+
+async fn stats(state: Arc<State>) -> Result<Response, ApiError> {
+    json(&Stats {
+        uptime_seconds: state.started.elapsed().as_secs(),
+        endpoints: ENDPOINTS
+            .iter()
+            .zip(&state.counters)
+            .map(|(name, c)| (*name, c.snapshot()))
+            .collect(),
+    })
+}
+
+/// A handler that gets the shared state with each request.
+fn with_state<F, Fut>(state: &Arc<State>, f: F) -> impl Handler
+where
+    F: Fn(Arc<State>, Req) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response, ApiError>> + Send + 'static,
+{
+    let state = state.clone();
+    move |req| f(state.clone(), req)
+}
+
 /// The route table of the category.
 pub fn router() -> Router {
-    let state = Arc::new(State {
+    let st = Arc::new(State {
         started: Instant::now(),
         counters: Default::default(),
     });
-    let s = move || state.clone();
-    let st = s();
     Router::new()
-        .get("/health", move |_req: Req| {
-            let st = st.clone();
-            async move {
-                json(&Health {
-                    status: "ok",
-                    category: "validation",
-                    uptime_seconds: st.started.elapsed().as_secs(),
-                })
-            }
-        })
-        .post("/validate/simple-user", {
-            let st = s();
-            move |req| single::<SimpleUsers>(st.clone(), "simple_user", "user", req)
-        })
-        .post("/validate/advanced-user", {
-            let st = s();
-            move |req| single::<AdvancedUsers>(st.clone(), "advanced_user", "user", req)
-        })
-        .post("/validate/complex-user", {
-            let st = s();
-            move |req| single::<ComplexUsers>(st.clone(), "complex_user", "user", req)
-        })
-        .post("/validate/product", {
-            let st = s();
-            move |req| single::<Products>(st.clone(), "product", "product", req)
-        })
-        .post("/validate/error-handling", {
-            let st = s();
-            move |req| single::<AdvancedUsers>(st.clone(), "error_handling", "user", req)
-        })
-        .post("/validate/batch-users", {
-            let st = s();
-            move |req| batch::<AdvancedUsers>(st.clone(), "batch_users", req)
-        })
-        .post("/validate/batch-products", {
-            let st = s();
-            move |req| batch::<Products>(st.clone(), "batch_products", req)
-        })
-        .post("/validate/batch-orders", {
-            let st = s();
-            move |req| batch_orders(st.clone(), req)
-        })
-        .post("/validate/mega-batch", {
-            let st = s();
-            move |req| mega_batch(st.clone(), req)
-        })
-        .get("/validation/stats", {
-            let st = s();
-            move |_req: Req| {
-                let st = st.clone();
-                async move {
-                    json(&Stats {
-                        uptime_seconds: st.started.elapsed().as_secs(),
-                        endpoints: ENDPOINTS
-                            .iter()
-                            .zip(&st.counters)
-                            .map(|(name, c)| (*name, c.snapshot()))
-                            .collect(),
-                    })
-                }
-            }
-        })
+        .get("/health", with_state(&st, |st, _| health(st)))
+        .post(
+            "/validate/simple-user",
+            with_state(&st, |st, req| {
+                single::<SimpleUsers>(st, "simple_user", "user", req)
+            }),
+        )
+        .post(
+            "/validate/advanced-user",
+            with_state(&st, |st, req| {
+                single::<AdvancedUsers>(st, "advanced_user", "user", req)
+            }),
+        )
+        .post(
+            "/validate/complex-user",
+            with_state(&st, |st, req| {
+                single::<ComplexUsers>(st, "complex_user", "user", req)
+            }),
+        )
+        .post(
+            "/validate/product",
+            with_state(&st, |st, req| {
+                single::<Products>(st, "product", "product", req)
+            }),
+        )
+        .post(
+            "/validate/error-handling",
+            with_state(&st, |st, req| {
+                single::<AdvancedUsers>(st, "error_handling", "user", req)
+            }),
+        )
+        .post(
+            "/validate/batch-users",
+            with_state(&st, |st, req| {
+                batch::<AdvancedUsers>(st, "batch_users", req)
+            }),
+        )
+        .post(
+            "/validate/batch-products",
+            with_state(&st, |st, req| batch::<Products>(st, "batch_products", req)),
+        )
+        .post("/validate/batch-orders", with_state(&st, batch_orders))
+        .post("/validate/mega-batch", with_state(&st, mega_batch))
+        .get("/validation/stats", with_state(&st, |st, _| stats(st)))
 }

@@ -73,18 +73,26 @@ pub fn load_from(path: &Path) -> Result<Contract> {
         .parent()
         .unwrap_or_else(|| Path::new("."))
         .join("fixtures");
+    let read = |name: &str| -> Result<std::sync::Arc<Vec<u8>>> {
+        if name.contains(['/', '\\']) || name.starts_with('.') {
+            bail!(
+                "{}: fixture name `{name}` must be a plain file name",
+                path.display()
+            );
+        }
+        let file = fixtures.join(name);
+        let bytes =
+            std::fs::read(&file).with_context(|| format!("reading fixture {}", file.display()))?;
+        Ok(std::sync::Arc::new(bytes))
+    };
     for spec in contract.requests_mut() {
         if let Some(name) = &spec.fixture {
-            if name.contains(['/', '\\']) || name.starts_with('.') {
-                bail!(
-                    "{}: fixture name `{name}` must be a plain file name",
-                    path.display()
-                );
+            spec.fixture_body = Some(read(name)?);
+        }
+        for part in &mut spec.multipart {
+            if let Some(name) = &part.fixture {
+                part.fixture_bytes = Some(read(name)?);
             }
-            let file = fixtures.join(name);
-            let bytes = std::fs::read(&file)
-                .with_context(|| format!("reading fixture {}", file.display()))?;
-            spec.fixture_body = Some(std::sync::Arc::new(bytes));
         }
     }
     let problems = contract.problems();

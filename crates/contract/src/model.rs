@@ -110,6 +110,9 @@ pub struct RequestSpec {
     /// A generated JSON body of a given size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generated_body: Option<GeneratedBody>,
+    /// A `multipart/form-data` body, part by part.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub multipart: Vec<Part>,
     /// Bytes written as is on a fresh TCP connection (protocol-level cases).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<String>,
@@ -117,6 +120,46 @@ pub struct RequestSpec {
     /// (`json.message`, `path.id`, `query.limit`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub randomize: BTreeMap<String, RandomSpec>,
+}
+
+/// One part of a multipart body: a form field (`text`) or a file (`filename`
+/// with `text`, a `fixture` file, or `generated` bytes).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Part {
+    /// Form field name.
+    pub name: String,
+    /// File name, for file parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// The part's `Content-Type` (files default to `application/octet-stream`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// Text content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Content read from `shared-endpoints/fixtures/<name>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixture: Option<String>,
+    /// `bytes` deterministic bytes (byte i is `i mod 251`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<GeneratedBody>,
+    /// The fixture's bytes, filled in when the contract is loaded.
+    #[serde(skip)]
+    pub fixture_bytes: Option<std::sync::Arc<Vec<u8>>>,
+}
+
+impl Part {
+    /// The part's content.
+    pub fn content(&self) -> Vec<u8> {
+        if let Some(g) = &self.generated {
+            (0..g.bytes).map(|i| (i % 251) as u8).collect()
+        } else if let Some(b) = &self.fixture_bytes {
+            b.as_ref().clone()
+        } else {
+            self.text.clone().unwrap_or_default().into_bytes()
+        }
+    }
 }
 
 /// A generated body: `{"padding":"xxxx…"}` of exactly `bytes` bytes.

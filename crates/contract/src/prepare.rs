@@ -76,6 +76,32 @@ fn as_text(v: &Value) -> String {
     }
 }
 
+/// A `multipart/form-data` body with this boundary.
+pub(crate) fn multipart(boundary: &str, parts: &[crate::model::Part]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", p.name);
+        if let Some(f) = &p.filename {
+            disposition.push_str(&format!("; filename=\"{f}\""));
+        }
+        out.extend_from_slice(disposition.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        let ct = p
+            .content_type
+            .as_deref()
+            .or(p.filename.as_ref().map(|_| "application/octet-stream"));
+        if let Some(ct) = ct {
+            out.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&p.content());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    out
+}
+
 /// Builds the request for `method template` from `spec`.
 pub fn prepare(
     method: &str,
@@ -139,7 +165,11 @@ pub fn prepare(
         .map(|(k, v)| (k.clone(), as_text(&substitute_str(v, vars))))
         .collect();
     let mut content_type = spec.content_type.clone();
-    let body = if let Some(g) = &spec.generated_body {
+    let body = if !spec.multipart.is_empty() {
+        let boundary = format!("feature-bench-{:016x}", rng.random::<u64>());
+        content_type = Some(format!("multipart/form-data; boundary={boundary}"));
+        Some(multipart(&boundary, &spec.multipart))
+    } else if let Some(g) = &spec.generated_body {
         content_type.get_or_insert_with(|| "application/json".into());
         let pad = g.bytes.saturating_sub(r#"{"padding":""}"#.len());
         Some(format!(r#"{{"padding":"{}"}}"#, "x".repeat(pad)).into_bytes())
@@ -222,6 +252,37 @@ mod tests {
             serde_json::from_value(json!({"generated_body": {"bytes": 5000}})).unwrap();
         let p = prepare("POST", "/echo", &spec, &Vars::new(), &mut rand::rng()).unwrap();
         assert_eq!(p.body.unwrap().len(), 5000);
+    }
+
+    #[test]
+    fn multipart_bodies_hold_every_part() {
+        let spec: RequestSpec = serde_json::from_value(json!({"multipart": [
+            {"name": "category", "text": "docs"},
+            {"name": "file", "filename": "a.bin", "generated": {"bytes": 300}}
+        ]}))
+        .unwrap();
+        let p = prepare("POST", "/upload", &spec, &Vars::new(), &mut rand::rng()).unwrap();
+        let ct = &p
+            .headers
+            .iter()
+            .find(|(k, _)| k == "content-type")
+            .unwrap()
+            .1;
+        let boundary = ct.strip_prefix("multipart/form-data; boundary=").unwrap();
+        let body = p.body.unwrap();
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.starts_with(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\ndocs\r\n"
+        )));
+        assert!(text.contains(
+            "name=\"file\"; filename=\"a.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        ));
+        assert!(text.ends_with(&format!("\r\n--{boundary}--\r\n")));
+        let start = body.windows(4).rposition(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert_eq!(
+            body[start..start + 300],
+            (0..300).map(|i| (i % 251) as u8).collect::<Vec<_>>()[..]
+        );
     }
 
     #[test]

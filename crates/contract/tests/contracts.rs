@@ -113,3 +113,30 @@ fn unknown_categories_list_the_known_ones() {
     assert!(err.contains("unknown category `nonsense`"), "{err}");
     assert!(err.contains("basic"), "{err}");
 }
+
+#[test]
+fn the_schema_knows_multipart_requests() {
+    let schema = schema();
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir().join("basic.json")).unwrap()).unwrap();
+    let request = &mut doc["endpoints"][0]["request"];
+    *request = serde_json::json!({"multipart": [
+        {"name": "category", "text": "docs"},
+        {"name": "file", "filename": "a.txt", "generated": {"bytes": 10}}
+    ]});
+    assert!(schema.is_valid(&doc));
+    doc["endpoints"][0]["request"]["multipart"][0]["generated"] = serde_json::json!({"bytes": 1});
+    assert!(
+        !schema.is_valid(&doc),
+        "a part with two contents must be refused"
+    );
+    doc["endpoints"][0]["request"]["multipart"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("generated");
+    doc["endpoints"][0]["request"]["json"] = serde_json::json!({});
+    assert!(
+        !schema.is_valid(&doc),
+        "multipart and json together must be refused"
+    );
+}

@@ -22,12 +22,17 @@ pub trait Model<'j>: Sized + Serialize {
 /// A JSON string map with string values (`metadata`).
 type StrMap<'j> = BTreeMap<Cow<'j, str>, Cow<'j, str>>;
 
-fn strings<'j>(r: &mut Reader<'j>) -> R<Option<Vec<Cow<'j, str>>>> {
+/// Every element of an array, read by `item`; `None` when the value is not
+/// an array or any element failed (each failure is recorded).
+fn array_of<'j, T>(
+    r: &mut Reader<'j>,
+    mut item: impl FnMut(&mut Reader<'j>) -> R<Option<T>>,
+) -> R<Option<Vec<T>>> {
     let mut out = Vec::with_capacity(4);
     let mut ok = true;
     let is_array = r.array(|r, _| {
-        match r.str()? {
-            Some(s) => out.push(s),
+        match item(r)? {
+            Some(v) => out.push(v),
             None => ok = false,
         }
         Ok(())
@@ -35,13 +40,18 @@ fn strings<'j>(r: &mut Reader<'j>) -> R<Option<Vec<Cow<'j, str>>>> {
     Ok((is_array && ok).then_some(out))
 }
 
-fn string_map<'j>(r: &mut Reader<'j>) -> R<Option<StrMap<'j>>> {
+/// Every member of an object, its value read by `value`; `None` when the
+/// value is not an object or any member failed (each failure is recorded).
+fn map_of<'j, T>(
+    r: &mut Reader<'j>,
+    mut value: impl FnMut(&mut Reader<'j>) -> R<Option<T>>,
+) -> R<Option<BTreeMap<Cow<'j, str>, T>>> {
     let mut out = BTreeMap::new();
     let mut ok = true;
     let is_map = r.map(|r, k| {
-        match r.str()? {
-            Some(s) => {
-                out.insert(k, s);
+        match value(r)? {
+            Some(v) => {
+                out.insert(k, v);
             }
             None => ok = false,
         }
@@ -50,22 +60,22 @@ fn string_map<'j>(r: &mut Reader<'j>) -> R<Option<StrMap<'j>>> {
     Ok((is_map && ok).then_some(out))
 }
 
+fn strings<'j>(r: &mut Reader<'j>) -> R<Option<Vec<Cow<'j, str>>>> {
+    array_of(r, Reader::str)
+}
+
+fn string_map<'j>(r: &mut Reader<'j>) -> R<Option<StrMap<'j>>> {
+    map_of(r, Reader::str)
+}
+
 /// A list of models; every element is checked.
 fn list<'j, T: Model<'j>>(r: &mut Reader<'j>, min: usize) -> R<Option<Vec<T>>> {
-    let mut out = Vec::new();
-    let mut ok = true;
-    let is_array = r.array(|r, _| {
-        match T::read(r)? {
-            Some(v) => out.push(v),
-            None => ok = false,
-        }
-        Ok(())
-    })?;
-    if is_array && out.len() < min && ok {
+    let out = array_of(r, T::read)?;
+    if out.as_ref().is_some_and(|v| v.len() < min) {
         r.c.fail("length", format!("must have at least {min} item(s)"));
-        ok = false;
+        return Ok(None);
     }
-    Ok((is_array && ok).then_some(out))
+    Ok(out)
 }
 
 /// `id`, `name`, `email`, optional `age`: types only.
@@ -262,10 +272,8 @@ pub enum Preference<'j> {
 type Preferences<'j> = BTreeMap<Cow<'j, str>, Preference<'j>>;
 
 fn preferences<'j>(r: &mut Reader<'j>) -> R<Option<Preferences<'j>>> {
-    let mut out = BTreeMap::new();
-    let mut ok = true;
-    let is_map = r.map(|r, k| {
-        let value = match r.peek()? {
+    map_of(r, |r| {
+        Ok(match r.peek()? {
             jiter::Peek::String => r.str()?.map(Preference::Text),
             jiter::Peek::True | jiter::Peek::False => r.bool()?.map(Preference::Bool),
             p if p.is_num() => r.int()?.map(Preference::Int),
@@ -274,16 +282,8 @@ fn preferences<'j>(r: &mut Reader<'j>) -> R<Option<Preferences<'j>>> {
                 r.skip()?;
                 None
             }
-        };
-        match value {
-            Some(v) => {
-                out.insert(k, v);
-            }
-            None => ok = false,
-        }
-        Ok(())
-    })?;
-    Ok((is_map && ok).then_some(out))
+        })
+    })
 }
 
 /// A user with nested models and date-times.
@@ -408,37 +408,11 @@ pub struct Product<'j> {
 }
 
 fn dimensions<'j>(r: &mut Reader<'j>) -> R<Option<BTreeMap<Cow<'j, str>, f64>>> {
-    let mut out = BTreeMap::new();
-    let mut ok = true;
-    let is_map = r.map(|r, k| {
-        match r.float()? {
-            Some(x) => {
-                out.insert(k, x);
-            }
-            None => ok = false,
-        }
-        Ok(())
-    })?;
-    Ok((is_map && ok).then_some(out))
+    map_of(r, Reader::float)
 }
 
 fn variants<'j>(r: &mut Reader<'j>) -> R<Option<Variants<'j>>> {
-    let mut out = Vec::new();
-    let mut ok = true;
-    let is_array = r.array(|r, _| {
-        let mut item = BTreeMap::new();
-        let is_map = r.map(|r, k| {
-            item.insert(k, RawJson(r.raw()?));
-            Ok(())
-        })?;
-        if is_map {
-            out.push(item);
-        } else {
-            ok = false;
-        }
-        Ok(())
-    })?;
-    Ok((is_array && ok).then_some(out))
+    array_of(r, |r| map_of(r, |r| r.raw().map(|raw| Some(RawJson(raw)))))
 }
 
 impl<'j> Model<'j> for Product<'j> {

@@ -73,6 +73,19 @@ pub struct Case {
     pub request: RequestSpec,
     /// What the response must be.
     pub expect: Expect,
+    /// Load settings of this endpoint that differ from the category's
+    /// (e.g. fewer connections for 100 MB transfers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<CaseLoad>,
+}
+
+/// Per-endpoint load settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseLoad {
+    /// Most open connections for this endpoint (the run's count is capped
+    /// at it).
+    pub max_connections: u32,
 }
 
 /// Endpoints are cases that must succeed.
@@ -229,9 +242,32 @@ pub struct Expect {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub detail_fields: Vec<String>,
     /// Headers that must list these comma-separated tokens, in any order and
-    /// case (`allow: GET` is met by `GET, HEAD`).
+    /// case (`allow: GET` is met by `GET, HEAD`); `*` only asks for presence.
+    /// `${var}` is replaced by a captured value.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    /// Checks on the raw body bytes (downloads, streams, gzip output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_bytes: Option<BodyBytes>,
+}
+
+/// Checks on a response's raw body.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodyBytes {
+    /// gunzip the body first; the other checks apply to what comes out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gunzip: bool,
+    /// The body's length in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<Matcher>,
+    /// The body's lower-case hex sha256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Matcher>,
+    /// The body must be exactly bytes `start..=end` of the generated
+    /// content (byte i is `i mod 251`), as sent by `generated` parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<[u64; 2]>,
 }
 
 /// A CSV body: a header line, then rows.
@@ -270,7 +306,8 @@ pub struct Step {
     pub request: RequestSpec,
     /// What the response must be.
     pub expect: Expect,
-    /// Values to capture: variable name to response JSON path.
+    /// Values to capture: variable name to response JSON path, or to
+    /// `header:<name>` for a response header.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub capture: BTreeMap<String, String>,
 }
@@ -285,6 +322,12 @@ pub struct Fixture {
     pub id: String,
     /// How its content is derived, so every server seeds identical data.
     pub rule: String,
+    /// Its size in bytes, when the rule fixes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Its sha256, when the rule fixes the bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// A weighted request mix.

@@ -52,7 +52,7 @@ pub(crate) fn substitute(value: &Value, vars: &Vars) -> Value {
     }
 }
 
-fn substitute_str(s: &str, vars: &Vars) -> Value {
+pub(crate) fn substitute_str(s: &str, vars: &Vars) -> Value {
     if let Some(name) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
         if let Some(v) = vars.get(name) {
             return v.clone();
@@ -76,10 +76,57 @@ fn as_text(v: &Value) -> String {
     }
 }
 
+/// Lower-case hex sha256 of `bytes`.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    use std::fmt::Write;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// What a multipart body sent, for `from_request` references:
+/// `multipart.<name>` is `{"filename", "length", "sha256"}` for a file part
+/// and the text for a field; a repeated name gives an array.
+fn multipart_values(parts: &[crate::model::Part], contents: &[Vec<u8>]) -> Value {
+    let mut grouped: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for (p, content) in parts.iter().zip(contents) {
+        let v = match &p.filename {
+            Some(f) => serde_json::json!({
+                "filename": f,
+                "length": content.len(),
+                "sha256": sha256_hex(content),
+            }),
+            None => Value::String(String::from_utf8_lossy(content).into_owned()),
+        };
+        grouped.entry(&p.name).or_default().push(v);
+    }
+    Value::Object(
+        grouped
+            .into_iter()
+            .map(|(name, mut values)| {
+                let v = if values.len() == 1 {
+                    values.remove(0)
+                } else {
+                    Value::Array(values)
+                };
+                (name.to_owned(), v)
+            })
+            .collect(),
+    )
+}
+
 /// A `multipart/form-data` body with this boundary.
-pub(crate) fn multipart(boundary: &str, parts: &[crate::model::Part]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for p in parts {
+pub(crate) fn multipart(
+    boundary: &str,
+    parts: &[crate::model::Part],
+    contents: &[Vec<u8>],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(contents.iter().map(Vec::len).sum::<usize>() + 256);
+    for (p, content) in parts.iter().zip(contents) {
         out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
         let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", p.name);
         if let Some(f) = &p.filename {
@@ -95,7 +142,7 @@ pub(crate) fn multipart(boundary: &str, parts: &[crate::model::Part]) -> Vec<u8>
             out.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
         }
         out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(&p.content());
+        out.extend_from_slice(content);
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
@@ -168,7 +215,9 @@ pub fn prepare(
     let body = if !spec.multipart.is_empty() {
         let boundary = format!("feature-bench-{:016x}", rng.random::<u64>());
         content_type = Some(format!("multipart/form-data; boundary={boundary}"));
-        Some(multipart(&boundary, &spec.multipart))
+        let contents: Vec<Vec<u8>> = spec.multipart.iter().map(|p| p.content()).collect();
+        values["multipart"] = multipart_values(&spec.multipart, &contents);
+        Some(multipart(&boundary, &spec.multipart, &contents))
     } else if let Some(g) = &spec.generated_body {
         content_type.get_or_insert_with(|| "application/json".into());
         let pad = g.bytes.saturating_sub(r#"{"padding":""}"#.len());

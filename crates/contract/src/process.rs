@@ -77,10 +77,16 @@ impl ServerProcess {
 }
 
 impl Drop for ServerProcess {
+    /// Asks the server to stop (SIGTERM, so it can clean up), and kills it
+    /// if it has not exited within five seconds.
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+            let stopped =
+                self.terminate().is_ok() && self.wait_exit(Duration::from_secs(5)).is_ok();
+            if !stopped {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
         }
     }
 }

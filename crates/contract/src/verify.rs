@@ -2,7 +2,7 @@
 
 use crate::jsonpath::lookup;
 use crate::model::{Contract, Expect, RequestSpec};
-use crate::prepare::{prepare, substitute, Prepared, Vars};
+use crate::prepare::{prepare, substitute, substitute_str as substitute_str_value, Prepared, Vars};
 use crate::report::{Check, CheckKind, Report};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCODING};
@@ -35,6 +35,12 @@ struct Exchange {
     status: u16,
     headers: HeaderMap,
     body: Bytes,
+}
+
+/// What a checked response leaves for later flow steps.
+struct Checked {
+    json: Option<Value>,
+    headers: HeaderMap,
 }
 
 struct Verifier<'a> {
@@ -155,17 +161,23 @@ impl Verifier<'_> {
                 .await
                 .map_err(|e| format!("step {} ({} {}): {e}", i + 1, step.method, step.path))?;
             for (name, path) in &step.capture {
-                let value = doc
-                    .as_ref()
-                    .and_then(|d| lookup(d, path))
-                    .ok_or_else(|| format!("step {}: nothing to capture at `{path}`", i + 1))?;
-                vars.insert(name.clone(), value.clone());
+                let value = match path.strip_prefix("header:") {
+                    Some(h) => doc
+                        .headers
+                        .get(h)
+                        .and_then(|v| v.to_str().ok())
+                        .map(|v| Value::String(v.to_owned())),
+                    None => doc.json.as_ref().and_then(|d| lookup(d, path)).cloned(),
+                }
+                .ok_or_else(|| format!("step {}: nothing to capture at `{path}`", i + 1))?;
+                vars.insert(name.clone(), value);
             }
         }
         Ok(())
     }
 
-    /// Sends one request and checks its answer; returns the JSON body, if any.
+    /// Sends one request and checks its answer; returns the JSON body, if
+    /// any, and the headers.
     async fn request_and_check(
         &self,
         method: &str,
@@ -174,7 +186,7 @@ impl Verifier<'_> {
         expect: &Expect,
         vars: &Vars,
         error_case: bool,
-    ) -> Result<Option<Value>, String> {
+    ) -> Result<Checked, String> {
         let prepared = prepare(method, path, spec, vars, &mut rand::rng())?;
         let client = if error_case {
             &self.fresh
@@ -182,7 +194,11 @@ impl Verifier<'_> {
             &self.client
         };
         let ex = self.send_with(client, &prepared).await?;
-        check_response(expect, &ex, &prepared.values, vars, error_case)
+        let json = check_response(expect, &ex, &prepared.values, vars, error_case)?;
+        Ok(Checked {
+            json,
+            headers: ex.headers,
+        })
     }
 
     async fn send(&self, p: &Prepared) -> Result<Exchange, String> {
@@ -343,6 +359,17 @@ fn check_response(
     }
     for (name, want) in &expect.headers {
         let got = ex.headers.get(name.as_str()).and_then(|v| v.to_str().ok());
+        if want == "*" {
+            if got.is_none() {
+                f.push(format!("no {name} header"));
+            }
+            continue;
+        }
+        let want = match substitute_str_value(want, vars) {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        let want = &want;
         let tokens = |s: &str| -> Vec<String> {
             s.split(',')
                 .map(|t| t.trim().to_ascii_lowercase())
@@ -360,6 +387,9 @@ fn check_response(
     }
     if let Some(csv) = &expect.csv {
         check_csv(csv, &ex.body, request, &mut f);
+    }
+    if let Some(b) = &expect.body_bytes {
+        check_body_bytes(b, &ex.body, request, vars, &mut f);
     }
     let needs_json = !expect.json.is_empty() || error_case || expect.error.is_some();
     let doc: Option<Value> = serde_json::from_slice(&ex.body).ok();
@@ -411,6 +441,61 @@ fn check_error_shape(expect: &Expect, doc: &Value, f: &mut Vec<String>) {
     }
 }
 
+/// Largest gunzipped body the verifier inflates.
+const MAX_GUNZIP: u64 = 1 << 30;
+
+fn check_body_bytes(
+    b: &crate::model::BodyBytes,
+    body: &[u8],
+    request: &Value,
+    vars: &Vars,
+    f: &mut Vec<String>,
+) {
+    use std::io::Read;
+    let inflated;
+    let data: &[u8] = if b.gunzip {
+        let mut out = Vec::new();
+        let read = flate2::read::GzDecoder::new(body)
+            .take(MAX_GUNZIP)
+            .read_to_end(&mut out);
+        if let Err(e) = read {
+            f.push(format!("body is not gzip: {e}"));
+            return;
+        }
+        inflated = out;
+        &inflated
+    } else {
+        body
+    };
+    let facts = serde_json::json!({
+        "length": data.len(),
+        "sha256": crate::prepare::sha256_hex(data),
+    });
+    for (name, m) in [("length", &b.length), ("sha256", &b.sha256)] {
+        if let Some(m) = m {
+            if let Err(e) = m.check(facts.get(name), request, &|v| substitute(v, vars)) {
+                f.push(format!("body {name}: {e}"));
+            }
+        }
+    }
+    if let Some([start, end]) = b.generated {
+        let want = end.saturating_sub(start) + 1;
+        if data.len() as u64 != want {
+            f.push(format!(
+                "body has {} bytes (expected {want}: generated bytes {start}..={end})",
+                data.len()
+            ));
+        } else if let Some(at) =
+            (0..data.len()).find(|&i| u64::from(data[i]) != (start + i as u64) % 251)
+        {
+            f.push(format!(
+                "body differs from the generated bytes at offset {}",
+                start + at as u64
+            ));
+        }
+    }
+}
+
 fn check_csv(csv: &crate::model::CsvExpect, body: &[u8], request: &Value, f: &mut Vec<String>) {
     let Ok(text) = std::str::from_utf8(body) else {
         f.push("CSV body is not UTF-8".into());
@@ -437,5 +522,111 @@ fn check_csv(csv: &crate::model::CsvExpect, body: &[u8], request: &Value, f: &mu
             "CSV row {} does not have {columns} columns",
             bad + 1
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::model::BodyBytes;
+    use reqwest::header::HeaderValue;
+
+    fn exchange(body: &[u8], headers: &[(&'static str, &str)]) -> Exchange {
+        let mut map = HeaderMap::new();
+        for (k, v) in [
+            ("server", "x"),
+            ("date", "x"),
+            ("content-type", "application/octet-stream"),
+        ]
+        .iter()
+        .chain(headers)
+        {
+            map.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        map.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        Exchange {
+            status: 200,
+            headers: map,
+            body: Bytes::copy_from_slice(body),
+        }
+    }
+
+    fn expect(body_bytes: BodyBytes, headers: &[(&str, &str)]) -> Expect {
+        Expect {
+            status: 200,
+            body_bytes: Some(body_bytes),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..Expect::default()
+        }
+    }
+
+    fn run(e: &Expect, ex: &Exchange, vars: &Vars) -> Result<(), String> {
+        check_response(e, ex, &Value::Null, vars, false).map(|_| ())
+    }
+
+    fn sha(s: &str) -> crate::Matcher {
+        serde_json::from_value(serde_json::json!({ "equals": s })).unwrap()
+    }
+
+    #[test]
+    fn body_bytes_are_checked_exactly() {
+        let data: Vec<u8> = (10..2010u64).map(|i| (i % 251) as u8).collect();
+        let digest = crate::prepare::sha256_hex(&data);
+        let good = expect(
+            BodyBytes {
+                generated: Some([10, 2009]),
+                sha256: Some(sha(&digest)),
+                ..BodyBytes::default()
+            },
+            &[],
+        );
+        assert!(run(&good, &exchange(&data, &[]), &Vars::new()).is_ok());
+        let mut flipped = data.clone();
+        flipped[500] ^= 1;
+        let err = run(&good, &exchange(&flipped, &[]), &Vars::new()).unwrap_err();
+        assert!(
+            err.contains("offset 510") && err.contains("body sha256"),
+            "{err}"
+        );
+        let err = run(&good, &exchange(&data[1..], &[]), &Vars::new()).unwrap_err();
+        assert!(err.contains("1999 bytes"), "{err}");
+
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &data).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut vars = Vars::new();
+        vars.insert("sha".into(), Value::String(digest));
+        let gunzip = expect(
+            BodyBytes {
+                gunzip: true,
+                sha256: Some(sha("${sha}")),
+                ..BodyBytes::default()
+            },
+            &[],
+        );
+        assert!(run(&gunzip, &exchange(&gz, &[]), &vars).is_ok());
+        let err = run(&gunzip, &exchange(&data, &[]), &vars).unwrap_err();
+        assert!(err.contains("not gzip"), "{err}");
+    }
+
+    #[test]
+    fn headers_can_be_required_or_substituted() {
+        let mut vars = Vars::new();
+        vars.insert("tag".into(), Value::String("\"abc\"".into()));
+        let e = expect(
+            BodyBytes::default(),
+            &[("etag", "${tag}"), ("x-chunk-size", "*")],
+        );
+        let ok = exchange(b"", &[("etag", "\"abc\""), ("x-chunk-size", "1024")]);
+        assert!(run(&e, &ok, &vars).is_ok());
+        let err = run(&e, &exchange(b"", &[("etag", "\"abd\"")]), &vars).unwrap_err();
+        assert!(
+            err.contains("header etag") && err.contains("no x-chunk-size header"),
+            "{err}"
+        );
     }
 }

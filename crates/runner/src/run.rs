@@ -162,18 +162,21 @@ impl Runner<'_> {
         Ok((summary, usage, wrk_cpu))
     }
 
-    fn script(&self, label: &str, target: &Target) -> Result<PathBuf> {
+    /// Writes the target's Lua script beside the logs (kept); large bodies
+    /// go to files that live as long as the returned guard.
+    fn script(&self, label: &str, target: &Target) -> Result<(PathBuf, BodyFiles)> {
         let path = self.logs.join(format!("{label}-{}.lua", target.name));
-        std::fs::write(&path, wrk::script(target))
-            .with_context(|| format!("writing {}", path.display()))?;
-        Ok(path)
+        let script = wrk::script(target, &self.logs.join(format!("{label}-{}", target.name)))?;
+        let bodies = BodyFiles(script.bodies);
+        std::fs::write(&path, script.lua).with_context(|| format!("writing {}", path.display()))?;
+        Ok((path, bodies))
     }
 
     fn warm_up(&self, server: &Server, label: &str, target: &Target) -> Result<()> {
         if self.opts.warmup.is_zero() {
             return Ok(());
         }
-        let script = self.script(label, target)?;
+        let (script, _bodies) = self.script(label, target)?;
         let load = Load {
             threads: self.opts.threads,
             connections: self.opts.connections.iter().copied().max().unwrap_or(64),
@@ -190,7 +193,8 @@ impl Runner<'_> {
         target: &Target,
         connections: u32,
     ) -> Result<Measurement> {
-        let script = self.script(label, target)?;
+        let (script, _bodies) = self.script(label, target)?;
+        let connections = connections.min(target.max_connections.unwrap_or(u32::MAX));
         let load = Load {
             threads: self.opts.threads,
             connections,
@@ -280,6 +284,7 @@ impl Runner<'_> {
             )
             .map_err(anyhow::Error::msg)?],
             expects_rejection: false,
+            max_connections: None,
         };
         self.warm_up(&server, "ceiling-warmup", &target)?;
         let mut results = Vec::new();
@@ -382,9 +387,11 @@ impl Runner<'_> {
             ));
         }
         let outcome = self.targets(contract, &verified).and_then(|targets| {
+            // Endpoints with their own load limits (100 MB transfers) stay
+            // out of the shared warm-up.
             let all: Vec<(String, u32)> = targets
                 .iter()
-                .filter(|t| t.kind == TargetKind::Endpoint)
+                .filter(|t| t.kind == TargetKind::Endpoint && t.max_connections.is_none())
                 .map(|t| (t.name.clone(), 1))
                 .collect();
             if !all.is_empty() {
@@ -410,6 +417,18 @@ impl Runner<'_> {
         }
         self.stop(server);
         result
+    }
+}
+
+/// Request bodies written for wrk, removed when the runs that read them are
+/// over (a 100 MiB upload body is not worth keeping beside the logs).
+struct BodyFiles(Vec<PathBuf>);
+
+impl Drop for BodyFiles {
+    fn drop(&mut self) {
+        for f in &self.0 {
+            let _ = std::fs::remove_file(f);
+        }
     }
 }
 

@@ -33,6 +33,9 @@ pub struct Target {
     /// Whether every request is expected to get a 4xx (an endpoint that
     /// measures rejection): wrk's non-2xx count is then not an error.
     pub expects_rejection: bool,
+    /// Most connections this target is measured with (the contract's
+    /// per-endpoint `load`), e.g. for 100 MB transfers.
+    pub max_connections: Option<u32>,
 }
 
 fn variants(endpoint: &Endpoint, n: usize, rng: &mut impl rand::Rng) -> Result<Vec<Prepared>> {
@@ -64,6 +67,7 @@ pub fn endpoint(endpoint: &Endpoint, seed: u64) -> Result<Target> {
         name: endpoint.name.clone(),
         requests: variants(endpoint, VARIANTS, &mut rng)?,
         expects_rejection: endpoint.expect.status >= 400,
+        max_connections: endpoint.load.as_ref().map(|l| l.max_connections),
     })
 }
 
@@ -97,6 +101,7 @@ pub fn mix(
         requests,
         // A mix with some rejecting endpoints has expected non-2xx answers.
         expects_rejection: rejections > 0,
+        max_connections: None,
     })
 }
 

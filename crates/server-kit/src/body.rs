@@ -11,13 +11,14 @@ pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 
 type ChunkStream = Pin<Box<dyn Stream<Item = Result<Bytes, BodyError>> + Send>>;
 
-/// A response body. `Full` bodies get a `Content-Length`; `Stream` bodies are
-/// sent with chunked transfer encoding, one chunk per stream item.
+/// A response body. `Full` bodies and streams of known length get a
+/// `Content-Length`; other streams are sent with chunked transfer encoding,
+/// one chunk per stream item.
 pub enum Body {
     /// The whole body at once (taken when sent).
     Full(Option<Bytes>),
-    /// Chunks produced as the client reads.
-    Stream(ChunkStream),
+    /// Chunks produced as the client reads, and their total length if known.
+    Stream(ChunkStream, Option<u64>),
 }
 
 impl Body {
@@ -31,7 +32,15 @@ impl Body {
     where
         S: Stream<Item = Result<Bytes, BodyError>> + Send + 'static,
     {
-        Self::Stream(Box::pin(stream))
+        Self::Stream(Box::pin(stream), None)
+    }
+
+    /// A streamed body of exactly `len` bytes, sent with `Content-Length`.
+    pub fn sized_stream<S>(stream: S, len: u64) -> Self
+    where
+        S: Stream<Item = Result<Bytes, BodyError>> + Send + 'static,
+    {
+        Self::Stream(Box::pin(stream), Some(len))
     }
 }
 
@@ -45,7 +54,7 @@ impl http_body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         match self.get_mut() {
             Self::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Self::Stream(stream) => stream
+            Self::Stream(stream, _) => stream
                 .as_mut()
                 .poll_next(cx)
                 .map(|item| item.map(|r| r.map(Frame::data))),
@@ -60,7 +69,8 @@ impl http_body::Body for Body {
         match self {
             Self::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             Self::Full(None) => SizeHint::with_exact(0),
-            Self::Stream(_) => SizeHint::default(),
+            Self::Stream(_, Some(len)) => SizeHint::with_exact(*len),
+            Self::Stream(_, None) => SizeHint::default(),
         }
     }
 }

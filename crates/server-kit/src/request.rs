@@ -4,6 +4,7 @@
 use crate::{error::ApiError, query::kind_of, query::Query};
 use bytes::Bytes;
 use http::{header, request::Parts, StatusCode};
+use http_body::Body as _;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
@@ -138,6 +139,20 @@ impl Req {
         }
     }
 
+    /// The body as a stream of chunks, for handlers that process it as it
+    /// arrives (uploads). No size limit applies: the handler enforces its
+    /// own, then calls [`BodyStream::drain`] before refusing.
+    pub fn into_stream(self) -> (Parts, BodyStream) {
+        let limit = self.limits.max_body_bytes;
+        (
+            self.parts,
+            BodyStream {
+                body: self.body,
+                limit,
+            },
+        )
+    }
+
     /// The body as JSON of type `T`: 415 unless `Content-Type` is JSON, 413
     /// when too large, then as [`parse_json`].
     pub async fn json<T: DeserializeOwned>(self) -> Result<T, ApiError> {
@@ -151,6 +166,52 @@ impl Req {
             return Err(ApiError::unsupported_media_type("application/json"));
         }
         self.bytes().await
+    }
+}
+
+/// A request body read chunk by chunk.
+pub struct BodyStream {
+    body: RawBody,
+    limit: usize,
+}
+
+impl BodyStream {
+    /// Reads and drops what is left (within [`DRAIN_FACTOR`] × the server's
+    /// body limit and [`DRAIN_TIME`]), so a client still sending can read
+    /// a refusal instead of hitting a reset connection.
+    pub async fn drain(&mut self) {
+        drain(&mut self.body, self.limit).await;
+    }
+}
+
+impl futures_util::Stream for BodyStream {
+    type Item = Result<Bytes, crate::BodyError>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        loop {
+            let frame = match &mut this.body {
+                RawBody::Incoming(b) => std::pin::Pin::new(b)
+                    .poll_frame(cx)
+                    .map(|f| f.map(|r| r.map_err(crate::BodyError::from))),
+                RawBody::Memory(b) => std::pin::Pin::new(b)
+                    .poll_frame(cx)
+                    .map(|f| f.map(|r| r.map_err(crate::BodyError::from))),
+            };
+            match frame {
+                Poll::Ready(Some(Ok(f))) => match f.into_data() {
+                    Ok(data) => return Poll::Ready(Some(Ok(data))),
+                    Err(_trailers) => continue,
+                },
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
 

@@ -30,6 +30,17 @@ where
     }
 }
 
+/// A handler that gets a clone of `state` with each request.
+pub fn with_state<S, F, Fut>(state: &Arc<S>, f: F) -> impl Handler
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, Req) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response, ApiError>> + Send + 'static,
+{
+    let state = state.clone();
+    move |req| f(state.clone(), req)
+}
+
 struct Route {
     template: String,
     methods: Vec<(Method, Arc<dyn Handler>)>,

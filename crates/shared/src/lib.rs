@@ -5,6 +5,7 @@
 
 pub mod basic;
 pub mod field_error;
+pub mod files;
 pub mod mix;
 pub mod validation;
 

@@ -4,13 +4,12 @@
 
 use rust_decimal::Decimal;
 use serde::Serialize;
-use server_kit::{json, ApiError, Handler, Req, Response, Router, Valid};
+use server_kit::{json, with_state, ApiError, Req, Response, Router, Valid};
 use shared::validation::{
     parse, parse_batch, AdvancedUser, BatchReport, ComplexUser, Counter, CounterSnapshot,
     MegaBatch, Model, Order, Product, SimpleUser,
 };
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -192,16 +191,6 @@ async fn stats(state: Arc<State>) -> Result<Response, ApiError> {
             .map(|(name, c)| (*name, c.snapshot()))
             .collect(),
     })
-}
-
-/// A handler that gets the shared state with each request.
-fn with_state<F, Fut>(state: &Arc<State>, f: F) -> impl Handler
-where
-    F: Fn(Arc<State>, Req) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Response, ApiError>> + Send + 'static,
-{
-    let state = state.clone();
-    move |req| f(state.clone(), req)
 }
 
 /// The route table of the category.

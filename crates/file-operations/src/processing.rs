@@ -1,0 +1,217 @@
+//! Processing off the reactor threads: a bounded number of jobs run on
+//! blocking threads, a bounded number wait; past that, 503. Automatic
+//! processing of uploads goes through the same gate and records its
+//! outcome per file for `info`.
+
+use crate::errors;
+use http::StatusCode;
+use serde::Serialize;
+use serde_json::{json, Value};
+use server_kit::ApiError;
+use shared::files::{Analysis, Operation, Processed, Store};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::Semaphore;
+
+/// Most per-file job records kept for `info`; past it, records of files
+/// that no longer exist are dropped, then new ones are not kept.
+const MAX_RECORDS: usize = 20_000;
+
+/// What happened to a file's automatic processing.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobRecord {
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: &'static str,
+    /// The operation.
+    pub operation: &'static str,
+    /// Its result when done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Analysis>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The gate and the records.
+pub struct Processor {
+    store: Arc<Store>,
+    running: Arc<Semaphore>,
+    workers: usize,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+    records: Mutex<HashMap<String, JobRecord>>,
+}
+
+/// Counts a waiting job for as long as it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A processing result as JSON: an analysis, or the derived file and what
+/// was done.
+pub fn result_json(processed: &Processed) -> Value {
+    match processed {
+        Processed::Analysis(a) => json!({ "analysis": a }),
+        Processed::Derived { file, details } => json!({
+            "derived_file": crate::manage::summary(file),
+            "details": details,
+        }),
+    }
+}
+
+impl Processor {
+    /// A gate of `workers` running and `max_waiting` waiting jobs.
+    pub fn new(store: Arc<Store>, workers: usize, max_waiting: usize) -> Self {
+        let workers = workers.max(1);
+        Self {
+            store,
+            running: Arc::new(Semaphore::new(workers)),
+            workers,
+            waiting: AtomicUsize::new(0),
+            max_waiting,
+            records: Mutex::default(),
+        }
+    }
+
+    fn busy() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "too many processing jobs are waiting; retry later",
+        )
+    }
+
+    /// Runs `op` on `id` on a blocking thread once a worker is free.
+    pub async fn run(&self, id: &str, op: Operation) -> Result<(Processed, u64), ApiError> {
+        if self.waiting.fetch_add(1, Ordering::Relaxed) >= self.max_waiting + self.workers {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+            return Err(Self::busy());
+        }
+        let _waiting = Waiting(&self.waiting);
+        let _permit = self
+            .running
+            .acquire()
+            .await
+            .map_err(|_| ApiError::internal("processing is shut down"))?;
+        let store = self.store.clone();
+        let id = id.to_owned();
+        let started = Instant::now();
+        let result = tokio::task::spawn_blocking(move || store.process(&id, op))
+            .await
+            .map_err(|e| ApiError::internal(format!("processing failed: {e}")))?;
+        let micros = started.elapsed().as_micros() as u64;
+        result.map(|p| (p, micros)).map_err(errors::from_store)
+    }
+
+    /// Queues `analyze` of a new upload; its outcome shows in `info`.
+    /// Returns the record as queued, or `rejected` when the queue is full
+    /// (the upload itself stands).
+    pub fn analyze_later(self: &Arc<Self>, id: &str) -> JobRecord {
+        let queued = JobRecord {
+            status: "queued",
+            operation: "analyze",
+            result: None,
+            error: None,
+        };
+        if self.waiting.load(Ordering::Relaxed) >= self.max_waiting + self.workers {
+            return JobRecord {
+                status: "rejected",
+                error: Some("the processing queue is full".into()),
+                ..queued
+            };
+        }
+        self.store.stats().auto_processed(1);
+        self.record(id, queued.clone());
+        let this = self.clone();
+        let id = id.to_owned();
+        let running = JobRecord {
+            status: "running",
+            ..queued.clone()
+        };
+        tokio::spawn(async move {
+            this.record(&id, running);
+            let record = match this.run(&id, Operation::Analyze).await {
+                Ok((Processed::Analysis(a), _)) => JobRecord {
+                    status: "done",
+                    operation: "analyze",
+                    result: Some(a),
+                    error: None,
+                },
+                Ok((Processed::Derived { .. }, _)) => JobRecord {
+                    status: "failed",
+                    operation: "analyze",
+                    result: None,
+                    error: Some("analysis produced a file".into()),
+                },
+                Err(e) => JobRecord {
+                    status: "failed",
+                    operation: "analyze",
+                    result: None,
+                    error: Some(e.message),
+                },
+            };
+            this.record(&id, record);
+        });
+        queued
+    }
+
+    fn record(&self, id: &str, record: JobRecord) {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        if records.len() >= MAX_RECORDS && !records.contains_key(id) {
+            records.retain(|id, _| self.store.get(id).is_some());
+            if records.len() >= MAX_RECORDS {
+                return;
+            }
+        }
+        records.insert(id.to_owned(), record);
+    }
+
+    /// The automatic processing record of `id`.
+    pub fn job(&self, id: &str) -> Option<JobRecord> {
+        self.records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Forgets the records of deleted files.
+    pub fn forget(&self, ids: &[String]) {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        for id in ids {
+            records.remove(id);
+        }
+    }
+
+    /// Workers, jobs running or waiting, and the waiting bound.
+    pub fn load(&self) -> Value {
+        json!({
+            "workers": self.workers,
+            "in_progress": self.waiting.load(Ordering::Relaxed),
+            "max_waiting": self.max_waiting,
+        })
+    }
+}
+
+/// `POST /process/{id}?operation=&params=`: runs the operation now and
+/// answers with its result.
+pub async fn process(
+    app: Arc<crate::App>,
+    req: server_kit::Req,
+) -> Result<server_kit::Response, ApiError> {
+    let meta = crate::manage::lookup(&app, &req)?;
+    let q = req.query();
+    let op = Operation::parse(q.str("operation"), q.str("params"))?;
+    let (processed, micros) = app.processor.run(&meta.id, op).await?;
+    let mut body = result_json(&processed);
+    body["file_id"] = json!(meta.id);
+    body["operation"] = json!(op.name());
+    body["duration_ms"] = json!(micros as f64 / 1000.0);
+    server_kit::json(&body)
+}

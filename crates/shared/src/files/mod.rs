@@ -1,0 +1,30 @@
+//! The file store of the `file_operations` category: uploads streamed to a
+//! staging file with their sha256 computed on the way, fsync'd and renamed
+//! into place; metadata that survives restarts; deterministic fixtures;
+//! byte ranges; and real processing (analysis, gzip, image resize and
+//! conversion). Blocking file-system code with no HTTP or runtime types:
+//! async servers call the slow parts (commit, processing) on blocking threads.
+
+/// Size of every read and write buffer of the store (staging, hashing,
+/// processing): big enough for few system calls, small enough that many
+/// concurrent uploads stay cheap in memory.
+pub const IO_BUFFER: usize = 64 * 1024;
+
+pub mod fixtures;
+pub mod meta;
+pub mod names;
+pub mod process;
+pub mod range;
+pub mod stats;
+pub mod store;
+pub mod upload;
+
+pub use meta::{FileMeta, NewFile};
+pub use process::{Analysis, Operation, Processed};
+pub use range::ByteRange;
+pub use stats::{Stats, StatsSnapshot};
+pub use store::{Store, StoreError, StoreOptions};
+pub use upload::{Staged, Upload};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,312 @@
+//! Store behaviour on a real directory.
+
+use super::*;
+use std::io::Read;
+
+fn opts(dir: &std::path::Path) -> StoreOptions {
+    let mut o = StoreOptions::new(dir);
+    o.fsync = false;
+    o
+}
+
+fn sha(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    upload::hex(&sha2::Sha256::digest(bytes))
+}
+
+fn put(store: &Store, bytes: &[u8], category: &str) -> std::sync::Arc<FileMeta> {
+    let mut up = store.begin_upload().unwrap();
+    for chunk in bytes.chunks(7) {
+        up.write(chunk).unwrap();
+    }
+    let staged = up.finish().unwrap();
+    store
+        .commit(
+            staged,
+            NewFile {
+                filename: "../dir/notes.txt".into(),
+                content_type: Some("text/plain".into()),
+                category: category.into(),
+                description: "d".into(),
+            },
+        )
+        .unwrap()
+}
+
+fn content(store: &Store, meta: &FileMeta) -> Vec<u8> {
+    std::fs::read(store.content_path(meta)).unwrap()
+}
+
+fn decode(path: &std::path::Path) -> image::DynamicImage {
+    image::ImageReader::open(path)
+        .unwrap()
+        .with_guessed_format()
+        .unwrap()
+        .decode()
+        .unwrap()
+}
+
+fn tmp_is_empty(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir.join("tmp")).unwrap().next().is_none()
+}
+
+#[test]
+fn fixtures_are_seeded_once_with_their_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(opts(dir.path())).unwrap();
+    for f in &fixtures::FIXTURES {
+        let m = store.get(f.id).unwrap();
+        let bytes = content(&store, &m);
+        assert_eq!(m.sha256, sha(&bytes), "{}", f.id);
+        assert!(f.size == 0 || m.size == f.size);
+        assert!(m.fixture);
+    }
+    let before = store.get("test-file-3").unwrap();
+    drop(store);
+    let again = Store::open(opts(dir.path())).unwrap();
+    assert_eq!(again.get("test-file-3").unwrap(), before);
+    assert!(matches!(
+        again.delete("test-file-1"),
+        Err(StoreError::ReadOnly(_))
+    ));
+}
+
+#[test]
+fn uploads_are_hashed_named_safely_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(opts(dir.path())).unwrap();
+    let bytes: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let a = put(&store, &bytes, "general");
+    let b = put(&store, &bytes, "general");
+    assert_ne!(a.id, b.id);
+    assert_eq!(a.sha256, sha(&bytes));
+    assert_eq!(a.filename, "notes.txt");
+    assert_eq!(content(&store, &a), bytes);
+    assert!(tmp_is_empty(dir.path()));
+    let s = store.snapshot();
+    assert_eq!((s.uploads, s.upload_bytes), (2, 20_000));
+    drop(store);
+
+    // Leftovers of interrupted work: staging files, content without
+    // metadata, metadata without content.
+    std::fs::write(dir.path().join("tmp/1-9.part"), b"half").unwrap();
+    std::fs::write(dir.path().join("files/f-orphan"), b"x").unwrap();
+    std::fs::write(
+        dir.path().join("meta/f-0000000000000000000a.json"),
+        serde_json::to_vec(&FileMeta {
+            id: "f-0000000000000000000a".into(),
+            ..(*a).clone()
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    let store = Store::open(opts(dir.path())).unwrap();
+    assert_eq!(store.get(&a.id).unwrap(), a);
+    assert_eq!(content(&store, &a), bytes);
+    assert!(store.get("f-0000000000000000000a").is_none());
+    assert!(!dir.path().join("files/f-orphan").exists());
+    assert!(!dir.path().join("meta/f-0000000000000000000a.json").exists());
+    assert!(tmp_is_empty(dir.path()));
+}
+
+#[test]
+fn refused_and_abandoned_uploads_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(dir.path());
+    o.max_file_bytes = 100;
+    let store = Store::open(o).unwrap();
+    let mut up = store.begin_upload().unwrap();
+    up.write(&[1; 60]).unwrap();
+    assert!(matches!(
+        up.write(&[1; 60]),
+        Err(StoreError::TooLarge { limit: 100 })
+    ));
+    drop(up);
+    let up = store.begin_upload().unwrap();
+    let staged = up.finish().unwrap();
+    drop(staged);
+    assert!(tmp_is_empty(dir.path()));
+    assert_eq!(store.list(None, 100, 0).0, fixtures::FIXTURES.len());
+}
+
+#[test]
+fn listing_deleting_and_the_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(dir.path());
+    o.max_stored_files = 3;
+    let store = Store::open(o).unwrap();
+    let ids: Vec<String> = (0..4)
+        .map(|i| {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            put(
+                &store,
+                &[i as u8; 10],
+                if i % 2 == 0 { "even" } else { "odd" },
+            )
+            .id
+            .clone()
+        })
+        .collect();
+    // The oldest upload made room; fixtures never count.
+    assert!(store.get(&ids[0]).is_none());
+    assert_eq!(store.snapshot().evicted, 1);
+    assert!(!dir.path().join("files").join(&ids[0]).exists());
+    let (total, page) = store.list(Some("odd"), 10, 0);
+    assert_eq!(total, 2);
+    assert_eq!(page[0].id, ids[3], "newest first");
+    let (total, page) = store.list(None, 2, 1);
+    assert_eq!((total, page.len()), (3 + fixtures::FIXTURES.len(), 2));
+    assert_eq!(page[0].id, ids[2]);
+
+    let derived = match store
+        .process(&ids[3], Operation::Compress { level: 6 })
+        .unwrap()
+    {
+        Processed::Derived { file, .. } => file,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(store.derived_of(&ids[3]), vec![derived.clone()]);
+    let deleted = store.delete(&ids[3]).unwrap();
+    assert_eq!(deleted.len(), 2, "the derived file goes with its source");
+    assert!(store.get(&derived.id).is_none());
+    assert!(matches!(
+        store.delete(&ids[3]),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(store.get("../etc/passwd").is_none());
+}
+
+#[test]
+fn processing_does_the_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(opts(dir.path())).unwrap();
+    let Processed::Analysis(a) = store.process("test-file-1", Operation::Analyze).unwrap() else {
+        panic!()
+    };
+    assert_eq!((a.size, a.lines, a.words), (1024, 20, 201));
+    assert_eq!(a.detected_type, "text");
+    assert!(a.is_text && a.entropy_bits_per_byte > 3.0 && a.entropy_bits_per_byte < 5.0);
+    let Processed::Analysis(b) = store.process("test-file-4", Operation::Analyze).unwrap() else {
+        panic!()
+    };
+    assert_eq!((b.distinct_bytes, b.is_text), (251, false));
+    assert!((b.entropy_bits_per_byte - 251f64.log2()).abs() < 0.001);
+
+    let Processed::Derived { file, details } = store
+        .process("test-file-3", Operation::Compress { level: 6 })
+        .unwrap()
+    else {
+        panic!()
+    };
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(store.content_path(&file)).unwrap())
+        .read_to_end(&mut out)
+        .unwrap();
+    assert_eq!(sha(&out), store.get("test-file-3").unwrap().sha256);
+    assert!(details["ratio"].as_f64().unwrap() < 0.2);
+    assert_eq!(file.filename, "test-file-3.txt.gz");
+    // Repeating an operation replaces its output.
+    let again = store
+        .process("test-file-3", Operation::Compress { level: 6 })
+        .unwrap();
+    let Processed::Derived { file: file2, .. } = again else {
+        panic!()
+    };
+    assert_eq!(file2.id, file.id);
+    assert_eq!(store.derived_of("test-file-3").len(), 1);
+
+    let Processed::Derived { file, details } = store
+        .process(
+            "test-image-1",
+            Operation::Resize {
+                width: 32,
+                height: 32,
+            },
+        )
+        .unwrap()
+    else {
+        panic!()
+    };
+    let img = decode(&store.content_path(&file));
+    assert_eq!((img.width(), img.height()), (32, 24));
+    assert_eq!(
+        (
+            details["original_width"].as_u64(),
+            file.content_type.as_str()
+        ),
+        (Some(64), "image/png")
+    );
+    for format in [process::ImageKind::Jpeg, process::ImageKind::Webp] {
+        let op = Operation::Convert {
+            format,
+            quality: 80,
+        };
+        let Processed::Derived { file, .. } = store.process("test-image-1", op).unwrap() else {
+            panic!()
+        };
+        let img = decode(&store.content_path(&file));
+        assert_eq!((img.width(), img.height()), (64, 48));
+    }
+    let err = store
+        .process(
+            "test-file-1",
+            Operation::Resize {
+                width: 10,
+                height: 10,
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotAnImage(_)));
+    let s = store.snapshot();
+    assert_eq!((s.processed, s.processing_failed, s.resize), (7, 1, 2));
+    assert!(tmp_is_empty(dir.path()));
+}
+
+#[test]
+fn operations_are_validated() {
+    let ok = |op, p| Operation::parse(Some(op), p).unwrap();
+    let err = |op: Option<&str>, p| {
+        let e = Operation::parse(op, p).unwrap_err();
+        e.errors
+            .iter()
+            .map(|f| format!("{}:{}", f.field, f.code))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ok("analyze", None), Operation::Analyze);
+    assert_eq!(ok("compress", Some("{}")), Operation::Compress { level: 6 });
+    assert_eq!(
+        ok("resize", Some(r#"{"width":800,"height":600}"#)),
+        Operation::Resize {
+            width: 800,
+            height: 600
+        }
+    );
+    assert_eq!(
+        ok("convert", Some(r#"{"format":"jpeg","quality":70}"#)),
+        Operation::Convert {
+            format: process::ImageKind::Jpeg,
+            quality: 70
+        }
+    );
+    assert_eq!(err(None, None), ["operation:required"]);
+    assert_eq!(err(Some("shred"), None), ["operation:one_of"]);
+    assert_eq!(err(Some("compress"), Some("{")), ["params:malformed_json"]);
+    assert_eq!(err(Some("compress"), Some("[1]")), ["params:invalid_type"]);
+    assert_eq!(
+        err(Some("compress"), Some(r#"{"level":12}"#)),
+        ["params.level:range"]
+    );
+    assert_eq!(
+        err(Some("analyze"), Some(r#"{"x":1}"#)),
+        ["params.x:unknown_field"]
+    );
+    assert_eq!(
+        err(Some("resize"), Some(r#"{"width":"a"}"#)),
+        ["params.height:required", "params.width:invalid_type"]
+    );
+    assert_eq!(
+        err(Some("convert"), Some(r#"{"format":"bmp"}"#)),
+        ["params.format:one_of"]
+    );
+    assert_eq!(err(Some("convert"), None), ["params.format:required"]);
+}

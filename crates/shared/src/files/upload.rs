@@ -1,0 +1,150 @@
+//! An upload in progress: bytes go to a staging file as they arrive, the
+//! sha256 is computed on the way, and the size limit is enforced per chunk.
+//! Dropping an unfinished upload (error, limit, broken connection) removes
+//! its staging file, so nothing partial is ever left behind.
+
+use super::store::StoreError;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// A staging file that removes itself unless it was taken.
+#[derive(Debug)]
+pub(crate) struct TempPath(Option<PathBuf>);
+
+impl TempPath {
+    pub(crate) fn new(path: PathBuf) -> Self {
+        Self(Some(path))
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+
+    /// Hands the path over: the caller now owns the file.
+    pub(crate) fn keep(mut self) -> PathBuf {
+        self.0.take().unwrap_or_default()
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// An upload being written.
+#[derive(Debug)]
+pub struct Upload {
+    out: BufWriter<File>,
+    temp: TempPath,
+    hasher: Sha256,
+    size: u64,
+    limit: u64,
+    fsync: bool,
+}
+
+/// A complete, durable upload waiting to be committed to the store.
+#[derive(Debug)]
+pub struct Staged {
+    pub(crate) temp: TempPath,
+    /// Size in bytes.
+    pub size: u64,
+    /// Lower-case hex sha256.
+    pub sha256: String,
+}
+
+/// Lower-case hex of a digest.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+impl Upload {
+    pub(crate) fn create(path: PathBuf, limit: u64, fsync: bool) -> std::io::Result<Self> {
+        let file = File::create_new(&path)?;
+        Ok(Self {
+            out: BufWriter::with_capacity(super::IO_BUFFER, file),
+            temp: TempPath::new(path),
+            hasher: Sha256::new(),
+            size: 0,
+            limit,
+            fsync,
+        })
+    }
+
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a chunk; past the per-file limit the upload is refused.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
+        let size = self.size + chunk.len() as u64;
+        if size > self.limit {
+            return Err(StoreError::TooLarge { limit: self.limit });
+        }
+        self.hasher.update(chunk);
+        self.out.write_all(chunk)?;
+        self.size = size;
+        Ok(())
+    }
+
+    /// Flushes and (unless the store was opened without fsync) syncs the
+    /// staging file: after this its bytes are on disk.
+    pub fn finish(self) -> Result<Staged, StoreError> {
+        let Self {
+            out,
+            temp,
+            hasher,
+            size,
+            fsync,
+            ..
+        } = self;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        if fsync {
+            file.sync_all()?;
+        }
+        Ok(Staged {
+            temp,
+            size,
+            sha256: hex(&hasher.finalize()),
+        })
+    }
+}
+
+/// A writer that hashes and counts what passes through it.
+pub(crate) struct HashingWriter<W> {
+    pub(crate) inner: W,
+    pub(crate) hasher: Sha256,
+    pub(crate) size: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}

@@ -15,7 +15,7 @@ use shared::files::{names, ByteRange, FileMeta};
 use std::sync::Arc;
 
 /// Chunk size of downloads.
-const DOWNLOAD_BUFFER: usize = shared::files::IO_BUFFER;
+const DOWNLOAD_CHUNK: usize = READ_BLOCK;
 
 /// Smallest and largest `chunk_size` of `/stream`.
 pub const CHUNK_SIZES: std::ops::RangeInclusive<usize> = 1024..=1024 * 1024;
@@ -37,10 +37,15 @@ async fn open(app: &App, meta: &FileMeta) -> Result<std::fs::File, ApiError> {
     })
 }
 
+/// Most bytes read from disk per blocking job.
+const READ_BLOCK: usize = 256 * 1024;
+
 /// `len` bytes of `file` from `offset`, in chunks of exactly `chunk` bytes
-/// (the last may be shorter), each read on a blocking thread. Stored files
-/// never change in place (a replacement is a new inode), so the length
-/// from the metadata holds for the open file.
+/// (the last may be shorter). Reads go in blocks of whole chunks of about
+/// [`READ_BLOCK`] bytes, each on a blocking thread, and are cut into
+/// chunks without copying. Stored files never change in place (a
+/// replacement is a new inode), so the length from the metadata holds for
+/// the open file; a shorter file is an error, not a short body.
 fn read_chunks(
     file: std::fs::File,
     offset: u64,
@@ -49,29 +54,41 @@ fn read_chunks(
 ) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
     use std::os::unix::fs::FileExt;
     let file = Arc::new(file);
-    futures_util::stream::try_unfold((offset, len), move |(pos, left)| {
-        let file = file.clone();
-        async move {
-            if left == 0 {
-                return Ok(None);
-            }
-            let want = left.min(chunk as u64) as usize;
-            let read = tokio::task::spawn_blocking(move || {
-                let mut buf = vec![0u8; want];
-                let mut filled = 0;
-                while filled < want {
-                    match file.read_at(&mut buf[filled..], pos + filled as u64)? {
-                        0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-                        n => filled += n,
+    let chunk = chunk.max(1);
+    let block = (READ_BLOCK.max(chunk) / chunk * chunk) as u64;
+    futures_util::stream::try_unfold(
+        (offset, len, Bytes::new()),
+        move |(pos, left, mut pending)| {
+            let file = file.clone();
+            async move {
+                if pending.is_empty() {
+                    if left == 0 {
+                        return Ok(None);
                     }
+                    let want = left.min(block) as usize;
+                    let read = tokio::task::spawn_blocking(move || {
+                        let mut buf = vec![0u8; want];
+                        let mut filled = 0;
+                        while filled < want {
+                            match file.read_at(&mut buf[filled..], pos + filled as u64)? {
+                                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                                n => filled += n,
+                            }
+                        }
+                        Ok::<_, std::io::Error>(Bytes::from(buf))
+                    })
+                    .await
+                    .map_err(std::io::Error::other)??;
+                    pending = read;
+                    let n = pending.len() as u64;
+                    let out = pending.split_to(chunk.min(pending.len()));
+                    return Ok(Some((out, (pos + n, left - n, pending))));
                 }
-                Ok(Bytes::from(buf))
-            })
-            .await
-            .map_err(std::io::Error::other)?;
-            read.map(|bytes| Some((bytes, (pos + want as u64, left - want as u64))))
-        }
-    })
+                let out = pending.split_to(chunk.min(pending.len()));
+                Ok(Some((out, (pos, left, pending))))
+            }
+        },
+    )
 }
 
 fn header_value(s: &str) -> HeaderValue {
@@ -120,7 +137,7 @@ pub async fn download(app: Arc<App>, req: Req) -> Result<Response, ApiError> {
         _ => (StatusCode::OK, 0, meta.size),
     };
     app.store.stats().download(1);
-    let chunks = read_chunks(file, start, len, DOWNLOAD_BUFFER);
+    let chunks = read_chunks(file, start, len, DOWNLOAD_CHUNK);
     let mut resp = Response::new(Body::sized_stream(counted(&app, chunks), len));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
@@ -198,6 +215,16 @@ mod tests {
         let sizes: Vec<usize> = chunks.iter().map(Bytes::len).collect();
         assert_eq!(sizes, [4096, 4096, 1808]);
         assert_eq!(chunks.concat(), data);
+        // Across read blocks too: 1000-byte chunks of a 600,000-byte file.
+        let big: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &big).unwrap();
+        let chunks: Vec<Bytes> = read_chunks(open(), 0, 600_000, 1000)
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        assert!(chunks.iter().all(|c| c.len() == 1000));
+        assert_eq!(chunks.concat(), big);
+        std::fs::write(&path, &data).unwrap();
         let slice: Vec<Bytes> = read_chunks(open(), 1000, 50, 4096)
             .map(Result::unwrap)
             .collect()

@@ -255,12 +255,12 @@ fn validate(
 }
 
 /// Syncs and commits every received file in one blocking job (one hand-off
-/// to the blocking pool per request); if one fails, the ones already
-/// committed are deleted again so the request is all or nothing.
+/// to the blocking pool per request, one directory sync per batch): all of
+/// them become visible, or none.
 async fn commit(app: &Arc<App>, received: Received) -> Result<Vec<Arc<FileMeta>>, ApiError> {
     let store = app.store.clone();
     tokio::task::spawn_blocking(move || {
-        let mut stored = Vec::with_capacity(received.files.len());
+        let mut batch = Vec::with_capacity(received.files.len());
         for part in received.files {
             let new = NewFile {
                 filename: part.filename,
@@ -268,22 +268,11 @@ async fn commit(app: &Arc<App>, received: Received) -> Result<Vec<Arc<FileMeta>>
                 category: received.category.clone(),
                 description: received.description.clone(),
             };
-            match part
-                .upload
-                .finish()
-                .and_then(|staged| store.commit(staged, new))
-            {
-                Ok(meta) => stored.push(meta),
-                Err(e) => {
-                    for m in &stored {
-                        let _ = store.delete(&m.id);
-                    }
-                    return Err(from_store(e));
-                }
-            }
+            batch.push((part.upload.finish()?, new));
         }
-        Ok(stored)
+        store.commit_all(batch)
     })
     .await
     .map_err(|e| ApiError::internal(format!("commit failed: {e}")))?
+    .map_err(from_store)
 }

@@ -38,9 +38,9 @@ pub struct ServeArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Most threads for blocking work (file system, processing); more jobs
-    /// wait for one to be free.
-    #[arg(long, default_value_t = 32)]
-    pub blocking_threads: usize,
+    /// wait for one to be free [default: Tokio's, 512].
+    #[arg(long)]
+    pub blocking_threads: Option<usize>,
     /// Largest accepted request body, in bytes [default: the category's,
     /// 1 MiB unless it says otherwise].
     #[arg(long)]
@@ -110,7 +110,9 @@ pub fn run(
     if let Some(n) = args.threads {
         builder.worker_threads(n.max(1));
     }
-    builder.max_blocking_threads(args.blocking_threads.max(1));
+    if let Some(n) = args.blocking_threads {
+        builder.max_blocking_threads(n.max(1));
+    }
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -376,34 +376,96 @@ impl Store {
     /// place, metadata written, directories synced, then indexed. Older
     /// files may be evicted to respect the quota.
     pub fn commit(&self, staged: Staged, new: NewFile) -> Result<Arc<FileMeta>, StoreError> {
-        let created_ms = now_ms();
-        let meta = FileMeta {
-            id: names::new_id(),
-            filename: names::sanitize_filename(&new.filename),
-            content_type: names::normalize_content_type(new.content_type.as_deref()),
-            category: new.category,
-            description: new.description,
-            size: staged.size,
-            sha256: staged.sha256.clone(),
-            created_at: rfc3339(created_ms),
-            created_ms,
-            fixture: false,
-            derived_from: None,
-            operation: None,
-        };
-        let meta = self.place(staged.temp, meta)?;
-        self.stats.uploads(1);
-        self.stats.upload_bytes(meta.size);
-        Ok(meta)
+        let mut stored = self.commit_all(vec![(staged, new)])?;
+        stored
+            .pop()
+            .ok_or_else(|| StoreError::Io(io::Error::other("nothing committed")))
     }
 
-    /// Moves content into place, writes its metadata and indexes it.
-    fn place(&self, content: TempPath, meta: FileMeta) -> Result<Arc<FileMeta>, StoreError> {
+    /// Commits several uploads at once: all become visible together, or
+    /// none does (a failure removes what was already moved). The
+    /// directories are synced once for the whole batch.
+    pub fn commit_all(
+        &self,
+        uploads: Vec<(Staged, NewFile)>,
+    ) -> Result<Vec<Arc<FileMeta>>, StoreError> {
+        let created_ms = now_ms();
+        let items = uploads
+            .into_iter()
+            .map(|(staged, new)| {
+                let meta = FileMeta {
+                    id: names::new_id(),
+                    filename: names::sanitize_filename(&new.filename),
+                    content_type: names::normalize_content_type(new.content_type.as_deref()),
+                    category: new.category,
+                    description: new.description,
+                    size: staged.size,
+                    sha256: staged.sha256,
+                    created_at: rfc3339(created_ms),
+                    created_ms,
+                    fixture: false,
+                    derived_from: None,
+                    operation: None,
+                };
+                (staged.temp, meta)
+            })
+            .collect();
+        let stored = self.place(items)?;
+        self.stats.uploads(stored.len() as u64);
+        self.stats
+            .upload_bytes(stored.iter().map(|m| m.size).sum::<u64>());
+        Ok(stored)
+    }
+
+    /// Moves content into place and writes its metadata, for each item;
+    /// syncs the directories; then indexes them all at once.
+    fn place(&self, items: Vec<(TempPath, FileMeta)>) -> Result<Vec<Arc<FileMeta>>, StoreError> {
+        let mut moved: Vec<Arc<FileMeta>> = Vec::with_capacity(items.len());
+        let undo = |moved: &[Arc<FileMeta>], e: StoreError| {
+            self.remove_from_disk(moved);
+            Err(e)
+        };
+        for (content, meta) in items {
+            match self.move_into_place(content, &meta) {
+                Ok(()) => moved.push(Arc::new(meta)),
+                Err(e) => return undo(&moved, e),
+            }
+        }
+        if self.opts.fsync {
+            if let Err(e) = sync_dir(&self.files_dir()).and_then(|()| sync_dir(&self.meta_dir())) {
+                return undo(&moved, e.into());
+            }
+        }
+        let evicted = {
+            let mut index = self.write();
+            // A source deleted while its output was being made takes the
+            // output with it.
+            let orphan = moved
+                .iter()
+                .filter_map(|m| m.derived_from.as_ref())
+                .find(|src| !index.files.contains_key(src.as_str()))
+                .cloned();
+            if let Some(src) = orphan {
+                drop(index);
+                return undo(&moved, StoreError::NotFound(src));
+            }
+            for m in &moved {
+                index.insert(m.clone());
+            }
+            self.over_quota(&mut index, &moved)
+        };
+        self.stats.evicted(evicted.len() as u64);
+        self.remove_from_disk(&evicted);
+        Ok(moved)
+    }
+
+    /// Writes `meta` (synced) and renames it and `content` into place.
+    fn move_into_place(&self, content: TempPath, meta: &FileMeta) -> Result<(), StoreError> {
         let target = self.files_dir().join(&meta.id);
         let meta_temp = self.temp_file("meta");
         {
             let mut f = File::create(meta_temp.path())?;
-            f.write_all(&serde_json::to_vec(&meta).map_err(io::Error::other)?)?;
+            f.write_all(&serde_json::to_vec(meta).map_err(io::Error::other)?)?;
             if self.opts.fsync {
                 f.sync_all()?;
             }
@@ -416,35 +478,13 @@ impl Store {
             return Err(e.into());
         }
         let _ = meta_temp.keep();
-        if self.opts.fsync {
-            sync_dir(&self.files_dir())?;
-            sync_dir(&self.meta_dir())?;
-        }
-        let meta = Arc::new(meta);
-        let evicted = {
-            let mut index = self.write();
-            // A source deleted while its output was being made takes the
-            // output with it.
-            let orphan = meta
-                .derived_from
-                .as_ref()
-                .filter(|src| !index.files.contains_key(src.as_str()));
-            if let Some(src) = orphan {
-                drop(index);
-                self.remove_from_disk(std::slice::from_ref(&meta));
-                return Err(StoreError::NotFound(src.clone()));
-            }
-            index.insert(meta.clone());
-            self.over_quota(&mut index, &meta.id)
-        };
-        self.stats.evicted(evicted.len() as u64);
-        self.remove_from_disk(&evicted);
-        Ok(meta)
+        Ok(())
     }
 
-    /// Takes the oldest non-fixture files (never `keep`) out of the index
-    /// until the quota holds.
-    fn over_quota(&self, index: &mut Index, keep: &str) -> Vec<Arc<FileMeta>> {
+    /// Takes the oldest non-fixture files (never those in `keep` or derived
+    /// from them) out of the index until the quota holds.
+    fn over_quota(&self, index: &mut Index, keep: &[Arc<FileMeta>]) -> Vec<Arc<FileMeta>> {
+        let kept = |id: Option<&str>| id.is_some_and(|id| keep.iter().any(|k| k.id == id));
         let mut out = Vec::new();
         while index.quota_bytes > self.opts.max_stored_bytes
             || index.quota_files > self.opts.max_stored_files
@@ -454,10 +494,11 @@ impl Store {
                 .iter()
                 .map(|(_, id)| id)
                 .find(|id| {
-                    id.as_str() != keep
-                        && index.files.get(*id).is_some_and(|m| !m.fixture)
-                        && index.files.get(*id).and_then(|m| m.derived_from.as_deref())
-                            != Some(keep)
+                    !kept(Some(id.as_str()))
+                        && index
+                            .files
+                            .get(*id)
+                            .is_some_and(|m| !m.fixture && !kept(m.derived_from.as_deref()))
                 })
                 .cloned();
             match victim {
@@ -568,7 +609,10 @@ impl Store {
             derived_from: Some(source.id.clone()),
             operation: Some(operation.to_owned()),
         };
-        self.place(output.temp, meta)
+        let mut placed = self.place(vec![(output.temp, meta)])?;
+        placed
+            .pop()
+            .ok_or_else(|| StoreError::Io(io::Error::other("nothing placed")))
     }
 
     /// A staging file for processing output.

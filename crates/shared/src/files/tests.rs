@@ -310,3 +310,38 @@ fn operations_are_validated() {
     );
     assert_eq!(err(Some("convert"), None), ["params.format:required"]);
 }
+
+#[test]
+fn a_batch_commits_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(opts(dir.path())).unwrap();
+    let staged = |n: u8| {
+        let mut up = store.begin_upload().unwrap();
+        up.write(&[n; 100]).unwrap();
+        up.finish().unwrap()
+    };
+    let new = || NewFile {
+        filename: "x.bin".into(),
+        category: "batch".into(),
+        ..NewFile::default()
+    };
+    let files_before = std::fs::read_dir(dir.path().join("files")).unwrap().count();
+    let good = staged(1);
+    let broken = staged(2);
+    // The second staging file vanishes before the commit (a disk fault).
+    std::fs::remove_file(broken.temp.path()).unwrap();
+    assert!(store.commit_all(vec![(good, new()), (broken, new())]).is_err());
+    assert_eq!(store.list(Some("batch"), 10, 0).0, 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("files")).unwrap().count(),
+        files_before,
+        "the first file was moved back out"
+    );
+    assert_eq!(store.snapshot().uploads, 0);
+    let both = store
+        .commit_all(vec![(staged(3), new()), (staged(4), new())])
+        .unwrap();
+    assert_eq!(both.len(), 2);
+    assert_eq!(store.list(Some("batch"), 10, 0).0, 2);
+    assert!(tmp_is_empty(dir.path()));
+}

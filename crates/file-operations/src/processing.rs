@@ -9,14 +9,13 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use server_kit::ApiError;
 use shared::files::{Analysis, Operation, Processed, Store};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::Semaphore;
 
-/// Most per-file job records kept for `info`; past it, records of files
-/// that no longer exist are dropped, then new ones are not kept.
+/// Most per-file job records kept for `info`; past it the oldest go.
 const MAX_RECORDS: usize = 20_000;
 
 /// What happened to a file's automatic processing.
@@ -41,7 +40,14 @@ pub struct Processor {
     workers: usize,
     waiting: AtomicUsize,
     max_waiting: usize,
-    records: Mutex<HashMap<String, JobRecord>>,
+    records: Mutex<Records>,
+}
+
+/// Job records by file id, oldest first out.
+#[derive(Default)]
+struct Records {
+    by_id: HashMap<String, JobRecord>,
+    order: VecDeque<String>,
 }
 
 /// Counts a waiting job for as long as it lives.
@@ -62,6 +68,28 @@ pub fn result_json(processed: &Processed) -> Value {
             "derived_file": crate::manage::summary(file),
             "details": details,
         }),
+    }
+}
+
+impl Records {
+    /// Sets the record of `id`, dropping the oldest past `cap` records.
+    fn put(&mut self, id: &str, record: JobRecord, cap: usize) {
+        if self.by_id.insert(id.to_owned(), record).is_none() {
+            self.order.push_back(id.to_owned());
+        }
+        while self.by_id.len() > cap {
+            match self.order.pop_front() {
+                Some(old) => {
+                    self.by_id.remove(&old);
+                }
+                None => break,
+            }
+        }
+        // Ids of forgotten records pile up in `order`; drop them now and then.
+        if self.order.len() > 2 * cap {
+            let by_id = &self.by_id;
+            self.order.retain(|id| by_id.contains_key(id));
+        }
     }
 }
 
@@ -162,14 +190,10 @@ impl Processor {
     }
 
     fn record(&self, id: &str, record: JobRecord) {
-        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
-        if records.len() >= MAX_RECORDS && !records.contains_key(id) {
-            records.retain(|id, _| self.store.get(id).is_some());
-            if records.len() >= MAX_RECORDS {
-                return;
-            }
-        }
-        records.insert(id.to_owned(), record);
+        self.records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .put(id, record, MAX_RECORDS);
     }
 
     /// The automatic processing record of `id`.
@@ -177,6 +201,7 @@ impl Processor {
         self.records
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .by_id
             .get(id)
             .cloned()
     }
@@ -185,7 +210,7 @@ impl Processor {
     pub fn forget(&self, ids: &[String]) {
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         for id in ids {
-            records.remove(id);
+            records.by_id.remove(id);
         }
     }
 
@@ -214,4 +239,33 @@ pub async fn process(
     body["operation"] = json!(op.name());
     body["duration_ms"] = json!(micros as f64 / 1000.0);
     server_kit::json(&body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_bounded_oldest_first() {
+        let job = |status| JobRecord {
+            status,
+            operation: "analyze",
+            result: None,
+            error: None,
+        };
+        let mut r = Records::default();
+        for i in 0..5 {
+            r.put(&format!("f{i}"), job("queued"), 3);
+        }
+        r.put("f3", job("done"), 3);
+        let mut kept: Vec<&String> = r.by_id.keys().collect();
+        kept.sort();
+        assert_eq!(kept, ["f2", "f3", "f4"]);
+        assert_eq!(r.by_id["f3"].status, "done");
+        for i in 0..20 {
+            r.by_id.remove(&format!("f{i}"));
+            r.put(&format!("g{i}"), job("queued"), 3);
+        }
+        assert!(r.order.len() <= 6, "forgotten ids do not pile up");
+    }
 }

@@ -330,7 +330,9 @@ fn a_batch_commits_all_or_nothing() {
     let broken = staged(2);
     // The second staging file vanishes before the commit (a disk fault).
     std::fs::remove_file(broken.temp.path()).unwrap();
-    assert!(store.commit_all(vec![(good, new()), (broken, new())]).is_err());
+    assert!(store
+        .commit_all(vec![(good, new()), (broken, new())])
+        .is_err());
     assert_eq!(store.list(Some("batch"), 10, 0).0, 0);
     assert_eq!(
         std::fs::read_dir(dir.path().join("files")).unwrap().count(),

@@ -18,7 +18,7 @@ pub use load::{contracts_dir, load, load_from, load_in, CATEGORIES};
 pub use matcher::Matcher;
 pub use model::{
     Case, Contract, CsvExpect, Endpoint, Expect, Flow, GeneratedBody, LoadDefaults, MixEntry, Part,
-    RandomKind, RandomSpec, RequestSpec, Scenario, Step,
+    Poll, RandomKind, RandomSpec, RequestSpec, Scenario, Step,
 };
 pub use prepare::{prepare, Prepared, Vars};
 pub use report::{Check, CheckKind, Report};

@@ -310,6 +310,20 @@ pub struct Step {
     /// `header:<name>` for a response header.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub capture: BTreeMap<String, String>,
+    /// Send the step again until its expectation holds (background work
+    /// finishing), within a time bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<Poll>,
+}
+
+/// How a step is repeated until it passes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Poll {
+    /// Give up (and report the last failure) after this long.
+    pub timeout_ms: u64,
+    /// Pause between attempts.
+    pub interval_ms: u64,
 }
 
 /// A resource seeded at start.

@@ -7,7 +7,7 @@ use crate::report::{Check, CheckKind, Report};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCODING};
 use serde_json::Value;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Where and how to verify.
 #[derive(Debug, Clone)]
@@ -149,17 +149,45 @@ impl Verifier<'_> {
         let mut vars = Vars::new();
         for (i, step) in flow.steps.iter().enumerate() {
             let error_case = step.expect.status >= 400;
-            let doc = self
-                .request_and_check(
-                    &step.method,
-                    &step.path,
-                    &step.request,
-                    &step.expect,
-                    &vars,
-                    error_case,
+            let deadline = step.poll.as_ref().map(|p| {
+                (
+                    Instant::now() + Duration::from_millis(p.timeout_ms),
+                    p.interval_ms,
                 )
-                .await
-                .map_err(|e| format!("step {} ({} {}): {e}", i + 1, step.method, step.path))?;
+            });
+            let mut attempts = 0u32;
+            let doc = loop {
+                attempts += 1;
+                let outcome = self
+                    .request_and_check(
+                        &step.method,
+                        &step.path,
+                        &step.request,
+                        &step.expect,
+                        &vars,
+                        error_case,
+                    )
+                    .await;
+                match (outcome, deadline) {
+                    (Ok(doc), _) => break doc,
+                    (Err(_), Some((until, pause))) if Instant::now() < until => {
+                        tokio::time::sleep(Duration::from_millis(pause)).await;
+                    }
+                    (Err(e), poll) => {
+                        let tries = if poll.is_some() {
+                            format!(" after {attempts} attempts")
+                        } else {
+                            String::new()
+                        };
+                        return Err(format!(
+                            "step {} ({} {}){tries}: {e}",
+                            i + 1,
+                            step.method,
+                            step.path
+                        ));
+                    }
+                }
+            };
             for (name, path) in &step.capture {
                 let value = match path.strip_prefix("header:") {
                     Some(h) => doc

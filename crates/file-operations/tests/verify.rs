@@ -34,3 +34,35 @@ async fn another_category_contract_fails() {
     options.check_date = false;
     assert!(!contract::verify(&contract, &options).await.passed());
 }
+
+#[tokio::test]
+async fn a_poll_that_never_holds_fails_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::start(dir.path(), &[]);
+    let mut contract = contract::load("file_operations").unwrap();
+    contract.endpoints.clear();
+    contract.negative_cases.clear();
+    let mut flow = contract.flows[0].clone();
+    flow.steps.truncate(1);
+    let mut step = flow.steps[0].clone();
+    step.method = "GET".into();
+    step.path = "/health".into();
+    step.request = Default::default();
+    step.capture.clear();
+    step.expect = serde_json::from_value(serde_json::json!({
+        "status": 200,
+        "json": {"status": {"equals": "never"}}
+    }))
+    .unwrap();
+    step.poll = Some(contract::Poll {
+        timeout_ms: 300,
+        interval_ms: 20,
+    });
+    flow.steps = vec![step];
+    contract.flows = vec![flow];
+    let mut options = contract::VerifyOptions::new(&server.url);
+    options.check_date = false;
+    let report = contract::verify(&contract, &options).await;
+    let failure = report.failures().next().expect("the flow fails");
+    assert!(failure.detail.contains("attempts"), "{}", failure.detail);
+}

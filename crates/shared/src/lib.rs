@@ -7,6 +7,7 @@ pub mod basic;
 pub mod field_error;
 pub mod files;
 pub mod mix;
+pub mod tasks;
 pub mod validation;
 
 pub use field_error::{FieldError, ValidationFailure};

@@ -1,0 +1,18 @@
+//! The task queue of the `background_tasks` category: priorities (urgent >
+//! high > normal > low, FIFO within one), delayed start, per-task timeouts,
+//! retries with exponential backoff, cancellation (at once when waiting,
+//! cooperative when running), retry of failed or cancelled tasks, batches
+//! with a concurrency cap, bounded capacity, bounded retention of finished
+//! records, and statistics. It runs on Tokio (timers and workers) and has
+//! no HTTP types; what a task *does* is an [`Executor`] given by the user.
+
+pub mod model;
+pub mod queue;
+mod stats;
+
+pub use model::{Priority, Status, Task, TaskSpec, TaskType};
+pub use queue::{Cancel, Executor, Queue, QueueError, QueueOptions, TaskInput};
+pub use stats::QueueStats;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,756 @@
+//! The queue itself: one lock over the task table, a priority heap of ready
+//! tasks, a timer map of delayed and backing-off ones, and a pool of worker
+//! tasks that take the highest-priority ready task whose batch has a free
+//! slot, run it with its timeout, and record the outcome.
+
+use super::model::{Priority, Status, Task, TaskSpec, TaskType};
+use super::stats::{priority_name, status_name, QueueStats, Window};
+use serde_json::Value;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// Sizes and timings of a queue.
+#[derive(Debug, Clone)]
+pub struct QueueOptions {
+    /// Tasks executed at once.
+    pub workers: usize,
+    /// Most unfinished tasks; submitting more is refused.
+    pub capacity: usize,
+    /// Finished records kept; older ones are dropped (and counted).
+    pub retain_finished: usize,
+    /// Backoff before the first retry; doubled for each further one.
+    pub backoff_base: Duration,
+    /// Longest backoff.
+    pub backoff_max: Duration,
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        Self {
+            workers: std::thread::available_parallelism().map_or(2, usize::from),
+            capacity: 10_000,
+            retain_finished: 10_000,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A task's cancellation flag, for executors to check while they work.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// Whether the task should stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(AtomicOrdering::Relaxed)
+    }
+
+    fn cancel(&self) {
+        self.0.store(true, AtomicOrdering::Relaxed);
+    }
+}
+
+/// What an executor gets for one attempt.
+#[derive(Debug, Clone)]
+pub struct TaskInput {
+    /// Task id.
+    pub id: String,
+    /// Kind of work.
+    pub task_type: TaskType,
+    /// Its input.
+    pub payload: Value,
+    /// 0 for the first attempt, then the retry number.
+    pub attempt: u32,
+}
+
+/// The future an executor returns.
+pub type Work = Pin<Box<dyn Future<Output = Result<Value, String>> + Send>>;
+
+/// Does the work of tasks. CPU-heavy work belongs on a blocking pool.
+pub trait Executor: Send + Sync + 'static {
+    /// Runs one attempt; `Err` is a failure (retried while retries last).
+    fn execute(&self, input: TaskInput, cancel: Cancel) -> Work;
+}
+
+impl<F> Executor for F
+where
+    F: Fn(TaskInput, Cancel) -> Work + Send + Sync + 'static,
+{
+    fn execute(&self, input: TaskInput, cancel: Cancel) -> Work {
+        self(input, cancel)
+    }
+}
+
+/// Why a queue operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueueError {
+    /// The queue holds as many unfinished tasks as it may.
+    #[error("the queue is full ({capacity} unfinished tasks)")]
+    Full {
+        /// The capacity.
+        capacity: usize,
+    },
+    /// No task with that id (or its record was dropped).
+    #[error("no task with id {0:?}")]
+    NotFound(String),
+    /// Cancel of a task that already finished.
+    #[error("task {0:?} already finished ({1:?})")]
+    AlreadyFinished(String, Status),
+    /// Retry of a task that is not failed or cancelled.
+    #[error("task {0:?} is {1:?}; only failed or cancelled tasks can be retried")]
+    NotRetryable(String, Status),
+    /// The queue is shutting down.
+    #[error("the queue is shutting down")]
+    Closed,
+}
+
+/// Where a task waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Nowhere,
+    Ready,
+    Timed,
+}
+
+struct Entry {
+    task: Task,
+    cancel: Cancel,
+    /// Changes whenever the task is queued again; stale heap and timer
+    /// entries carry an old one.
+    seq: u64,
+    slot: Slot,
+    created_seq: u64,
+    ready_at: Instant,
+    timeout: Duration,
+}
+
+#[derive(PartialEq, Eq)]
+struct Ready {
+    priority: Priority,
+    seq: Reverse<u64>,
+    id: String,
+}
+
+impl Ord for Ready {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.priority, self.seq).cmp(&(other.priority, other.seq))
+    }
+}
+
+impl PartialOrd for Ready {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Running tasks of a batch and its cap.
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    limit: usize,
+    running: usize,
+}
+
+#[derive(Default)]
+struct Inner {
+    next_seq: u64,
+    tasks: HashMap<String, Entry>,
+    by_creation: BTreeMap<u64, String>,
+    ready: BinaryHeap<Ready>,
+    timed: BTreeMap<(Instant, u64), String>,
+    depth: [usize; 4],
+    by_status: HashMap<Status, usize>,
+    active: usize,
+    running: usize,
+    finished_order: VecDeque<(String, u64)>,
+    groups: HashMap<String, Group>,
+    submitted: u64,
+    rejected: u64,
+    finished: u64,
+    evicted: u64,
+    wait: Window,
+    run: Window,
+    closed: bool,
+}
+
+/// The queue. Start it with [`Queue::start`] inside a Tokio runtime.
+pub struct Queue {
+    opts: QueueOptions,
+    inner: Mutex<Inner>,
+    work: Notify,
+    idle: Notify,
+    executor: Arc<dyn Executor>,
+    started: Instant,
+}
+
+struct Job {
+    id: String,
+    input: TaskInput,
+    cancel: Cancel,
+    timeout: Duration,
+    batch: Option<String>,
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn task_id() -> String {
+    use rand::Rng;
+    format!("task-{:016x}", rand::rng().random::<u64>())
+}
+
+impl Inner {
+    fn seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    fn count(&mut self, from: Option<Status>, to: Status) {
+        if let Some(from) = from {
+            if let Some(n) = self.by_status.get_mut(&from) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        *self.by_status.entry(to).or_default() += 1;
+    }
+
+    fn push_ready(&mut self, id: &str, now: Instant) {
+        let seq = self.seq();
+        let Some(e) = self.tasks.get_mut(id) else {
+            return;
+        };
+        e.seq = seq;
+        e.slot = Slot::Ready;
+        e.ready_at = now;
+        let priority = e.task.priority;
+        self.depth[priority as usize] += 1;
+        self.ready.push(Ready {
+            priority,
+            seq: Reverse(seq),
+            id: id.to_owned(),
+        });
+    }
+
+    fn push_timed(&mut self, id: &str, at: Instant) {
+        let seq = self.seq();
+        if let Some(e) = self.tasks.get_mut(id) {
+            e.seq = seq;
+            e.slot = Slot::Timed;
+            self.timed.insert((at, seq), id.to_owned());
+        }
+    }
+
+    /// Takes `id` out of wherever it waits.
+    fn unqueue(&mut self, id: &str) {
+        let seq = self.seq();
+        if let Some(e) = self.tasks.get_mut(id) {
+            if e.slot == Slot::Ready {
+                self.depth[e.task.priority as usize] -= 1;
+            }
+            e.slot = Slot::Nowhere;
+            e.seq = seq;
+        }
+    }
+}
+
+impl Queue {
+    /// A queue with its workers running on the current Tokio runtime.
+    pub fn start(opts: QueueOptions, executor: impl Executor) -> Arc<Self> {
+        let queue = Arc::new(Self {
+            opts,
+            inner: Mutex::default(),
+            work: Notify::new(),
+            idle: Notify::new(),
+            executor: Arc::new(executor),
+            started: Instant::now(),
+        });
+        for _ in 0..queue.opts.workers.max(1) {
+            tokio::spawn(queue.clone().worker());
+        }
+        queue
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Accepts a task, or refuses it when the queue is full or closing.
+    pub fn submit(&self, spec: TaskSpec) -> Result<Task, QueueError> {
+        self.submit_all(vec![spec], None).map(|mut v| v.remove(0))
+    }
+
+    /// Accepts a batch as a whole (or none of it): at most `max_concurrent`
+    /// of its tasks run at once (1 when not `parallel`, so they run one by
+    /// one in order). Returns the batch id and the tasks.
+    pub fn submit_batch(
+        &self,
+        specs: Vec<TaskSpec>,
+        parallel: bool,
+        max_concurrent: usize,
+    ) -> Result<(String, Vec<Task>), QueueError> {
+        let batch = format!("batch-{}", &task_id()[5..]);
+        let limit = if parallel { max_concurrent.max(1) } else { 1 };
+        let tasks = self.submit_all(specs, Some((batch.clone(), limit)))?;
+        Ok((batch, tasks))
+    }
+
+    fn submit_all(
+        &self,
+        specs: Vec<TaskSpec>,
+        batch: Option<(String, usize)>,
+    ) -> Result<Vec<Task>, QueueError> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        if inner.closed {
+            return Err(QueueError::Closed);
+        }
+        if inner.active + specs.len() > self.opts.capacity {
+            inner.rejected += specs.len() as u64;
+            return Err(QueueError::Full {
+                capacity: self.opts.capacity,
+            });
+        }
+        if let Some((id, limit)) = &batch {
+            inner.groups.insert(
+                id.clone(),
+                Group {
+                    limit: *limit,
+                    running: 0,
+                },
+            );
+        }
+        let mut out = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let id = task_id();
+            let task = Task {
+                id: id.clone(),
+                task_type: spec.task_type,
+                priority: spec.priority,
+                payload: spec.payload,
+                status: Status::Pending,
+                created_at: now_rfc3339(),
+                started_at: None,
+                completed_at: None,
+                progress: 0.0,
+                result: None,
+                error: None,
+                retry_count: 0,
+                max_retries: spec.max_retries,
+                timeout_seconds: spec.timeout_seconds,
+                delay_seconds: spec.delay_seconds,
+                cancel_requested: false,
+                batch_id: batch.as_ref().map(|(b, _)| b.clone()),
+            };
+            out.push(task.clone());
+            let created_seq = inner.seq();
+            inner.tasks.insert(
+                id.clone(),
+                Entry {
+                    task,
+                    cancel: Cancel::default(),
+                    seq: 0,
+                    slot: Slot::Nowhere,
+                    created_seq,
+                    ready_at: now,
+                    timeout: Duration::from_secs(spec.timeout_seconds.max(1)),
+                },
+            );
+            inner.by_creation.insert(created_seq, id.clone());
+            inner.count(None, Status::Pending);
+            inner.active += 1;
+            inner.submitted += 1;
+            if spec.delay_seconds > 0 {
+                inner.push_timed(&id, now + Duration::from_secs(spec.delay_seconds));
+            } else {
+                inner.push_ready(&id, now);
+            }
+        }
+        drop(inner);
+        for _ in 0..out.len().min(self.opts.workers.max(1)) {
+            self.work.notify_one();
+        }
+        Ok(out)
+    }
+
+    /// The task's current record.
+    pub fn get(&self, id: &str) -> Option<Task> {
+        self.lock().tasks.get(id).map(|e| e.task.clone())
+    }
+
+    /// Newest first, filtered: the number of matches and one page of them.
+    pub fn list(
+        &self,
+        status: Option<Status>,
+        task_type: Option<TaskType>,
+        priority: Option<Priority>,
+        limit: usize,
+        offset: usize,
+    ) -> (usize, Vec<Task>) {
+        let inner = self.lock();
+        let matching = inner
+            .by_creation
+            .values()
+            .rev()
+            .filter_map(|id| inner.tasks.get(id))
+            .map(|e| &e.task)
+            .filter(|t| status.is_none_or(|s| t.status == s))
+            .filter(|t| task_type.is_none_or(|k| t.task_type == k))
+            .filter(|t| priority.is_none_or(|p| t.priority == p));
+        let mut total = 0;
+        let mut page = Vec::new();
+        for t in matching {
+            if total >= offset && page.len() < limit {
+                page.push(t.clone());
+            }
+            total += 1;
+        }
+        (total, page)
+    }
+
+    /// Cancels a task: at once when it waits, cooperatively when it runs
+    /// (it then ends as cancelled when its executor returns).
+    pub fn cancel(&self, id: &str) -> Result<Task, QueueError> {
+        let mut inner = self.lock();
+        let entry = inner
+            .tasks
+            .get_mut(id)
+            .ok_or_else(|| QueueError::NotFound(id.to_owned()))?;
+        entry.cancel.cancel();
+        match entry.task.status {
+            s if s.is_finished() => Err(QueueError::AlreadyFinished(id.to_owned(), s)),
+            Status::Running => {
+                entry.task.cancel_requested = true;
+                Ok(entry.task.clone())
+            }
+            _ => {
+                inner.unqueue(id);
+                self.finish(&mut inner, id, Status::Cancelled, None, None);
+                Ok(inner
+                    .tasks
+                    .get(id)
+                    .map(|e| e.task.clone())
+                    .ok_or_else(|| QueueError::NotFound(id.to_owned()))?)
+            }
+        }
+    }
+
+    /// Queues a failed or cancelled task again, with its retries reset.
+    pub fn retry(&self, id: &str) -> Result<Task, QueueError> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let status = inner
+            .tasks
+            .get(id)
+            .map(|e| e.task.status)
+            .ok_or_else(|| QueueError::NotFound(id.to_owned()))?;
+        if !matches!(status, Status::Failed | Status::Cancelled) {
+            return Err(QueueError::NotRetryable(id.to_owned(), status));
+        }
+        if inner.closed {
+            return Err(QueueError::Closed);
+        }
+        if inner.active >= self.opts.capacity {
+            inner.rejected += 1;
+            return Err(QueueError::Full {
+                capacity: self.opts.capacity,
+            });
+        }
+        if let Some(e) = inner.tasks.get_mut(id) {
+            e.cancel = Cancel::default();
+            let t = &mut e.task;
+            t.status = Status::Pending;
+            t.retry_count = 0;
+            t.progress = 0.0;
+            t.result = None;
+            t.error = None;
+            t.started_at = None;
+            t.completed_at = None;
+            t.cancel_requested = false;
+        }
+        inner.count(Some(status), Status::Pending);
+        inner.active += 1;
+        inner.push_ready(id, now);
+        let task = inner.tasks.get(id).map(|e| e.task.clone());
+        drop(inner);
+        self.work.notify_one();
+        task.ok_or_else(|| QueueError::NotFound(id.to_owned()))
+    }
+
+    /// Ends a task's current life: status, time, counters, retention.
+    fn finish(
+        &self,
+        inner: &mut Inner,
+        id: &str,
+        status: Status,
+        result: Option<Value>,
+        error: Option<String>,
+    ) {
+        let Some(e) = inner.tasks.get_mut(id) else {
+            return;
+        };
+        let from = e.task.status;
+        e.task.status = status;
+        e.task.completed_at = Some(now_rfc3339());
+        if status == Status::Completed {
+            e.task.progress = 1.0;
+        }
+        e.task.result = result;
+        if error.is_some() {
+            e.task.error = error;
+        }
+        let seq = e.seq;
+        inner.count(Some(from), status);
+        inner.active -= 1;
+        inner.finished += 1;
+        inner.finished_order.push_back((id.to_owned(), seq));
+        while inner.finished_order.len() > self.opts.retain_finished {
+            let Some((old, seq)) = inner.finished_order.pop_front() else {
+                break;
+            };
+            let stale = inner
+                .tasks
+                .get(&old)
+                .is_none_or(|e| e.seq != seq || !e.task.status.is_finished());
+            if stale {
+                continue;
+            }
+            if let Some(e) = inner.tasks.remove(&old) {
+                inner.by_creation.remove(&e.created_seq);
+                if let Some(n) = inner.by_status.get_mut(&e.task.status) {
+                    *n = n.saturating_sub(1);
+                }
+                inner.evicted += 1;
+            }
+        }
+    }
+
+    /// Moves due timers to the ready heap.
+    fn promote_due(inner: &mut Inner, now: Instant) {
+        while let Some((&(at, seq), _)) = inner.timed.iter().next() {
+            if at > now {
+                break;
+            }
+            let Some(id) = inner.timed.remove(&(at, seq)) else {
+                break;
+            };
+            let current = inner
+                .tasks
+                .get(&id)
+                .filter(|e| e.seq == seq && e.slot == Slot::Timed)
+                .map(|e| e.task.status);
+            if let Some(status) = current {
+                if status == Status::Retrying {
+                    inner.count(Some(Status::Retrying), Status::Pending);
+                    if let Some(e) = inner.tasks.get_mut(&id) {
+                        e.task.status = Status::Pending;
+                    }
+                }
+                inner.push_ready(&id, now);
+            }
+        }
+    }
+
+    /// The highest-priority ready task whose batch has a free slot.
+    fn take_ready(inner: &mut Inner, now: Instant) -> Option<Job> {
+        let mut skipped = Vec::new();
+        let mut found = None;
+        while let Some(r) = inner.ready.pop() {
+            let valid = inner
+                .tasks
+                .get(&r.id)
+                .is_some_and(|e| e.seq == r.seq.0 && e.slot == Slot::Ready);
+            if !valid {
+                continue;
+            }
+            let batch = inner.tasks.get(&r.id).and_then(|e| e.task.batch_id.clone());
+            let free = batch
+                .as_ref()
+                .and_then(|b| inner.groups.get(b))
+                .is_none_or(|g| g.running < g.limit);
+            if !free {
+                skipped.push(r);
+                continue;
+            }
+            found = Some((r, batch));
+            break;
+        }
+        inner.ready.extend(skipped);
+        let (r, batch) = found?;
+        if let Some(g) = batch.as_ref().and_then(|b| inner.groups.get_mut(b)) {
+            g.running += 1;
+        }
+        inner.count(Some(Status::Pending), Status::Running);
+        inner.running += 1;
+        let e = inner.tasks.get_mut(&r.id)?;
+        inner.depth[e.task.priority as usize] -= 1;
+        e.slot = Slot::Nowhere;
+        e.task.status = Status::Running;
+        e.task.started_at = Some(now_rfc3339());
+        let waited = now.saturating_duration_since(e.ready_at);
+        let job = Job {
+            id: r.id.clone(),
+            input: TaskInput {
+                id: r.id,
+                task_type: e.task.task_type,
+                payload: e.task.payload.clone(),
+                attempt: e.task.retry_count,
+            },
+            cancel: e.cancel.clone(),
+            timeout: e.timeout,
+            batch,
+        };
+        inner.wait.push(waited);
+        Some(job)
+    }
+
+    async fn worker(self: Arc<Self>) {
+        loop {
+            let notified = self.work.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let (job, next_timer) = {
+                let mut inner = self.lock();
+                if inner.closed {
+                    return;
+                }
+                let now = Instant::now();
+                Self::promote_due(&mut inner, now);
+                let job = Self::take_ready(&mut inner, now);
+                (job, inner.timed.keys().next().map(|(at, _)| *at))
+            };
+            match (job, next_timer) {
+                (Some(job), _) => self.run(job).await,
+                (None, Some(at)) => {
+                    tokio::select! {
+                        () = &mut notified => {}
+                        () = tokio::time::sleep_until(at) => {}
+                    }
+                }
+                (None, None) => notified.await,
+            }
+        }
+    }
+
+    fn backoff(&self, retry: u32) -> Duration {
+        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
+        self.opts
+            .backoff_base
+            .saturating_mul(factor)
+            .min(self.opts.backoff_max)
+    }
+
+    async fn run(&self, job: Job) {
+        let started = Instant::now();
+        let work = self.executor.execute(job.input, job.cancel.clone());
+        let outcome = match tokio::time::timeout(job.timeout, work).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(format!("timed out after {} s", job.timeout.as_secs_f64())),
+        };
+        let now = Instant::now();
+        let mut inner = self.lock();
+        inner.run.push(now - started);
+        inner.running -= 1;
+        if let Some(g) = job.batch.as_ref().and_then(|b| inner.groups.get_mut(b)) {
+            g.running -= 1;
+        }
+        let (retries, max) = inner
+            .tasks
+            .get(&job.id)
+            .map_or((0, 0), |e| (e.task.retry_count, e.task.max_retries));
+        match outcome {
+            _ if job.cancel.is_cancelled() => self.finish(
+                &mut inner,
+                &job.id,
+                Status::Cancelled,
+                None,
+                Some("cancelled while running".into()),
+            ),
+            Ok(value) => self.finish(&mut inner, &job.id, Status::Completed, Some(value), None),
+            Err(error) if retries < max => {
+                if let Some(e) = inner.tasks.get_mut(&job.id) {
+                    e.task.retry_count += 1;
+                    e.task.status = Status::Retrying;
+                    e.task.error = Some(error);
+                }
+                inner.count(Some(Status::Running), Status::Retrying);
+                let at = now + self.backoff(retries + 1);
+                inner.push_timed(&job.id, at);
+            }
+            Err(error) => self.finish(&mut inner, &job.id, Status::Failed, None, Some(error)),
+        }
+        drop(inner);
+        self.work.notify_one();
+        self.idle.notify_waiters();
+    }
+
+    /// A snapshot of counts, depths, throughput and timings.
+    pub fn stats(&self) -> QueueStats {
+        let inner = self.lock();
+        let elapsed = self.started.elapsed().as_secs_f64();
+        QueueStats {
+            by_status: Status::ALL
+                .iter()
+                .map(|s| {
+                    (
+                        status_name(*s),
+                        inner.by_status.get(s).copied().unwrap_or(0),
+                    )
+                })
+                .collect(),
+            queue_depth: Priority::ALL
+                .iter()
+                .map(|p| (priority_name(*p), inner.depth[*p as usize]))
+                .collect(),
+            submitted: inner.submitted,
+            rejected: inner.rejected,
+            finished: inner.finished,
+            throughput_per_second: if elapsed > 0.0 {
+                inner.finished as f64 / elapsed
+            } else {
+                0.0
+            },
+            evicted: inner.evicted,
+            active: inner.active,
+            capacity: self.opts.capacity,
+            workers: self.opts.workers.max(1),
+            wait_time: inner.wait.percentiles(),
+            run_time: inner.run.percentiles(),
+        }
+    }
+
+    /// Stops taking tasks: submits are refused and idle workers exit;
+    /// running tasks finish. Returns how many unfinished tasks remain
+    /// waiting.
+    pub fn close(&self) -> usize {
+        let mut inner = self.lock();
+        inner.closed = true;
+        let waiting = inner.active - inner.running;
+        drop(inner);
+        self.work.notify_waiters();
+        waiting
+    }
+
+    /// Waits up to `grace` for running tasks to finish; returns how many
+    /// are still running.
+    pub async fn drain(&self, grace: Duration) -> usize {
+        let deadline = Instant::now() + grace;
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            let running = self.lock().running;
+            if running == 0 || Instant::now() >= deadline {
+                return running;
+            }
+            let _ = tokio::time::timeout_at(deadline, idle).await;
+        }
+    }
+}

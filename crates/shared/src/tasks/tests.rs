@@ -1,0 +1,273 @@
+//! Queue behaviour on Tokio's paused clock: time only moves when every
+//! task is idle, so delays, backoff and timeouts are exact.
+
+use super::*;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// What the test executor saw: (task id, payload "name", attempt, when).
+type Log = Arc<Mutex<Vec<(String, u32, Duration)>>>;
+
+/// An executor driven by the payload: `sleep_ms` (cooperatively
+/// cancellable), `fail_times` (fail the first n attempts), `name` (logged).
+fn executor(log: Log, t0: Instant) -> impl Executor {
+    move |input: TaskInput, cancel: Cancel| -> queue::Work {
+        let log = log.clone();
+        Box::pin(async move {
+            let p = &input.payload;
+            let name = p["name"].as_str().unwrap_or("").to_owned();
+            log.lock()
+                .unwrap()
+                .push((name.clone(), input.attempt, t0.elapsed()));
+            for _ in 0..p["sleep_ms"].as_u64().unwrap_or(0) / 10 {
+                if cancel.is_cancelled() {
+                    return Err("stopped".into());
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            if u64::from(input.attempt) < p["fail_times"].as_u64().unwrap_or(0) {
+                return Err(format!("planned failure {}", input.attempt + 1));
+            }
+            Ok(json!({ "name": name }))
+        })
+    }
+}
+
+fn spec(name: &str, priority: Priority, extra: Value) -> TaskSpec {
+    let mut payload = json!({ "name": name });
+    if let (Some(p), Some(e)) = (payload.as_object_mut(), extra.as_object()) {
+        p.extend(e.clone());
+    }
+    TaskSpec {
+        task_type: TaskType::Computation,
+        priority,
+        payload,
+        delay_seconds: 0,
+        max_retries: 0,
+        timeout_seconds: 60,
+    }
+}
+
+fn options(workers: usize) -> QueueOptions {
+    QueueOptions {
+        workers,
+        capacity: 100,
+        retain_finished: 100,
+        backoff_base: Duration::from_secs(1),
+        backoff_max: Duration::from_secs(8),
+    }
+}
+
+async fn until_finished(q: &Queue, id: &str) -> Task {
+    loop {
+        let t = q.get(id).unwrap();
+        if t.status.is_finished() {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn names(log: &Log) -> Vec<String> {
+    log.lock()
+        .unwrap()
+        .iter()
+        .map(|(n, _, _)| n.clone())
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn priorities_first_then_submission_order() {
+    let log = Log::default();
+    let q = Queue::start(options(1), executor(log.clone(), Instant::now()));
+    // Occupy the only worker so the rest queue up.
+    let gate = q
+        .submit(spec("gate", Priority::Low, json!({"sleep_ms": 100})))
+        .unwrap();
+    tokio::task::yield_now().await;
+    let order = [
+        ("low", Priority::Low),
+        ("normal-1", Priority::Normal),
+        ("urgent", Priority::Urgent),
+        ("high", Priority::High),
+        ("normal-2", Priority::Normal),
+    ];
+    let ids: Vec<String> = order
+        .iter()
+        .map(|(n, p)| q.submit(spec(n, *p, json!({}))).unwrap().id)
+        .collect();
+    let depth = q.stats().queue_depth;
+    assert_eq!((depth["normal"], depth["urgent"]), (2, 1));
+    until_finished(&q, &gate.id).await;
+    for id in &ids {
+        until_finished(&q, id).await;
+    }
+    assert_eq!(
+        names(&log),
+        ["gate", "urgent", "high", "normal-1", "normal-2", "low"]
+    );
+    let stats = q.stats();
+    assert_eq!((stats.by_status["completed"], stats.active), (6, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn delayed_tasks_wait_and_can_be_cancelled_before_they_run() {
+    let log = Log::default();
+    let t0 = Instant::now();
+    let q = Queue::start(options(2), executor(log.clone(), t0));
+    let mut later = spec("later", Priority::Urgent, json!({}));
+    later.delay_seconds = 5;
+    let later = q.submit(later).unwrap();
+    let mut never = spec("never", Priority::Normal, json!({}));
+    never.delay_seconds = 5;
+    let never = q.submit(never).unwrap();
+    let now = q.submit(spec("now", Priority::Low, json!({}))).unwrap();
+    until_finished(&q, &now.id).await;
+    assert_eq!(q.cancel(&never.id).unwrap().status, Status::Cancelled);
+    let done = until_finished(&q, &later.id).await;
+    assert_eq!(done.status, Status::Completed);
+    let log = log.lock().unwrap().clone();
+    assert_eq!(log.len(), 2, "the cancelled task never ran: {log:?}");
+    assert_eq!(log[1].0, "later");
+    assert!(log[1].2 >= Duration::from_secs(5));
+    assert_eq!(
+        q.cancel(&never.id).unwrap_err(),
+        QueueError::AlreadyFinished(never.id.clone(), Status::Cancelled)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn failures_retry_with_exponential_backoff() {
+    let log = Log::default();
+    let t0 = Instant::now();
+    let q = Queue::start(options(1), executor(log.clone(), t0));
+    let mut flaky = spec("flaky", Priority::Normal, json!({"fail_times": 2}));
+    flaky.max_retries = 3;
+    let flaky = q.submit(flaky).unwrap();
+    let done = until_finished(&q, &flaky.id).await;
+    assert_eq!((done.status, done.retry_count), (Status::Completed, 2));
+    let times: Vec<Duration> = log.lock().unwrap().iter().map(|(_, _, t)| *t).collect();
+    // Attempts at 0, then after 1 s, then after 2 s more.
+    assert_eq!(times.len(), 3);
+    let secs: Vec<u64> = times.iter().map(Duration::as_secs).collect();
+    assert_eq!(secs, [0, 1, 3]);
+
+    let mut hopeless = spec("hopeless", Priority::Normal, json!({"fail_times": 9}));
+    hopeless.max_retries = 1;
+    let hopeless = q.submit(hopeless).unwrap();
+    let failed = until_finished(&q, &hopeless.id).await;
+    assert_eq!((failed.status, failed.retry_count), (Status::Failed, 1));
+    assert_eq!(failed.error.as_deref(), Some("planned failure 2"));
+    // A failed task can be retried by hand; a completed one cannot.
+    assert_eq!(q.retry(&hopeless.id).unwrap().status, Status::Pending);
+    assert!(matches!(
+        q.retry(&flaky.id),
+        Err(QueueError::NotRetryable(_, Status::Completed))
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn attempts_time_out_and_running_tasks_cancel_cooperatively() {
+    let log = Log::default();
+    let q = Queue::start(options(2), executor(log.clone(), Instant::now()));
+    let mut slow = spec("slow", Priority::Normal, json!({"sleep_ms": 10_000}));
+    slow.timeout_seconds = 2;
+    let slow = q.submit(slow).unwrap();
+    let failed = until_finished(&q, &slow.id).await;
+    assert_eq!(failed.status, Status::Failed);
+    assert!(failed.error.unwrap().contains("timed out after 2"));
+
+    let long = q
+        .submit(spec("long", Priority::Normal, json!({"sleep_ms": 10_000})))
+        .unwrap();
+    while q.get(&long.id).unwrap().status != Status::Running {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let asked = q.cancel(&long.id).unwrap();
+    assert_eq!(
+        (asked.status, asked.cancel_requested),
+        (Status::Running, true)
+    );
+    let t = until_finished(&q, &long.id).await;
+    assert_eq!(t.status, Status::Cancelled);
+    assert_eq!(q.retry(&long.id).unwrap().status, Status::Pending);
+}
+
+#[tokio::test(start_paused = true)]
+async fn capacity_refuses_without_dropping_and_batches_respect_their_cap() {
+    let log = Log::default();
+    let mut opts = options(4);
+    opts.capacity = 3;
+    let q = Queue::start(opts, executor(log.clone(), Instant::now()));
+    let specs = |n: usize| -> Vec<TaskSpec> {
+        (0..n)
+            .map(|i| spec(&format!("b{i}"), Priority::Normal, json!({"sleep_ms": 100})))
+            .collect()
+    };
+    assert!(matches!(
+        q.submit_batch(specs(4), true, 2),
+        Err(QueueError::Full { capacity: 3 })
+    ));
+    assert_eq!(q.stats().submitted, 0, "a refused batch is refused whole");
+    let (_, tasks) = q.submit_batch(specs(3), true, 2).unwrap();
+    assert!(matches!(
+        q.submit(spec("extra", Priority::Urgent, json!({}))),
+        Err(QueueError::Full { .. })
+    ));
+    // Four workers, but the batch runs two at a time.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(q.stats().by_status["running"], 2);
+    for t in &tasks {
+        assert_eq!(until_finished(&q, &t.id).await.status, Status::Completed);
+    }
+    let s = q.stats();
+    assert_eq!((s.submitted, s.rejected, s.finished), (3, 5, 3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn finished_records_are_bounded() {
+    let mut opts = options(2);
+    opts.retain_finished = 3;
+    let q = Queue::start(opts, executor(Log::default(), Instant::now()));
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let id = q
+            .submit(spec(&format!("t{i}"), Priority::Normal, json!({})))
+            .unwrap()
+            .id;
+        until_finished(&q, &id).await;
+        ids.push(id);
+    }
+    assert!(q.get(&ids[0]).is_none());
+    assert!(q.get(&ids[5]).is_some());
+    let s = q.stats();
+    assert_eq!((s.evicted, s.by_status["completed"]), (3, 3));
+    assert_eq!(q.list(None, None, None, 10, 0).0, 3);
+    assert_eq!(
+        q.list(Some(Status::Completed), None, None, 1, 0).1[0].id,
+        ids[5]
+    );
+    assert!(matches!(q.cancel(&ids[0]), Err(QueueError::NotFound(_))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn closing_refuses_new_work_and_drains_the_running() {
+    let q = Queue::start(options(1), executor(Log::default(), Instant::now()));
+    let running = q
+        .submit(spec("r", Priority::Normal, json!({"sleep_ms": 500})))
+        .unwrap();
+    q.submit(spec("w", Priority::Normal, json!({}))).unwrap();
+    while q.get(&running.id).unwrap().status != Status::Running {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(q.close(), 1, "one task still waits");
+    assert_eq!(
+        q.submit(spec("x", Priority::Normal, json!({})))
+            .unwrap_err(),
+        QueueError::Closed
+    );
+    assert_eq!(q.drain(Duration::from_secs(5)).await, 0);
+    assert_eq!(q.get(&running.id).unwrap().status, Status::Completed);
+}

@@ -8,11 +8,15 @@
 
 pub mod model;
 pub mod queue;
+pub mod request;
 mod stats;
+pub mod work;
 
 pub use model::{Priority, Status, Task, TaskSpec, TaskType};
 pub use queue::{Cancel, Executor, Queue, QueueError, QueueOptions, TaskInput};
+pub use request::{BatchRequest, BatchSpec, TaskRequest};
 pub use stats::QueueStats;
+pub use work::Workbench;
 
 #[cfg(test)]
 mod tests;

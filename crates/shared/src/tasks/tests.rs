@@ -271,3 +271,115 @@ async fn closing_refuses_new_work_and_drains_the_running() {
     assert_eq!(q.drain(Duration::from_secs(5)).await, 0);
     assert_eq!(q.get(&running.id).unwrap().status, Status::Completed);
 }
+
+mod work {
+    use super::*;
+    use crate::tasks::work::{aggregate, computation_checksum};
+
+    fn typed(kind: TaskType, payload: Value) -> TaskSpec {
+        TaskSpec {
+            task_type: kind,
+            priority: Priority::Normal,
+            payload,
+            delay_seconds: 0,
+            max_retries: 0,
+            timeout_seconds: 30,
+        }
+    }
+
+    /// A one-shot HTTP server on loopback that answers 204.
+    fn stub_server() -> std::net::SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            if let Ok((mut s, _)) = listener.accept() {
+                // Read the whole request head before answering.
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).is_ok_and(|n| n == 1) {
+                    head.push(byte[0]);
+                }
+                let _ = s.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn every_task_type_does_checkable_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let bench = Workbench::new(dir.path(), Some(stub_server())).unwrap();
+        let q = Queue::start(options(2), bench.executor());
+        bench.attach(&q);
+        let run = |kind, payload| {
+            let q = q.clone();
+            async move {
+                let id = q.submit(typed(kind, payload)).unwrap().id;
+                until_finished(&q, &id).await
+            }
+        };
+        let c = run(TaskType::Computation, json!({"iterations": 5000})).await;
+        let want = computation_checksum(5000, &Cancel::default()).unwrap();
+        assert_eq!(c.result.unwrap()["checksum"], format!("{want:016x}"));
+        let io = run(TaskType::IoOperation, json!({"file_size": 70_000})).await;
+        let io = io.result.unwrap();
+        assert_eq!(
+            (io["bytes"].as_u64(), io["verified"].as_bool()),
+            (Some(70_000), Some(true))
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("io")).unwrap().count(),
+            0,
+            "the file is deleted"
+        );
+        let net = run(TaskType::NetworkRequest, json!({})).await;
+        assert_eq!(net.status, Status::Completed, "{:?}", net.error);
+        assert_eq!(net.result.unwrap()["status"], 204);
+        let data = run(TaskType::DataProcessing, json!({"records": 777})).await;
+        assert_eq!(data.result.unwrap(), aggregate(777));
+        let mail = run(
+            TaskType::EmailSending,
+            json!({"recipients": ["a@x.org", "b@y.org"], "template": "report", "data": {"n": 3}}),
+        )
+        .await;
+        let mail = mail.result.unwrap();
+        let text =
+            std::fs::read_to_string(dir.path().join(mail["file"].as_str().unwrap())).unwrap();
+        assert!(text.starts_with("To: a@x.org, b@y.org\r\nSubject: Your report is ready"));
+        assert!(text.contains("n: 3"));
+        let report = run(TaskType::ReportGeneration, json!({"type": "detailed"})).await;
+        let report = report.result.unwrap();
+        assert_eq!(report["submitted"], 6);
+        let written = std::fs::read(dir.path().join(report["file"].as_str().unwrap())).unwrap();
+        assert_eq!(written.len() as u64, report["bytes"].as_u64().unwrap());
+    }
+
+    #[tokio::test]
+    async fn knobs_fail_and_hold_tasks() {
+        let dir = tempfile::tempdir().unwrap();
+        let bench = Workbench::new(dir.path(), None).unwrap();
+        let mut opts = options(1);
+        opts.backoff_base = Duration::from_millis(10);
+        let q = Queue::start(opts, bench.executor());
+        let mut flaky = typed(
+            TaskType::Computation,
+            json!({"fail_times": 2, "iterations": 10}),
+        );
+        flaky.max_retries = 3;
+        let flaky = q.submit(flaky).unwrap();
+        let done = until_finished(&q, &flaky.id).await;
+        assert_eq!((done.status, done.retry_count), (Status::Completed, 2));
+        let mut slow = typed(TaskType::Computation, json!({"hold_ms": 3000}));
+        slow.timeout_seconds = 1;
+        let slow = q.submit(slow).unwrap();
+        let failed = until_finished(&q, &slow.id).await;
+        assert_eq!(failed.status, Status::Failed);
+        assert!(failed.error.unwrap().contains("timed out"));
+        // No own address: a /path URL fails instead of going anywhere.
+        let net = q
+            .submit(typed(TaskType::NetworkRequest, json!({})))
+            .unwrap();
+        assert_eq!(until_finished(&q, &net.id).await.status, Status::Failed);
+    }
+}

@@ -18,4 +18,6 @@ pub use query::Query;
 pub use request::{parse_json, BodyStream, Limits, Req};
 pub use response::{json, json_status, stream, text, Response, Valid};
 pub use router::{with_state, Handler, Router};
-pub use server::{run, serve, shutdown_signal, ServeArgs, ServeOptions, DEFAULT_MAX_BODY_BYTES};
+pub use server::{
+    run, run_with, serve, shutdown_signal, ServeArgs, ServeOptions, DEFAULT_MAX_BODY_BYTES,
+};

@@ -99,6 +99,22 @@ pub fn run(
     args: &ServeArgs,
     router: impl FnOnce() -> Router,
 ) -> ExitCode {
+    run_with(server_name, default_port, args, |_| (router(), async {}))
+}
+
+/// [`run`] for servers with state of their own: `make` is called inside
+/// the runtime with the bound address and returns the router and a future
+/// that runs once the server has stopped serving (a queue draining its
+/// work, say), before the runtime ends.
+pub fn run_with<F>(
+    server_name: &'static str,
+    default_port: u16,
+    args: &ServeArgs,
+    make: impl FnOnce(SocketAddr) -> (Router, F),
+) -> ExitCode
+where
+    F: Future<Output = ()>,
+{
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -130,11 +146,11 @@ pub fn run(
                 return ExitCode::FAILURE;
             }
         };
-        match listener.local_addr() {
-            Ok(bound) => println!("listening on http://{bound}"),
-            Err(e) => tracing::warn!("local_addr: {e}"),
-        }
-        serve(listener, router(), options, shutdown_signal()).await;
+        let bound = listener.local_addr().unwrap_or(addr);
+        let (router, after) = make(bound);
+        println!("listening on http://{bound}");
+        serve(listener, router, options, shutdown_signal()).await;
+        after.await;
         ExitCode::SUCCESS
     })
 }

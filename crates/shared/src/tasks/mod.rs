@@ -6,14 +6,16 @@
 //! records, and statistics. It runs on Tokio (timers and workers) and has
 //! no HTTP types; what a task *does* is an [`Executor`] given by the user.
 
+pub mod journal;
 pub mod model;
 pub mod queue;
 pub mod request;
 mod stats;
 pub mod work;
 
+pub use journal::Journal;
 pub use model::{Priority, Status, Task, TaskSpec, TaskType};
-pub use queue::{Cancel, Executor, Queue, QueueError, QueueOptions, TaskInput};
+pub use queue::{Cancel, Executor, Observer, Queue, QueueError, QueueOptions, TaskInput};
 pub use request::{BatchRequest, BatchSpec, TaskRequest};
 pub use stats::QueueStats;
 pub use work::Workbench;

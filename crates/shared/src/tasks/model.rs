@@ -40,6 +40,12 @@ pub enum Status {
     Retrying,
 }
 
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(super::stats::status_name(*self))
+    }
+}
+
 impl Status {
     /// All statuses.
     pub const ALL: [Status; 6] = [
@@ -76,7 +82,7 @@ pub enum TaskType {
 }
 
 /// A task as submitted, already validated.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskSpec {
     /// Kind of work.
     pub task_type: TaskType,
@@ -117,8 +123,10 @@ pub struct Task {
     pub result: Option<Value>,
     /// The last error.
     pub error: Option<String>,
-    /// Retries made so far.
+    /// Automatic retries made in the current run of the task.
     pub retry_count: u32,
+    /// Attempts made in all, including manual retries.
+    pub attempts: u32,
     /// Retry limit.
     pub max_retries: u32,
     /// Attempt time limit.

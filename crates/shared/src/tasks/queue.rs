@@ -67,7 +67,8 @@ pub struct TaskInput {
     pub task_type: TaskType,
     /// Its input.
     pub payload: Value,
-    /// 0 for the first attempt, then the retry number.
+    /// Attempts made before this one (0 for the first), manual retries
+    /// included.
     pub attempt: u32,
 }
 
@@ -102,10 +103,10 @@ pub enum QueueError {
     #[error("no task with id {0:?}")]
     NotFound(String),
     /// Cancel of a task that already finished.
-    #[error("task {0:?} already finished ({1:?})")]
+    #[error("task {0:?} already finished ({1})")]
     AlreadyFinished(String, Status),
     /// Retry of a task that is not failed or cancelled.
-    #[error("task {0:?} is {1:?}; only failed or cancelled tasks can be retried")]
+    #[error("task {0:?} is {1}; only failed or cancelled tasks can be retried")]
     NotRetryable(String, Status),
     /// The queue is shutting down.
     #[error("the queue is shutting down")]
@@ -180,9 +181,14 @@ struct Inner {
     closed: bool,
 }
 
+/// Called (under the queue's lock, so keep it short) each time a task
+/// finishes; a journal records it.
+pub type Observer = Box<dyn Fn(&Task) + Send + Sync>;
+
 /// The queue. Start it with [`Queue::start`] inside a Tokio runtime.
 pub struct Queue {
     opts: QueueOptions,
+    observer: Option<Observer>,
     inner: Mutex<Inner>,
     work: Notify,
     idle: Notify,
@@ -264,8 +270,18 @@ impl Inner {
 impl Queue {
     /// A queue with its workers running on the current Tokio runtime.
     pub fn start(opts: QueueOptions, executor: impl Executor) -> Arc<Self> {
+        Self::start_with(opts, executor, None)
+    }
+
+    /// [`Queue::start`] with an observer told of every finished task.
+    pub fn start_with(
+        opts: QueueOptions,
+        executor: impl Executor,
+        observer: Option<Observer>,
+    ) -> Arc<Self> {
         let queue = Arc::new(Self {
             opts,
+            observer,
             inner: Mutex::default(),
             work: Notify::new(),
             idle: Notify::new(),
@@ -284,7 +300,18 @@ impl Queue {
 
     /// Accepts a task, or refuses it when the queue is full or closing.
     pub fn submit(&self, spec: TaskSpec) -> Result<Task, QueueError> {
-        self.submit_all(vec![spec], None).map(|mut v| v.remove(0))
+        self.submit_all(vec![(task_id(), spec)], None)
+            .map(|mut v| v.remove(0))
+    }
+
+    /// Accepts a task under a given id (seeded fixtures, journal replay);
+    /// an id already present is left as it is and returned.
+    pub fn submit_as(&self, id: &str, spec: TaskSpec) -> Result<Task, QueueError> {
+        if let Some(t) = self.get(id) {
+            return Ok(t);
+        }
+        self.submit_all(vec![(id.to_owned(), spec)], None)
+            .map(|mut v| v.remove(0))
     }
 
     /// Accepts a batch as a whole (or none of it): at most `max_concurrent`
@@ -298,13 +325,14 @@ impl Queue {
     ) -> Result<(String, Vec<Task>), QueueError> {
         let batch = format!("batch-{}", &task_id()[5..]);
         let limit = if parallel { max_concurrent.max(1) } else { 1 };
+        let specs = specs.into_iter().map(|s| (task_id(), s)).collect();
         let tasks = self.submit_all(specs, Some((batch.clone(), limit)))?;
         Ok((batch, tasks))
     }
 
     fn submit_all(
         &self,
-        specs: Vec<TaskSpec>,
+        specs: Vec<(String, TaskSpec)>,
         batch: Option<(String, usize)>,
     ) -> Result<Vec<Task>, QueueError> {
         let now = Instant::now();
@@ -328,8 +356,7 @@ impl Queue {
             );
         }
         let mut out = Vec::with_capacity(specs.len());
-        for spec in specs {
-            let id = task_id();
+        for (id, spec) in specs {
             let task = Task {
                 id: id.clone(),
                 task_type: spec.task_type,
@@ -343,6 +370,7 @@ impl Queue {
                 result: None,
                 error: None,
                 retry_count: 0,
+                attempts: 0,
                 max_retries: spec.max_retries,
                 timeout_seconds: spec.timeout_seconds,
                 delay_seconds: spec.delay_seconds,
@@ -507,6 +535,9 @@ impl Queue {
             e.task.error = error;
         }
         let seq = e.seq;
+        if let Some(observe) = &self.observer {
+            observe(&e.task);
+        }
         inner.count(Some(from), status);
         inner.active -= 1;
         inner.finished += 1;
@@ -593,6 +624,7 @@ impl Queue {
         inner.depth[e.task.priority as usize] -= 1;
         e.slot = Slot::Nowhere;
         e.task.status = Status::Running;
+        e.task.attempts += 1;
         e.task.started_at = Some(now_rfc3339());
         let waited = now.saturating_duration_since(e.ready_at);
         let job = Job {
@@ -601,7 +633,7 @@ impl Queue {
                 id: r.id,
                 task_type: e.task.task_type,
                 payload: e.task.payload.clone(),
-                attempt: e.task.retry_count,
+                attempt: e.task.attempts - 1,
             },
             cancel: e.cancel.clone(),
             timeout: e.timeout,
@@ -736,6 +768,23 @@ impl Queue {
         drop(inner);
         self.work.notify_waiters();
         waiting
+    }
+
+    /// Ids of the tasks not finished yet (waiting, delayed, retrying or
+    /// running), oldest first.
+    pub fn unfinished(&self) -> Vec<String> {
+        let inner = self.lock();
+        inner
+            .by_creation
+            .values()
+            .filter(|id| {
+                inner
+                    .tasks
+                    .get(*id)
+                    .is_some_and(|e| !e.task.status.is_finished())
+            })
+            .cloned()
+            .collect()
     }
 
     /// Waits up to `grace` for running tasks to finish; returns how many

@@ -309,7 +309,8 @@ mod work {
     #[tokio::test]
     async fn every_task_type_does_checkable_work() {
         let dir = tempfile::tempdir().unwrap();
-        let bench = Workbench::new(dir.path(), Some(stub_server())).unwrap();
+        let bench = Workbench::new(dir.path()).unwrap();
+        bench.set_own_addr(stub_server());
         let q = Queue::start(options(2), bench.executor());
         bench.attach(&q);
         let run = |kind, payload| {
@@ -358,7 +359,7 @@ mod work {
     #[tokio::test]
     async fn knobs_fail_and_hold_tasks() {
         let dir = tempfile::tempdir().unwrap();
-        let bench = Workbench::new(dir.path(), None).unwrap();
+        let bench = Workbench::new(dir.path()).unwrap();
         let mut opts = options(1);
         opts.backoff_base = Duration::from_millis(10);
         let q = Queue::start(opts, bench.executor());

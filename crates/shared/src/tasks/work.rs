@@ -17,7 +17,7 @@ use std::time::Duration;
 /// Where tasks do their work, and what they may reach.
 pub struct Workbench {
     dir: PathBuf,
-    own_addr: Option<SocketAddr>,
+    own_addr: OnceLock<SocketAddr>,
     queue: OnceLock<Weak<Queue>>,
 }
 
@@ -41,21 +41,22 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 impl Workbench {
     /// Work in `dir` (files of `io_operation`, the `outbox/` of
-    /// `email_sending`, `reports/`); `own_addr` is where a `/path` URL of a
-    /// network task goes (the server itself).
-    pub fn new(
-        dir: impl Into<PathBuf>,
-        own_addr: Option<SocketAddr>,
-    ) -> std::io::Result<Arc<Self>> {
+    /// `email_sending`, `reports/`).
+    pub fn new(dir: impl Into<PathBuf>) -> std::io::Result<Arc<Self>> {
         let dir = dir.into();
         for sub in ["io", "outbox", "reports"] {
             std::fs::create_dir_all(dir.join(sub))?;
         }
         Ok(Arc::new(Self {
             dir,
-            own_addr,
+            own_addr: OnceLock::new(),
             queue: OnceLock::new(),
         }))
+    }
+
+    /// Where a `/path` URL of a network task goes (the server itself).
+    pub fn set_own_addr(&self, addr: SocketAddr) {
+        let _ = self.own_addr.set(addr);
     }
 
     /// Lets `report_generation` read the queue's statistics.
@@ -137,7 +138,10 @@ impl Workbench {
             return Err("network tasks may only reach this machine".into());
         }
         let (addr, host, path) = if url.starts_with('/') {
-            let addr = self.own_addr.ok_or("no address of this server is known")?;
+            let addr = *self
+                .own_addr
+                .get()
+                .ok_or("no address of this server is known")?;
             (addr, addr.to_string(), url.to_owned())
         } else {
             let rest = url.trim_start_matches("http://");

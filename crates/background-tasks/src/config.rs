@@ -6,7 +6,8 @@ use std::time::Duration;
 /// Flags of the `background_tasks` server (besides the common ones).
 #[derive(Debug, Clone, clap::Args)]
 pub struct TaskArgs {
-    /// Tasks executed at once [default: number of cores].
+    /// Tasks executed at once [default: 4 × cores, so blocking hand-offs
+    /// overlap].
     #[arg(long)]
     pub workers: Option<usize>,
     /// Most unfinished tasks; further submits get 429.

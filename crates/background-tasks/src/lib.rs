@@ -113,7 +113,7 @@ impl App {
         let opts = QueueOptions {
             workers: args
                 .workers
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+                .unwrap_or_else(|| 4 * std::thread::available_parallelism().map_or(2, usize::from)),
             // Room for the fixtures and what the journal brings back.
             capacity: args.capacity.max(resumed.len() + fixtures().len()),
             retain_finished: args.retain_finished,
@@ -135,6 +135,9 @@ impl App {
             if let Err(e) = queue.submit_as(&id, spec) {
                 tracing::warn!("cannot queue {id}: {e}");
             }
+        }
+        for (id, _) in fixtures() {
+            queue.pin(id);
         }
         Arc::new(Self {
             queue,

@@ -131,6 +131,8 @@ struct Entry {
     created_seq: u64,
     ready_at: Instant,
     timeout: Duration,
+    /// Never dropped by retention (seeded fixtures).
+    pinned: bool,
 }
 
 #[derive(PartialEq, Eq)]
@@ -389,6 +391,7 @@ impl Queue {
                     created_seq,
                     ready_at: now,
                     timeout: Duration::from_secs(spec.timeout_seconds.max(1)),
+                    pinned: false,
                 },
             );
             inner.by_creation.insert(created_seq, id.clone());
@@ -414,6 +417,8 @@ impl Queue {
     }
 
     /// Newest first, filtered: the number of matches and one page of them.
+    /// Without a type or priority filter the total comes from counters and
+    /// only the page is walked; with one, every record is looked at.
     pub fn list(
         &self,
         status: Option<Status>,
@@ -432,6 +437,14 @@ impl Queue {
             .filter(|t| status.is_none_or(|s| t.status == s))
             .filter(|t| task_type.is_none_or(|k| t.task_type == k))
             .filter(|t| priority.is_none_or(|p| t.priority == p));
+        if task_type.is_none() && priority.is_none() {
+            let total = match status {
+                Some(s) => inner.by_status.get(&s).copied().unwrap_or(0),
+                None => inner.tasks.len(),
+            };
+            let page = matching.skip(offset).take(limit).cloned().collect();
+            return (total, page);
+        }
         let mut total = 0;
         let mut page = Vec::new();
         for t in matching {
@@ -549,7 +562,7 @@ impl Queue {
             let stale = inner
                 .tasks
                 .get(&old)
-                .is_none_or(|e| e.seq != seq || !e.task.status.is_finished());
+                .is_none_or(|e| e.seq != seq || !e.task.status.is_finished() || e.pinned);
             if stale {
                 continue;
             }
@@ -768,6 +781,19 @@ impl Queue {
         drop(inner);
         self.work.notify_waiters();
         waiting
+    }
+
+    /// Keeps `id`'s record however many tasks finish after it (seeded
+    /// fixtures that clients and load tests name).
+    pub fn pin(&self, id: &str) {
+        if let Some(e) = self.lock().tasks.get_mut(id) {
+            e.pinned = true;
+        }
+    }
+
+    /// Unfinished tasks (cheap; for health checks).
+    pub fn active(&self) -> usize {
+        self.lock().active
     }
 
     /// Ids of the tasks not finished yet (waiting, delayed, retrying or

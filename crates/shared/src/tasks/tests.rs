@@ -384,3 +384,29 @@ mod work {
         assert_eq!(until_finished(&q, &net.id).await.status, Status::Failed);
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn pinned_records_outlive_retention() {
+    let mut opts = options(1);
+    opts.retain_finished = 2;
+    let q = Queue::start(opts, executor(Log::default(), Instant::now()));
+    let seed = q
+        .submit_as("seed", spec("seed", Priority::Normal, json!({})))
+        .unwrap();
+    q.pin(&seed.id);
+    until_finished(&q, "seed").await;
+    for i in 0..5 {
+        let id = q
+            .submit(spec(&format!("t{i}"), Priority::Normal, json!({})))
+            .unwrap()
+            .id;
+        until_finished(&q, &id).await;
+    }
+    assert_eq!(q.get("seed").unwrap().status, Status::Completed);
+    let (total, page) = q.list(None, None, None, 2, 0);
+    assert_eq!((total, page.len()), (3, 2));
+    assert_eq!(
+        q.list(Some(Status::Completed), None, None, 10, 2).1[0].id,
+        "seed"
+    );
+}

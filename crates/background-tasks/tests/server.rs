@@ -85,8 +85,12 @@ async fn the_journal_brings_tasks_back_after_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("tasks.journal");
     let journal = journal.to_str().unwrap();
+    // The crashed server cannot remove a temporary work directory: give it
+    // one inside the test's.
+    let work = dir.path().join("work");
+    let work = work.to_str().unwrap();
     let c = client();
-    let server = start(&["--journal", journal]);
+    let server = start(&["--journal", journal, "--work-dir", work]);
     let (_, health) = get(&c, &format!("{}/health", server.url)).await;
     assert_eq!(health["durable"], true);
     let (status, delayed) = post(
@@ -113,7 +117,7 @@ async fn the_journal_brings_tasks_back_after_a_crash() {
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
     drop(server);
 
-    let server = start(&["--journal", journal]);
+    let server = start(&["--journal", journal, "--work-dir", work]);
     let (status, back) = get(&c, &format!("{}/tasks/{id}", server.url)).await;
     assert_eq!(status, 200, "the accepted task came back");
     assert_eq!(

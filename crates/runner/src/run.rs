@@ -133,7 +133,7 @@ impl Runner<'_> {
     }
 
     fn stop(&self, mut server: Server) {
-        if server.process.stop(Duration::from_secs(10)).is_none() {
+        if server.process.stop(Duration::from_secs(30)).is_none() {
             self.progress.note(format!(
                 "warning: could not stop the server (log: {})",
                 server.log.display()

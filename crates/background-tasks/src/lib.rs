@@ -127,17 +127,16 @@ impl App {
                 resumed.len()
             );
         }
-        for (id, spec) in resumed.into_iter().chain(
-            fixtures()
-                .into_iter()
-                .map(|(id, spec)| (id.to_owned(), spec)),
-        ) {
+        for (id, spec) in resumed {
             if let Err(e) = queue.submit_as(&id, spec) {
-                tracing::warn!("cannot queue {id}: {e}");
+                tracing::warn!("cannot resume {id}: {e}");
             }
         }
-        for (id, _) in fixtures() {
-            queue.pin(id);
+        for (id, spec) in fixtures() {
+            match queue.submit_as(id, spec) {
+                Ok(_) => queue.pin(id),
+                Err(e) => tracing::warn!("cannot seed {id}: {e}"),
+            }
         }
         Arc::new(Self {
             queue,

@@ -170,8 +170,6 @@ struct Inner {
     timed: BTreeMap<(Instant, u64), String>,
     depth: [usize; 4],
     by_status: HashMap<Status, usize>,
-    active: usize,
-    running: usize,
     finished_order: VecDeque<(String, u64)>,
     groups: HashMap<String, Group>,
     submitted: u64,
@@ -216,6 +214,18 @@ fn task_id() -> String {
 }
 
 impl Inner {
+    /// Records with status `s`.
+    fn with_status(&self, s: Status) -> usize {
+        self.by_status.get(&s).copied().unwrap_or(0)
+    }
+
+    /// Unfinished tasks (what counts against the capacity).
+    fn active(&self) -> usize {
+        self.with_status(Status::Pending)
+            + self.with_status(Status::Running)
+            + self.with_status(Status::Retrying)
+    }
+
     fn seq(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq
@@ -342,7 +352,7 @@ impl Queue {
         if inner.closed {
             return Err(QueueError::Closed);
         }
-        if inner.active + specs.len() > self.opts.capacity {
+        if inner.active() + specs.len() > self.opts.capacity {
             inner.rejected += specs.len() as u64;
             return Err(QueueError::Full {
                 capacity: self.opts.capacity,
@@ -396,7 +406,6 @@ impl Queue {
             );
             inner.by_creation.insert(created_seq, id.clone());
             inner.count(None, Status::Pending);
-            inner.active += 1;
             inner.submitted += 1;
             if spec.delay_seconds > 0 {
                 inner.push_timed(&id, now + Duration::from_secs(spec.delay_seconds));
@@ -498,7 +507,7 @@ impl Queue {
         if inner.closed {
             return Err(QueueError::Closed);
         }
-        if inner.active >= self.opts.capacity {
+        if inner.active() >= self.opts.capacity {
             inner.rejected += 1;
             return Err(QueueError::Full {
                 capacity: self.opts.capacity,
@@ -517,7 +526,6 @@ impl Queue {
             t.cancel_requested = false;
         }
         inner.count(Some(status), Status::Pending);
-        inner.active += 1;
         inner.push_ready(id, now);
         let task = inner.tasks.get(id).map(|e| e.task.clone());
         drop(inner);
@@ -552,7 +560,6 @@ impl Queue {
             observe(&e.task);
         }
         inner.count(Some(from), status);
-        inner.active -= 1;
         inner.finished += 1;
         inner.finished_order.push_back((id.to_owned(), seq));
         while inner.finished_order.len() > self.opts.retain_finished {
@@ -632,7 +639,6 @@ impl Queue {
             g.running += 1;
         }
         inner.count(Some(Status::Pending), Status::Running);
-        inner.running += 1;
         let e = inner.tasks.get_mut(&r.id)?;
         inner.depth[e.task.priority as usize] -= 1;
         e.slot = Slot::Nowhere;
@@ -702,7 +708,6 @@ impl Queue {
         let now = Instant::now();
         let mut inner = self.lock();
         inner.run.push(now - started);
-        inner.running -= 1;
         if let Some(g) = job.batch.as_ref().and_then(|b| inner.groups.get_mut(b)) {
             g.running -= 1;
         }
@@ -763,7 +768,7 @@ impl Queue {
                 0.0
             },
             evicted: inner.evicted,
-            active: inner.active,
+            active: inner.active(),
             capacity: self.opts.capacity,
             workers: self.opts.workers.max(1),
             wait_time: inner.wait.percentiles(),
@@ -777,7 +782,7 @@ impl Queue {
     pub fn close(&self) -> usize {
         let mut inner = self.lock();
         inner.closed = true;
-        let waiting = inner.active - inner.running;
+        let waiting = inner.active() - inner.with_status(Status::Running);
         drop(inner);
         self.work.notify_waiters();
         waiting
@@ -793,7 +798,7 @@ impl Queue {
 
     /// Unfinished tasks (cheap; for health checks).
     pub fn active(&self) -> usize {
-        self.lock().active
+        self.lock().active()
     }
 
     /// Ids of the tasks not finished yet (waiting, delayed, retrying or
@@ -821,7 +826,7 @@ impl Queue {
             let idle = self.idle.notified();
             tokio::pin!(idle);
             idle.as_mut().enable();
-            let running = self.lock().running;
+            let running = self.lock().with_status(Status::Running);
             if running == 0 || Instant::now() >= deadline {
                 return running;
             }

@@ -195,6 +195,13 @@ pub struct RandomSpec {
     /// Largest integer, or longest string (default 1,000,000 / 24).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<i64>,
+    /// The values `choice` draws from (`null` leaves a query value out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<Value>,
+    /// For `unique`: the text around the token, `{}` marking it
+    /// (`"{}@example.com"`); the token alone when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
 }
 
 /// Kinds of random value.
@@ -211,6 +218,11 @@ pub enum RandomKind {
     Email,
     /// `true` or `false`.
     Boolean,
+    /// One of `values`, uniformly.
+    Choice,
+    /// A 16-character token (`[a-z0-9]`) never sent before: load scripts
+    /// renew it on every request, so creations never collide.
+    Unique,
 }
 
 /// What a response must be.

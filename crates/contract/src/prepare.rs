@@ -27,6 +27,9 @@ pub struct Prepared {
     /// What was sent, for `from_request` references:
     /// `{"path": {...}, "query": {...}, "json": ...}`.
     pub values: Value,
+    /// The `unique` tokens in the request, which load scripts renew on
+    /// every send.
+    pub unique: Vec<String>,
 }
 
 /// The `{name}` parameters of a path template.
@@ -174,8 +177,13 @@ pub fn prepare(
         "json": spec.json.clone().or(fixture_json).unwrap_or(Value::Null),
     });
     values = substitute(&values, vars);
+    let mut unique = Vec::new();
     for (reference, random) in &spec.randomize {
-        jsonpath::set(&mut values, reference, crate::random::value(random, rng))?;
+        let value = crate::random::value(random, rng);
+        if random.kind == crate::model::RandomKind::Unique {
+            unique.extend(crate::random::unique_token(random, &value));
+        }
+        jsonpath::set(&mut values, reference, value)?;
     }
 
     let mut target = String::new();
@@ -199,7 +207,8 @@ pub fn prepare(
     target.push_str(&rest);
     if let Some(q) = values["query"].as_object().filter(|q| !q.is_empty()) {
         let mut ser = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in q {
+        // A null (a `choice` of nothing) leaves the parameter out.
+        for (k, v) in q.iter().filter(|(_, v)| !v.is_null()) {
             ser.append_pair(k, &as_text(v));
         }
         target.push(if target.contains('?') { '&' } else { '?' });
@@ -241,6 +250,7 @@ pub fn prepare(
         body,
         raw: spec.raw.as_ref().map(|r| r.clone().into_bytes()),
         values,
+        unique,
     })
 }
 
@@ -278,6 +288,8 @@ mod tests {
                 kind: RandomKind::Integer,
                 min: Some(100),
                 max: Some(999),
+                values: Vec::new(),
+                format: None,
             },
         );
         spec.randomize.insert(
@@ -286,6 +298,8 @@ mod tests {
                 kind: RandomKind::String,
                 min: Some(30),
                 max: Some(30),
+                values: Vec::new(),
+                format: None,
             },
         );
         let p = prepare("GET", "/u/{id}", &spec, &Vars::new(), &mut rand::rng()).unwrap();
@@ -293,6 +307,27 @@ mod tests {
         assert!((100..=999).contains(&id));
         assert_eq!(p.target, format!("/u/{id}"));
         assert_eq!(p.values["json"]["m"].as_str().unwrap().len(), 30);
+    }
+
+    #[test]
+    fn null_choices_leave_the_parameter_out_and_unique_tokens_are_listed() {
+        let spec: RequestSpec = serde_json::from_value(json!({
+            "query": {"a": 1, "b": 2},
+            "json": {"email": "x"},
+            "randomize": {
+                "query.b": {"kind": "choice", "values": [null]},
+                "json.email": {"kind": "unique", "format": "{}@example.com"}
+            }
+        }))
+        .unwrap();
+        let p = prepare("POST", "/r", &spec, &Vars::new(), &mut rand::rng()).unwrap();
+        assert_eq!(p.target, "/r?a=1");
+        assert_eq!(p.unique.len(), 1);
+        let body = String::from_utf8(p.body.unwrap()).unwrap();
+        assert!(
+            body.contains(&format!("{}@example.com", p.unique[0])),
+            "{body}"
+        );
     }
 
     #[test]

@@ -10,6 +10,21 @@ fn text(rng: &mut impl Rng, len: usize, alphabet: &[u8]) -> String {
         .collect()
 }
 
+/// Length of a `unique` token.
+pub const UNIQUE_LEN: usize = 16;
+const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// The `unique` token inside a value made by [`value`] for `spec`.
+pub(crate) fn unique_token(spec: &RandomSpec, value: &Value) -> Option<String> {
+    let s = value.as_str()?;
+    let start = spec
+        .format
+        .as_deref()
+        .and_then(|f| f.find("{}"))
+        .unwrap_or(0);
+    s.get(start..start + UNIQUE_LEN).map(str::to_owned)
+}
+
 /// A fresh value for `spec`.
 pub(crate) fn value(spec: &RandomSpec, rng: &mut impl Rng) -> Value {
     const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -31,6 +46,17 @@ pub(crate) fn value(spec: &RandomSpec, rng: &mut impl Rng) -> Value {
             Value::from(format!("{user}@{host}.com"))
         }
         RandomKind::Boolean => Value::from(rng.random_bool(0.5)),
+        RandomKind::Unique => {
+            let token = text(rng, UNIQUE_LEN, LOWER_ALNUM);
+            Value::from(match &spec.format {
+                Some(f) => f.replacen("{}", &token, 1),
+                None => token,
+            })
+        }
+        RandomKind::Choice => match spec.values.len() {
+            0 => Value::Null,
+            n => spec.values[rng.random_range(0..n)].clone(),
+        },
     }
 }
 
@@ -47,6 +73,8 @@ mod tests {
                     kind: RandomKind::Integer,
                     min: Some(5),
                     max: Some(9),
+                    values: Vec::new(),
+                    format: None,
                 },
                 &mut rng,
             );
@@ -56,6 +84,8 @@ mod tests {
                     kind: RandomKind::Word,
                     min: Some(3),
                     max: Some(4),
+                    values: Vec::new(),
+                    format: None,
                 },
                 &mut rng,
             );
@@ -65,10 +95,34 @@ mod tests {
                     kind: RandomKind::Email,
                     min: None,
                     max: None,
+                    values: Vec::new(),
+                    format: None,
                 },
                 &mut rng,
             );
             assert!(e.as_str().unwrap().contains('@'));
+            let c = value(
+                &RandomSpec {
+                    kind: RandomKind::Choice,
+                    min: None,
+                    max: None,
+                    values: vec![Value::from("a"), Value::Null],
+                    format: None,
+                },
+                &mut rng,
+            );
+            assert!(c == "a" || c.is_null());
+            let spec = RandomSpec {
+                kind: RandomKind::Unique,
+                min: None,
+                max: None,
+                values: Vec::new(),
+                format: Some("{}@example.com".into()),
+            };
+            let u = value(&spec, &mut rng);
+            let token = unique_token(&spec, &u).unwrap();
+            assert_eq!(u, format!("{token}@example.com"));
+            assert_eq!(token.len(), UNIQUE_LEN);
         }
     }
 }

@@ -180,30 +180,57 @@ pub fn script(target: &Target, stem: &Path) -> Result<Script> {
                 format!("file({})", lua_string(abs.to_string_lossy().as_bytes()))
             }
         };
+        let unique = if r.unique.is_empty() {
+            "nil".to_owned()
+        } else {
+            let tokens: Vec<String> = r.unique.iter().map(|t| lua_string(t.as_bytes())).collect();
+            format!("{{ {} }}", tokens.join(", "))
+        };
         let _ = writeln!(
             s,
-            "  {{ {}, {}, {{ {} }}, {} }},",
+            "  {{ {}, {}, {{ {} }}, {}, {} }},",
             lua_string(r.method.as_bytes()),
             lua_string(r.target.as_bytes()),
             headers.join(", "),
-            body
+            body,
+            unique
         );
     }
     s.push_str(
         r#"}
 local reqs = {}
+local renew = {}
 local n = 0
 local i = 0
+local prefix = ""
+local serial = 0
 
 function init(args)
   for k, r in ipairs(raw) do
     reqs[k] = wrk.format(r[1], r[2], r[3], r[4])
+    renew[k] = r[5]
   end
   n = #reqs
+  -- `unique` tokens: a per-thread random prefix and a counter, as long as
+  -- the token they replace, so Content-Length stays right.
+  local addr = tonumber(tostring({}):match("0x(%x+)") or "0", 16) or 0
+  math.randomseed(os.time() + math.floor(os.clock() * 1e6) + addr % 1000003)
+  local p = {}
+  for _ = 1, 6 do p[#p + 1] = string.char(96 + math.random(26)) end
+  prefix = table.concat(p)
 end
 
 function request()
   i = i % n + 1
+  local tokens = renew[i]
+  if tokens then
+    for j, old in ipairs(tokens) do
+      serial = serial + 1
+      local new = prefix .. string.format("%010x", serial)
+      reqs[i] = (string.gsub(reqs[i], old, new))
+      tokens[j] = new
+    end
+  end
   return reqs[i]
 end
 
@@ -307,6 +334,7 @@ mod tests {
             body: Some(body.clone()),
             raw: None,
             values: serde_json::Value::Null,
+            unique: Vec::new(),
         };
         let t = Target {
             kind: TargetKind::Endpoint,

@@ -99,6 +99,11 @@ impl ApiError {
         .with_details(failure.errors)
     }
 
+    /// 401 with the given code; the response carries `WWW-Authenticate: Bearer`.
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
     /// 500 for a server fault (never for bad input).
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", message)
@@ -121,6 +126,9 @@ impl ApiError {
         );
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, allow);
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if self.status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the body is not read, so the connection cannot be

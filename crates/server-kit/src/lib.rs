@@ -6,6 +6,7 @@
 
 mod body;
 mod error;
+mod gate;
 mod query;
 mod request;
 mod response;
@@ -14,6 +15,7 @@ mod server;
 
 pub use body::{Body, BodyError};
 pub use error::ApiError;
+pub use gate::Gate;
 pub use query::Query;
 pub use request::{parse_json, BodyStream, Limits, Req};
 pub use response::{json, json_status, stream, text, Response, Valid};

@@ -21,7 +21,16 @@ pub fn build_servers() {
     ONCE.call_once(|| {
         let release = bin_dir().ends_with("release");
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "-q", "-p", "basic", "-p", "ceiling"]);
+        cmd.args([
+            "build",
+            "-q",
+            "-p",
+            "basic",
+            "-p",
+            "ceiling",
+            "-p",
+            "real-world",
+        ]);
         if release {
             cmd.arg("--release");
         }

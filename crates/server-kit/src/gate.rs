@@ -1,0 +1,109 @@
+//! A gate for CPU-heavy work (password hashing, image processing): at most
+//! `workers` jobs run on blocking threads, at most `max_waiting` more wait,
+//! and anything beyond is refused at once with 503 instead of piling up
+//! threads and memory.
+
+use crate::error::ApiError;
+use http::StatusCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::Semaphore;
+
+/// Bounded concurrency for blocking jobs.
+#[derive(Debug)]
+pub struct Gate {
+    running: Semaphore,
+    workers: usize,
+    admitted: AtomicUsize,
+    max_waiting: usize,
+}
+
+struct Admitted<'a>(&'a AtomicUsize);
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Gate {
+    /// `workers` running (at least one) and `max_waiting` queued jobs.
+    pub fn new(workers: usize, max_waiting: usize) -> Self {
+        let workers = workers.max(1);
+        Self {
+            running: Semaphore::new(workers),
+            workers,
+            admitted: AtomicUsize::new(0),
+            max_waiting,
+        }
+    }
+
+    /// Jobs running or waiting now.
+    pub fn load(&self) -> usize {
+        self.admitted.load(Ordering::Relaxed)
+    }
+
+    /// Whether a job would be refused now.
+    pub fn is_full(&self) -> bool {
+        self.load() >= self.workers + self.max_waiting
+    }
+
+    /// Runs `job` on a blocking thread once a worker is free; 503 `busy`
+    /// when the queue is full.
+    pub async fn run<T, F>(&self, job: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.admitted.fetch_add(1, Ordering::Relaxed) >= self.workers + self.max_waiting {
+            self.admitted.fetch_sub(1, Ordering::Relaxed);
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many jobs are waiting for a worker; retry later",
+            ));
+        }
+        let _admitted = Admitted(&self.admitted);
+        let _permit = self
+            .running
+            .acquire()
+            .await
+            .map_err(|_| ApiError::internal("the worker gate is closed"))?;
+        tokio::task::spawn_blocking(job)
+            .await
+            .map_err(|e| ApiError::internal(format!("a worker failed: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::sync::Arc;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn refuses_beyond_workers_plus_waiting() {
+        let gate = Arc::new(Gate::new(1, 1));
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let (gate, rx) = (gate.clone(), rx.clone());
+            held.push(tokio::spawn(async move {
+                gate.run(move || rx.lock().unwrap().recv().unwrap()).await
+            }));
+        }
+        while gate.load() < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert!(gate.is_full());
+        let refused = gate.run(|| ()).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        tx.send(()).unwrap();
+        tx.send(()).unwrap();
+        for h in held {
+            h.await.unwrap().unwrap();
+        }
+        assert_eq!(gate.load(), 0);
+        assert_eq!(gate.run(|| 7).await.unwrap(), 7);
+    }
+}

@@ -7,6 +7,7 @@ pub mod basic;
 pub mod field_error;
 pub mod files;
 pub mod mix;
+pub mod realworld;
 pub mod tasks;
 pub mod validation;
 

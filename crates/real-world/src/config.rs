@@ -1,0 +1,71 @@
+//! The category's own flags.
+
+use shared::realworld::accounts::HashCost;
+use shared::realworld::analytics::AnalyticsLimits;
+use shared::realworld::Config;
+use std::time::Duration;
+
+/// Flags of the `real_world_scenarios` server (besides the common ones).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorldArgs {
+    /// argon2id memory cost in KiB (OWASP's minimum is 19456).
+    #[arg(long, default_value_t = 19_456)]
+    pub argon2_memory_kib: u32,
+    /// argon2id passes.
+    #[arg(long, default_value_t = 2)]
+    pub argon2_iterations: u32,
+    /// argon2id lanes.
+    #[arg(long, default_value_t = 1)]
+    pub argon2_parallelism: u32,
+    /// Password hashes computed at once [default: number of cores].
+    #[arg(long)]
+    pub hash_workers: Option<usize>,
+    /// Registrations and logins that may wait for a hashing worker; more get
+    /// 503.
+    #[arg(long, default_value_t = 256)]
+    pub hash_queue: usize,
+    /// Lifetime of bearer tokens.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub token_ttl: Duration,
+    /// Most accounts, seeded ones included; more registrations get 503.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_users: usize,
+    /// Orders retained; older ones are evicted (and counted).
+    #[arg(long, default_value_t = 100_000)]
+    pub retain_orders: usize,
+    /// Most comments over all posts; more get 503.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_comments: usize,
+    /// Days of analytics kept, counting back from today.
+    #[arg(long, default_value_t = 3650)]
+    pub analytics_days: u32,
+    /// Raw analytics events retained (the newest).
+    #[arg(long, default_value_t = 10_000)]
+    pub analytics_events: usize,
+    /// Distinct (day, page) and (day, session) entries kept; beyond them
+    /// events still count, but their page or session is not told apart.
+    #[arg(long, default_value_t = 200_000)]
+    pub analytics_keys: usize,
+}
+
+impl WorldArgs {
+    /// The store configuration these flags describe.
+    pub fn config(&self) -> Config {
+        Config {
+            hash_cost: HashCost {
+                memory_kib: self.argon2_memory_kib,
+                iterations: self.argon2_iterations,
+                parallelism: self.argon2_parallelism,
+            },
+            token_ttl: self.token_ttl,
+            max_users: self.max_users,
+            retain_orders: self.retain_orders,
+            max_comments: self.max_comments,
+            analytics: AnalyticsLimits {
+                window_days: self.analytics_days,
+                retained_events: self.analytics_events,
+                distinct_keys: self.analytics_keys,
+            },
+        }
+    }
+}

@@ -1,0 +1,483 @@
+//! Analytics: tracked events fold into per-day aggregates as they arrive
+//! (counts by type, page views per page, distinct sessions, orders and
+//! revenue), so a dashboard never replays raw events. Memory stays bounded
+//! under an endless track load: days leave a sliding window, distinct
+//! (day, page) and (day, session) entries share a budget (what does not fit
+//! is counted as untracked), and only the newest raw events are retained.
+
+use super::catalog::{money, serialize_time};
+use crate::{FieldError, ValidationFailure};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+/// Event types, in the order dashboards list them.
+pub const EVENT_TYPES: [&str; 5] = ["page_view", "click", "purchase", "signup", "login"];
+/// Most properties per event.
+pub const MAX_PROPERTIES: usize = 32;
+/// Largest serialized `properties` object, in bytes.
+pub const MAX_PROPERTIES_BYTES: usize = 2048;
+/// Entries in `top_pages`.
+pub const TOP_PAGES: usize = 10;
+
+/// Memory bounds.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct AnalyticsLimits {
+    /// Days kept, counting back from today; older timestamps are refused.
+    pub window_days: u32,
+    /// Raw events retained (the newest).
+    pub retained_events: usize,
+    /// Distinct (day, page) plus (day, session) entries kept.
+    pub distinct_keys: usize,
+}
+
+impl Default for AnalyticsLimits {
+    fn default() -> Self {
+        Self {
+            window_days: 3650,
+            retained_events: 10_000,
+            distinct_keys: 200_000,
+        }
+    }
+}
+
+/// `POST /api/analytics/track` as sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventRequest {
+    /// One of [`EVENT_TYPES`].
+    pub event_type: String,
+    /// A user, when known (≥ 1).
+    #[serde(default)]
+    pub user_id: Option<i64>,
+    /// 1..128 characters.
+    pub session_id: String,
+    /// 1..2048 characters.
+    pub page_url: String,
+    /// At most 2048 characters.
+    #[serde(default)]
+    pub referrer: Option<String>,
+    /// 1..512 characters.
+    pub user_agent: String,
+    /// An IPv4 or IPv6 address.
+    pub ip_address: String,
+    /// At most 32 keys, 2 KiB serialized.
+    #[serde(default)]
+    pub properties: Option<Map<String, Value>>,
+    /// RFC 3339; defaults to now; within the window and at most a day ahead.
+    #[serde(default)]
+    pub timestamp: Option<String>,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Sequential from 1.
+    pub id: u64,
+    /// Index into [`EVENT_TYPES`].
+    pub kind: usize,
+    /// The user, when given.
+    pub user_id: Option<u32>,
+    /// The session.
+    pub session_id: String,
+    /// The page.
+    pub page_url: String,
+    /// Where the visitor came from.
+    pub referrer: Option<String>,
+    /// The client.
+    pub user_agent: String,
+    /// Its address.
+    pub ip_address: IpAddr,
+    /// Properties, as JSON text.
+    pub properties: Box<RawValue>,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(10))?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("event_type", EVENT_TYPES[self.kind])?;
+        map.serialize_entry("user_id", &self.user_id)?;
+        map.serialize_entry("session_id", &self.session_id)?;
+        map.serialize_entry("page_url", &self.page_url)?;
+        map.serialize_entry("referrer", &self.referrer)?;
+        map.serialize_entry("user_agent", &self.user_agent)?;
+        map.serialize_entry("ip_address", &self.ip_address)?;
+        map.serialize_entry("properties", &self.properties)?;
+        serialize_time(&mut map, "timestamp", &self.at)?;
+        map.end()
+    }
+}
+
+fn check_len(errors: &mut Vec<FieldError>, field: &str, value: &str, min: usize, max: usize) {
+    let n = value.chars().count();
+    if n < min || n > max || (min > 0 && value.trim().is_empty()) {
+        errors.push(FieldError::new(
+            field,
+            "length",
+            format!("must be {min} to {max} characters"),
+        ));
+    }
+}
+
+fn day_of(t: &DateTime<Utc>) -> i64 {
+    t.timestamp().div_euclid(86_400)
+}
+
+fn date_of(day: i64) -> NaiveDate {
+    DateTime::from_timestamp(day * 86_400, 0)
+        .unwrap_or_default()
+        .date_naive()
+}
+
+impl EventRequest {
+    /// Checks every field; `now` and `window_days` bound the timestamp.
+    pub fn validate(
+        self,
+        now: DateTime<Utc>,
+        window_days: u32,
+    ) -> Result<Event, ValidationFailure> {
+        let mut errors = Vec::new();
+        let kind = EVENT_TYPES.iter().position(|t| *t == self.event_type);
+        if kind.is_none() {
+            errors.push(FieldError::new(
+                "event_type",
+                "pattern",
+                format!("must be one of {}", EVENT_TYPES.join(", ")),
+            ));
+        }
+        let user_id = match self.user_id {
+            None => None,
+            Some(u) => match u32::try_from(u).ok().filter(|u| *u >= 1) {
+                Some(u) => Some(u),
+                None => {
+                    errors.push(FieldError::new("user_id", "range", "must be at least 1"));
+                    None
+                }
+            },
+        };
+        check_len(&mut errors, "session_id", &self.session_id, 1, 128);
+        check_len(&mut errors, "page_url", &self.page_url, 1, 2048);
+        if let Some(r) = &self.referrer {
+            check_len(&mut errors, "referrer", r, 0, 2048);
+        }
+        check_len(&mut errors, "user_agent", &self.user_agent, 1, 512);
+        let ip = self.ip_address.parse::<IpAddr>();
+        if ip.is_err() {
+            errors.push(FieldError::new(
+                "ip_address",
+                "ip_address",
+                "must be an IPv4 or IPv6 address",
+            ));
+        }
+        let properties = self.properties.unwrap_or_default();
+        let raw = serde_json::value::to_raw_value(&properties);
+        let size = raw.as_ref().map_or(usize::MAX, |r| r.get().len());
+        if properties.len() > MAX_PROPERTIES || size > MAX_PROPERTIES_BYTES {
+            errors.push(FieldError::new(
+                "properties",
+                "size",
+                format!("at most {MAX_PROPERTIES} keys and {MAX_PROPERTIES_BYTES} bytes"),
+            ));
+        }
+        let at = match &self.timestamp {
+            None => now,
+            Some(t) => match DateTime::parse_from_rfc3339(t) {
+                Ok(t) => {
+                    let t = t.with_timezone(&Utc);
+                    let oldest = day_of(&now) - i64::from(window_days) + 1;
+                    if day_of(&t) < oldest || t > now + Duration::days(1) {
+                        errors.push(FieldError::new(
+                            "timestamp",
+                            "range",
+                            format!("must be from {} to one day ahead", date_of(oldest)),
+                        ));
+                    }
+                    t
+                }
+                Err(_) => {
+                    errors.push(FieldError::new(
+                        "timestamp",
+                        "datetime",
+                        "must be an RFC 3339 date-time",
+                    ));
+                    now
+                }
+            },
+        };
+        match (kind, ip, raw) {
+            (Some(kind), Ok(ip_address), Ok(properties)) if errors.is_empty() => Ok(Event {
+                id: 0,
+                kind,
+                user_id,
+                session_id: self.session_id,
+                page_url: self.page_url,
+                referrer: self.referrer,
+                user_agent: self.user_agent,
+                ip_address,
+                properties,
+                at,
+            }),
+            _ => Err(ValidationFailure { errors }),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Day {
+    by_type: [u64; 5],
+    page_views: HashMap<String, u64>,
+    sessions: HashSet<String>,
+    orders: u64,
+    revenue: Decimal,
+}
+
+impl Day {
+    fn keys(&self) -> usize {
+        self.page_views.len() + self.sessions.len()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    days: BTreeMap<i64, Day>,
+    recent: VecDeque<Arc<Event>>,
+    keys: usize,
+    tracked: u64,
+    evicted_events: u64,
+    expired_days: u64,
+    untracked_pages: u64,
+    untracked_sessions: u64,
+}
+
+/// Counters that show what the bounds did.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Retention {
+    /// Events tracked since start.
+    pub events_tracked: u64,
+    /// Raw events still held.
+    pub events_retained: usize,
+    /// Raw events dropped (their aggregates stay).
+    pub events_evicted: u64,
+    /// Days dropped from the window.
+    pub days_expired: u64,
+    /// Page views whose (day, page) entry did not fit the budget.
+    pub untracked_page_views: u64,
+    /// Events whose (day, session) entry did not fit the budget.
+    pub untracked_sessions: u64,
+    /// Distinct entries held now.
+    pub distinct_keys: usize,
+}
+
+/// The incremental analytics store.
+pub struct Analytics {
+    state: Mutex<State>,
+    limits: AnalyticsLimits,
+}
+
+/// One page and its views.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PageViews {
+    /// The page.
+    pub page_url: String,
+    /// `page_view` events for it.
+    pub views: u64,
+}
+
+/// Aggregates over a date range.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    /// First day (inclusive, `YYYY-MM-DD`), or null for all.
+    pub date_from: Option<String>,
+    /// Last day (inclusive), or null for all.
+    pub date_to: Option<String>,
+    /// Events in the range.
+    pub total_events: u64,
+    /// Events per type, every type listed.
+    pub events_by_type: BTreeMap<&'static str, u64>,
+    /// Most viewed pages: views descending, then URL.
+    pub top_pages: Vec<PageViews>,
+    /// Distinct session ids among the events.
+    pub unique_sessions: usize,
+    /// Orders placed in the range.
+    pub orders: u64,
+    /// Their total.
+    #[serde(serialize_with = "money")]
+    pub revenue: Decimal,
+    /// Days with data in the range.
+    pub active_days: usize,
+    /// The newest retained events (any day), newest first.
+    pub recent_events: Vec<Arc<Event>>,
+    /// What the memory bounds did.
+    pub retention: Retention,
+}
+
+impl Analytics {
+    /// An empty store with these bounds.
+    pub fn new(limits: AnalyticsLimits) -> Self {
+        Self {
+            state: Mutex::default(),
+            limits,
+        }
+    }
+
+    /// The bounds.
+    pub fn limits(&self) -> AnalyticsLimits {
+        self.limits
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn expire(&self, state: &mut State, now: &DateTime<Utc>) {
+        let oldest = day_of(now) - i64::from(self.limits.window_days) + 1;
+        while let Some(entry) = state.days.first_entry() {
+            if *entry.key() >= oldest {
+                break;
+            }
+            let day = entry.remove();
+            state.keys -= day.keys();
+            state.expired_days += 1;
+        }
+    }
+
+    /// Folds a validated event into the aggregates; returns it with its id.
+    pub fn track(&self, mut event: Event) -> Arc<Event> {
+        let now = Utc::now();
+        let mut state = self.lock();
+        self.expire(&mut state, &now);
+        state.tracked += 1;
+        event.id = state.tracked;
+        let budget = self.limits.distinct_keys;
+        let mut keys = state.keys;
+        let (mut untracked_pages, mut untracked_sessions) = (0, 0);
+        let day = state.days.entry(day_of(&event.at)).or_default();
+        day.by_type[event.kind] += 1;
+        if event.kind == 0 {
+            if let Some(n) = day.page_views.get_mut(&event.page_url) {
+                *n += 1;
+            } else if keys < budget {
+                day.page_views.insert(event.page_url.clone(), 1);
+                keys += 1;
+            } else {
+                untracked_pages += 1;
+            }
+        }
+        if !day.sessions.contains(&event.session_id) {
+            if keys < budget {
+                day.sessions.insert(event.session_id.clone());
+                keys += 1;
+            } else {
+                untracked_sessions += 1;
+            }
+        }
+        state.keys = keys;
+        state.untracked_pages += untracked_pages;
+        state.untracked_sessions += untracked_sessions;
+        let event = Arc::new(event);
+        state.recent.push_back(event.clone());
+        while state.recent.len() > self.limits.retained_events {
+            state.recent.pop_front();
+            state.evicted_events += 1;
+        }
+        event
+    }
+
+    /// Adds a placed order to its day.
+    pub fn record_order(&self, at: DateTime<Utc>, total: Decimal) {
+        let mut state = self.lock();
+        self.expire(&mut state, &at);
+        let day = state.days.entry(day_of(&at)).or_default();
+        day.orders += 1;
+        day.revenue += total;
+    }
+
+    fn retention(&self, state: &State) -> Retention {
+        Retention {
+            events_tracked: state.tracked,
+            events_retained: state.recent.len(),
+            events_evicted: state.evicted_events,
+            days_expired: state.expired_days,
+            untracked_page_views: state.untracked_pages,
+            untracked_sessions: state.untracked_sessions,
+            distinct_keys: state.keys,
+        }
+    }
+
+    /// Retention counters alone.
+    pub fn retention_now(&self) -> Retention {
+        self.retention(&self.lock())
+    }
+
+    /// Aggregates over `from..=to` (either end open).
+    pub fn dashboard(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Dashboard {
+        let to_day = |d: NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .map_or(0, |t| t.and_utc().timestamp().div_euclid(86_400))
+        };
+        let lo = from.map_or(i64::MIN, to_day);
+        let hi = to.map_or(i64::MAX, to_day);
+        let state = self.lock();
+        let mut by_type = [0u64; 5];
+        let mut pages: HashMap<&str, u64> = HashMap::new();
+        let mut sessions: HashSet<&str> = HashSet::new();
+        let mut single_day_sessions = 0;
+        let (mut orders, mut revenue, mut active_days) = (0, Decimal::ZERO, 0);
+        let range = if lo <= hi {
+            state.days.range(lo..=hi).collect::<Vec<_>>()
+        } else {
+            Vec::new()
+        };
+        for (_, day) in &range {
+            active_days += 1;
+            for (total, n) in by_type.iter_mut().zip(day.by_type) {
+                *total += n;
+            }
+            for (page, n) in &day.page_views {
+                *pages.entry(page).or_default() += n;
+            }
+            if range.len() == 1 {
+                single_day_sessions = day.sessions.len();
+            } else {
+                sessions.extend(day.sessions.iter().map(String::as_str));
+            }
+            orders += day.orders;
+            revenue += day.revenue;
+        }
+        let mut top: Vec<(&str, u64)> = pages.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        Dashboard {
+            date_from: from.map(|d| d.to_string()),
+            date_to: to.map(|d| d.to_string()),
+            total_events: by_type.iter().sum(),
+            events_by_type: EVENT_TYPES.iter().copied().zip(by_type).collect(),
+            top_pages: top
+                .into_iter()
+                .take(TOP_PAGES)
+                .map(|(page_url, views)| PageViews {
+                    page_url: page_url.to_owned(),
+                    views,
+                })
+                .collect(),
+            unique_sessions: if range.len() == 1 {
+                single_day_sessions
+            } else {
+                sessions.len()
+            },
+            orders,
+            revenue,
+            active_days,
+            recent_events: state.recent.iter().rev().take(10).cloned().collect(),
+            retention: self.retention(&state),
+        }
+    }
+}

@@ -1,0 +1,412 @@
+//! Orders: requests validated against the catalog (prices come from it, a
+//! client total must agree), stock reserved for all items at once, and the
+//! newest orders retained in a bounded log with evictions counted.
+
+use super::catalog::{money, serialize_time, Catalog, Shortage};
+use crate::{FieldError, ValidationFailure};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, RwLock};
+
+/// Most items in one order.
+pub const MAX_ITEMS: usize = 50;
+/// Most units of one product in one order.
+pub const MAX_QUANTITY: u32 = 1000;
+const ADDRESS_REQUIRED: [&str; 4] = ["street", "city", "zip_code", "country"];
+const PAYMENT_METHODS: [&str; 3] = ["credit_card", "paypal", "bank_transfer"];
+const STATUSES: [&str; 6] = [
+    "pending",
+    "confirmed",
+    "processing",
+    "shipped",
+    "delivered",
+    "cancelled",
+];
+
+/// One line of an order request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemRequest {
+    /// An existing product.
+    pub product_id: i64,
+    /// 1..=1000 units.
+    pub quantity: i64,
+}
+
+/// `POST /api/orders` as sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    /// When given, must be the ordering user.
+    #[serde(default)]
+    pub user_id: Option<i64>,
+    /// When given, must be `pending`: orders start there.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// When given, must equal the catalog total to the cent.
+    #[serde(default)]
+    pub total_amount: Option<f64>,
+    /// `street`, `city`, `zip_code`, `country` required; `state` optional.
+    pub shipping_address: BTreeMap<String, String>,
+    /// Defaults to the shipping address.
+    #[serde(default)]
+    pub billing_address: Option<BTreeMap<String, String>>,
+    /// 1..=50 lines, distinct products.
+    pub items: Vec<ItemRequest>,
+    /// `credit_card`, `paypal` or `bank_transfer`.
+    pub payment_method: String,
+}
+
+/// Why an order was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderError {
+    /// The request breaks a rule (422).
+    Invalid(ValidationFailure),
+    /// `user_id` names someone else (403).
+    WrongUser {
+        /// The ordering user.
+        acting: u32,
+        /// What the body said.
+        claimed: i64,
+    },
+    /// Some items are short (409); nothing was taken.
+    OutOfStock(Vec<Shortage>),
+}
+
+/// One priced line of an order.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderLine {
+    /// The product.
+    pub product_id: u32,
+    /// Its name when ordered.
+    pub name: String,
+    /// Units.
+    pub quantity: u32,
+    /// Catalog price per unit.
+    #[serde(serialize_with = "money")]
+    pub unit_price: Decimal,
+    /// `quantity × unit_price`.
+    #[serde(serialize_with = "money")]
+    pub line_total: Decimal,
+}
+
+/// A placed order.
+#[derive(Debug, Clone)]
+pub struct Order {
+    /// Sequential from 1.
+    pub id: u64,
+    /// Who placed it.
+    pub user_id: u32,
+    /// Always `pending` here: nothing moves orders further yet.
+    pub status: &'static str,
+    /// Priced lines.
+    pub items: Vec<OrderLine>,
+    /// Sum of the lines.
+    pub total_amount: Decimal,
+    /// Where it goes.
+    pub shipping_address: BTreeMap<String, String>,
+    /// Who pays.
+    pub billing_address: BTreeMap<String, String>,
+    /// How.
+    pub payment_method: String,
+    /// When it was placed.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Serialize for Order {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct M<'a>(&'a Decimal);
+        impl Serialize for M<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                money(self.0, s)
+            }
+        }
+        let mut map = s.serialize_map(Some(10))?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("user_id", &self.user_id)?;
+        map.serialize_entry("status", self.status)?;
+        map.serialize_entry("items", &self.items)?;
+        map.serialize_entry("item_count", &self.items.len())?;
+        map.serialize_entry("total_amount", &M(&self.total_amount))?;
+        map.serialize_entry("shipping_address", &self.shipping_address)?;
+        map.serialize_entry("billing_address", &self.billing_address)?;
+        map.serialize_entry("payment_method", &self.payment_method)?;
+        serialize_time(&mut map, "created_at", &self.created_at)?;
+        map.end()
+    }
+}
+
+fn check_address(name: &str, address: &BTreeMap<String, String>, errors: &mut Vec<FieldError>) {
+    for key in ADDRESS_REQUIRED {
+        if !address.contains_key(key) {
+            errors.push(FieldError::new(
+                format!("{name}.{key}"),
+                "required",
+                "is required",
+            ));
+        }
+    }
+    if address.len() > 10 {
+        errors.push(FieldError::new(name, "length", "at most 10 fields"));
+    }
+    for (key, value) in address {
+        if key.is_empty() || key.len() > 50 {
+            errors.push(FieldError::new(
+                name,
+                "length",
+                "field names are 1 to 50 characters",
+            ));
+        } else if value.trim().is_empty() || value.chars().count() > 200 {
+            errors.push(FieldError::new(
+                format!("{name}.{key}"),
+                "length",
+                "must be 1 to 200 characters, not blank",
+            ));
+        }
+    }
+}
+
+/// A request that passed validation: distinct products with quantities.
+#[derive(Debug, Clone)]
+pub struct ValidOrder {
+    lines: Vec<(u32, u32)>,
+    shipping: BTreeMap<String, String>,
+    billing: BTreeMap<String, String>,
+    payment_method: String,
+    total: Decimal,
+}
+
+impl ValidOrder {
+    /// The catalog total.
+    pub fn total(&self) -> Decimal {
+        self.total
+    }
+}
+
+impl OrderRequest {
+    /// Checks every rule against the catalog, reporting every failing field;
+    /// `user` is who is ordering.
+    pub fn validate(self, catalog: &Catalog, user: u32) -> Result<ValidOrder, OrderError> {
+        if let Some(claimed) = self.user_id {
+            if claimed != i64::from(user) {
+                return Err(OrderError::WrongUser {
+                    acting: user,
+                    claimed,
+                });
+            }
+        }
+        let mut errors = Vec::new();
+        if let Some(status) = &self.status {
+            if !STATUSES.contains(&status.as_str()) {
+                errors.push(FieldError::new(
+                    "status",
+                    "pattern",
+                    format!("must be one of {}", STATUSES.join(", ")),
+                ));
+            } else if status != "pending" {
+                errors.push(FieldError::new(
+                    "status",
+                    "initial_status",
+                    "new orders start as pending",
+                ));
+            }
+        }
+        if !PAYMENT_METHODS.contains(&self.payment_method.as_str()) {
+            errors.push(FieldError::new(
+                "payment_method",
+                "pattern",
+                format!("must be one of {}", PAYMENT_METHODS.join(", ")),
+            ));
+        }
+        check_address("shipping_address", &self.shipping_address, &mut errors);
+        if let Some(billing) = &self.billing_address {
+            check_address("billing_address", billing, &mut errors);
+        }
+        if self.items.is_empty() || self.items.len() > MAX_ITEMS {
+            errors.push(FieldError::new(
+                "items",
+                "length",
+                format!("must hold 1 to {MAX_ITEMS} items"),
+            ));
+        }
+        let mut lines = Vec::with_capacity(self.items.len());
+        let mut total = Decimal::ZERO;
+        let mut seen = std::collections::HashSet::new();
+        for (k, item) in self.items.iter().enumerate() {
+            let product = u32::try_from(item.product_id)
+                .ok()
+                .and_then(|id| catalog.seed(id));
+            match product {
+                None => errors.push(FieldError::new(
+                    format!("items[{k}].product_id"),
+                    "unknown_product",
+                    format!("no product {}", item.product_id),
+                )),
+                Some(p) if !seen.insert(p.id) => errors.push(FieldError::new(
+                    format!("items[{k}].product_id"),
+                    "duplicate",
+                    format!("product {} is already in the order", p.id),
+                )),
+                Some(p) => {
+                    if (1..=i64::from(MAX_QUANTITY)).contains(&item.quantity) {
+                        let q = item.quantity as u32;
+                        lines.push((p.id, q));
+                        total += p.price * Decimal::from(q);
+                    }
+                }
+            }
+            if !(1..=i64::from(MAX_QUANTITY)).contains(&item.quantity) {
+                errors.push(FieldError::new(
+                    format!("items[{k}].quantity"),
+                    "range",
+                    format!("must be from 1 to {MAX_QUANTITY}"),
+                ));
+            }
+        }
+        if let Some(given) = self.total_amount {
+            // The shortest text of the number is what the client wrote.
+            let amount = format!("{given}")
+                .parse::<Decimal>()
+                .ok()
+                .map(|d| d.normalize());
+            match amount {
+                Some(a) if a >= Decimal::ZERO && a.scale() <= 2 => {
+                    if errors.is_empty() && a != total {
+                        errors.push(FieldError::new(
+                            "total_amount",
+                            "total_mismatch",
+                            format!("the catalog total is {total}, the order says {a}"),
+                        ));
+                    }
+                }
+                _ => errors.push(FieldError::new(
+                    "total_amount",
+                    "decimal",
+                    "must be a non-negative amount with at most 2 decimal places",
+                )),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(OrderError::Invalid(ValidationFailure { errors }));
+        }
+        Ok(ValidOrder {
+            billing: self
+                .billing_address
+                .unwrap_or_else(|| self.shipping_address.clone()),
+            shipping: self.shipping_address,
+            payment_method: self.payment_method,
+            lines,
+            total,
+        })
+    }
+}
+
+struct Log {
+    /// Id of `orders[0]`.
+    first: u64,
+    orders: VecDeque<Arc<Order>>,
+    evicted: u64,
+}
+
+/// The bounded order log.
+pub struct Orders {
+    log: RwLock<Log>,
+    retain: usize,
+}
+
+/// Counts for health and stats.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct OrderCounts {
+    /// Orders placed since start.
+    pub placed: u64,
+    /// Still retained.
+    pub retained: usize,
+    /// Dropped to keep memory bounded.
+    pub evicted: u64,
+}
+
+impl Orders {
+    /// A log keeping the newest `retain` orders.
+    pub fn new(retain: usize) -> Self {
+        Self {
+            log: RwLock::new(Log {
+                first: 1,
+                orders: VecDeque::new(),
+                evicted: 0,
+            }),
+            retain: retain.max(1),
+        }
+    }
+
+    /// Reserves stock and records the order for `user`.
+    pub fn place(
+        &self,
+        catalog: &Catalog,
+        user: u32,
+        order: ValidOrder,
+    ) -> Result<Arc<Order>, OrderError> {
+        catalog
+            .reserve(&order.lines)
+            .map_err(OrderError::OutOfStock)?;
+        let items = order
+            .lines
+            .iter()
+            .filter_map(|&(id, quantity)| {
+                let p = catalog.seed(id)?;
+                Some(OrderLine {
+                    product_id: id,
+                    name: p.name.clone(),
+                    quantity,
+                    unit_price: p.price,
+                    line_total: p.price * Decimal::from(quantity),
+                })
+            })
+            .collect();
+        let mut log = self.log.write().unwrap_or_else(|e| e.into_inner());
+        let id = log.first + log.orders.len() as u64;
+        let placed = Arc::new(Order {
+            id,
+            user_id: user,
+            status: "pending",
+            items,
+            total_amount: order.total,
+            shipping_address: order.shipping,
+            billing_address: order.billing,
+            payment_method: order.payment_method,
+            created_at: Utc::now(),
+        });
+        log.orders.push_back(placed.clone());
+        while log.orders.len() > self.retain {
+            log.orders.pop_front();
+            log.first += 1;
+            log.evicted += 1;
+        }
+        Ok(placed)
+    }
+
+    /// Order `id`, if placed and still retained.
+    pub fn get(&self, id: u64) -> Option<Arc<Order>> {
+        let log = self.log.read().unwrap_or_else(|e| e.into_inner());
+        let k = id.checked_sub(log.first)?;
+        log.orders.get(usize::try_from(k).ok()?).cloned()
+    }
+
+    /// Whether `id` was placed but has been evicted.
+    pub fn was_evicted(&self, id: u64) -> bool {
+        let log = self.log.read().unwrap_or_else(|e| e.into_inner());
+        id >= 1 && id < log.first
+    }
+
+    /// Placed, retained and evicted counts.
+    pub fn counts(&self) -> OrderCounts {
+        let log = self.log.read().unwrap_or_else(|e| e.into_inner());
+        OrderCounts {
+            placed: log.first - 1 + log.orders.len() as u64,
+            retained: log.orders.len(),
+            evicted: log.evicted,
+        }
+    }
+}

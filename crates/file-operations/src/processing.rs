@@ -4,16 +4,13 @@
 //! outcome per file for `info`.
 
 use crate::errors;
-use http::StatusCode;
 use serde::Serialize;
 use serde_json::{json, Value};
-use server_kit::ApiError;
+use server_kit::{ApiError, Gate};
 use shared::files::{Analysis, Operation, Processed, Store};
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::sync::Semaphore;
 
 /// Most per-file job records kept for `info`; past it the oldest go.
 const MAX_RECORDS: usize = 20_000;
@@ -36,10 +33,7 @@ pub struct JobRecord {
 /// The gate and the records.
 pub struct Processor {
     store: Arc<Store>,
-    running: Arc<Semaphore>,
-    workers: usize,
-    waiting: AtomicUsize,
-    max_waiting: usize,
+    gate: Gate,
     records: Mutex<Records>,
 }
 
@@ -48,15 +42,6 @@ pub struct Processor {
 struct Records {
     by_id: HashMap<String, JobRecord>,
     order: VecDeque<String>,
-}
-
-/// Counts a waiting job for as long as it lives.
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// A processing result as JSON: an analysis, or the derived file and what
@@ -96,43 +81,19 @@ impl Records {
 impl Processor {
     /// A gate of `workers` running and `max_waiting` waiting jobs.
     pub fn new(store: Arc<Store>, workers: usize, max_waiting: usize) -> Self {
-        let workers = workers.max(1);
         Self {
             store,
-            running: Arc::new(Semaphore::new(workers)),
-            workers,
-            waiting: AtomicUsize::new(0),
-            max_waiting,
+            gate: Gate::new(workers, max_waiting),
             records: Mutex::default(),
         }
     }
 
-    fn busy() -> ApiError {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "too many processing jobs are waiting; retry later",
-        )
-    }
-
     /// Runs `op` on `id` on a blocking thread once a worker is free.
     pub async fn run(&self, id: &str, op: Operation) -> Result<(Processed, u64), ApiError> {
-        if self.waiting.fetch_add(1, Ordering::Relaxed) >= self.max_waiting + self.workers {
-            self.waiting.fetch_sub(1, Ordering::Relaxed);
-            return Err(Self::busy());
-        }
-        let _waiting = Waiting(&self.waiting);
-        let _permit = self
-            .running
-            .acquire()
-            .await
-            .map_err(|_| ApiError::internal("processing is shut down"))?;
         let store = self.store.clone();
         let id = id.to_owned();
         let started = Instant::now();
-        let result = tokio::task::spawn_blocking(move || store.process(&id, op))
-            .await
-            .map_err(|e| ApiError::internal(format!("processing failed: {e}")))?;
+        let result = self.gate.run(move || store.process(&id, op)).await?;
         let micros = started.elapsed().as_micros() as u64;
         result.map(|p| (p, micros)).map_err(errors::from_store)
     }
@@ -147,7 +108,7 @@ impl Processor {
             result: None,
             error: None,
         };
-        if self.waiting.load(Ordering::Relaxed) >= self.max_waiting + self.workers {
+        if self.gate.is_full() {
             return JobRecord {
                 status: "rejected",
                 error: Some("the processing queue is full".into()),
@@ -217,9 +178,9 @@ impl Processor {
     /// Workers, jobs running or waiting, and the waiting bound.
     pub fn load(&self) -> Value {
         json!({
-            "workers": self.workers,
-            "in_progress": self.waiting.load(Ordering::Relaxed),
-            "max_waiting": self.max_waiting,
+            "workers": self.gate.workers(),
+            "in_progress": self.gate.load(),
+            "max_waiting": self.gate.max_waiting(),
         })
     }
 }

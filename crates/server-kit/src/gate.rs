@@ -37,6 +37,16 @@ impl Gate {
         }
     }
 
+    /// Jobs that may run at once.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Jobs that may wait for a worker.
+    pub fn max_waiting(&self) -> usize {
+        self.max_waiting
+    }
+
     /// Jobs running or waiting now.
     pub fn load(&self) -> usize {
         self.admitted.load(Ordering::Relaxed)

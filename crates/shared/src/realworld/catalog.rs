@@ -143,14 +143,11 @@ impl Catalog {
         for (i, p) in products.iter().enumerate() {
             categories[usize::from(p.category_id) - 1].insert(i);
         }
-        let words = WordIndex::build(products.iter().map(|p| {
-            [
-                p.name.as_str(),
-                p.brand,
-                p.tags[0].as_str(),
-                p.tags[1].as_str(),
-            ]
-        }));
+        let words = WordIndex::build(
+            products
+                .iter()
+                .map(|p| [&*p.name, p.brand, p.tags[0].as_str(), p.tags[1].as_str()]),
+        );
         let views: Vec<u64> = products.iter().map(|p| p.views).collect();
         let live = Live {
             by_popularity: views
@@ -354,7 +351,7 @@ impl Serialize for ProductView<'_> {
         let p = self.product;
         let mut map = s.serialize_map(Some(16))?;
         map.serialize_entry("id", &p.id)?;
-        map.serialize_entry("name", &p.name)?;
+        map.serialize_entry("name", &*p.name)?;
         map.serialize_entry("description", &p.description)?;
         map.serialize_entry("price", &Money(&p.price))?;
         map.serialize_entry("category_id", &p.category_id)?;

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::{to_raw_value, RawValue};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, RwLock};
 
@@ -77,20 +78,43 @@ pub enum OrderError {
 }
 
 /// One priced line of an order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct OrderLine {
     /// The product.
     pub product_id: u32,
-    /// Its name when ordered.
-    pub name: String,
+    /// Its name (shared with the catalog).
+    pub name: Arc<str>,
     /// Units.
     pub quantity: u32,
     /// Catalog price per unit.
-    #[serde(serialize_with = "money")]
     pub unit_price: Decimal,
+}
+
+impl OrderLine {
     /// `quantity × unit_price`.
-    #[serde(serialize_with = "money")]
-    pub line_total: Decimal,
+    pub fn line_total(&self) -> Decimal {
+        self.unit_price * Decimal::from(self.quantity)
+    }
+}
+
+struct Money<'a>(&'a Decimal);
+
+impl Serialize for Money<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        money(self.0, s)
+    }
+}
+
+impl Serialize for OrderLine {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(5))?;
+        map.serialize_entry("product_id", &self.product_id)?;
+        map.serialize_entry("name", &*self.name)?;
+        map.serialize_entry("quantity", &self.quantity)?;
+        map.serialize_entry("unit_price", &Money(&self.unit_price))?;
+        map.serialize_entry("line_total", &Money(&self.line_total()))?;
+        map.end()
+    }
 }
 
 /// A placed order.
@@ -106,33 +130,31 @@ pub struct Order {
     pub items: Vec<OrderLine>,
     /// Sum of the lines.
     pub total_amount: Decimal,
-    /// Where it goes.
-    pub shipping_address: BTreeMap<String, String>,
-    /// Who pays.
-    pub billing_address: BTreeMap<String, String>,
+    /// Where it goes, as JSON (kept as text: orders are many).
+    pub shipping_address: Box<RawValue>,
+    /// Who pays; `None` when it is the shipping address.
+    pub billing_address: Option<Box<RawValue>>,
     /// How.
-    pub payment_method: String,
+    pub payment_method: &'static str,
     /// When it was placed.
     pub created_at: DateTime<Utc>,
 }
 
 impl Serialize for Order {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct M<'a>(&'a Decimal);
-        impl Serialize for M<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                money(self.0, s)
-            }
-        }
         let mut map = s.serialize_map(Some(10))?;
         map.serialize_entry("id", &self.id)?;
         map.serialize_entry("user_id", &self.user_id)?;
         map.serialize_entry("status", self.status)?;
         map.serialize_entry("items", &self.items)?;
         map.serialize_entry("item_count", &self.items.len())?;
-        map.serialize_entry("total_amount", &M(&self.total_amount))?;
+        map.serialize_entry("total_amount", &Money(&self.total_amount))?;
         map.serialize_entry("shipping_address", &self.shipping_address)?;
-        map.serialize_entry("billing_address", &self.billing_address)?;
+        let billing = self
+            .billing_address
+            .as_ref()
+            .unwrap_or(&self.shipping_address);
+        map.serialize_entry("billing_address", billing)?;
         map.serialize_entry("payment_method", &self.payment_method)?;
         serialize_time(&mut map, "created_at", &self.created_at)?;
         map.end()
@@ -173,9 +195,9 @@ fn check_address(name: &str, address: &BTreeMap<String, String>, errors: &mut Ve
 #[derive(Debug, Clone)]
 pub struct ValidOrder {
     lines: Vec<(u32, u32)>,
-    shipping: BTreeMap<String, String>,
-    billing: BTreeMap<String, String>,
-    payment_method: String,
+    shipping: Box<RawValue>,
+    billing: Option<Box<RawValue>>,
+    payment_method: &'static str,
     total: Decimal,
 }
 
@@ -214,7 +236,11 @@ impl OrderRequest {
                 ));
             }
         }
-        if !PAYMENT_METHODS.contains(&self.payment_method.as_str()) {
+        let payment_method = PAYMENT_METHODS
+            .iter()
+            .copied()
+            .find(|m| *m == self.payment_method);
+        if payment_method.is_none() {
             errors.push(FieldError::new(
                 "payment_method",
                 "pattern",
@@ -289,18 +315,23 @@ impl OrderRequest {
                 )),
             }
         }
-        if !errors.is_empty() {
-            return Err(OrderError::Invalid(ValidationFailure { errors }));
+        let shipping = to_raw_value(&self.shipping_address);
+        let billing = match &self.billing_address {
+            Some(b) if *b != self.shipping_address => to_raw_value(b).map(Some),
+            _ => Ok(None),
+        };
+        match (shipping, billing, payment_method) {
+            (Ok(shipping), Ok(billing), Some(payment_method)) if errors.is_empty() => {
+                Ok(ValidOrder {
+                    shipping,
+                    billing,
+                    payment_method,
+                    lines,
+                    total,
+                })
+            }
+            _ => Err(OrderError::Invalid(ValidationFailure { errors })),
         }
-        Ok(ValidOrder {
-            billing: self
-                .billing_address
-                .unwrap_or_else(|| self.shipping_address.clone()),
-            shipping: self.shipping_address,
-            payment_method: self.payment_method,
-            lines,
-            total,
-        })
     }
 }
 
@@ -361,7 +392,6 @@ impl Orders {
                     name: p.name.clone(),
                     quantity,
                     unit_price: p.price,
-                    line_total: p.price * Decimal::from(quantity),
                 })
             })
             .collect();

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
+use std::sync::Arc;
 
 /// Number of seeded products.
 pub const PRODUCTS: u32 = 1000;
@@ -95,8 +96,8 @@ pub fn epoch() -> DateTime<Utc> {
 pub struct ProductSeed {
     /// 1..=1000.
     pub id: u32,
-    /// `"{adjective} {noun} {id}"`.
-    pub name: String,
+    /// `"{adjective} {noun} {id}"` (shared with the orders that name it).
+    pub name: Arc<str>,
     /// One sentence naming the product, brand and category.
     pub description: String,
     /// `(499 + id × 7919 mod 100000) / 100`.
@@ -107,7 +108,8 @@ pub struct ProductSeed {
     pub brand: &'static str,
     /// `"{CODE}-{id:05}"`.
     pub sku: String,
-    /// 10 for ids ≥ 991, else `100000 + id × 37 mod 1000`.
+    /// 10 for ids ≥ 991, else `1000000 + id × 37 mod 1000`: deep enough
+    /// that load runs measure orders, not sell-outs.
     pub stock: u32,
     /// Views before the server started: `id × 104729 mod 5000`.
     pub views: u64,
@@ -137,7 +139,7 @@ pub fn product(id: u32) -> ProductSeed {
             noun.to_ascii_lowercase(),
             CATEGORIES[cat]
         ),
-        name,
+        name: name.into(),
         price: Decimal::new(499 + i64::from(id) * 7919 % 100_000, 2),
         category_id: cat as u8 + 1,
         brand,
@@ -145,7 +147,7 @@ pub fn product(id: u32) -> ProductSeed {
         stock: if id >= LIMITED_FROM {
             10
         } else {
-            100_000 + id * 37 % 1000
+            1_000_000 + id * 37 % 1000
         },
         views: u64::from(id) * 104_729 % 5000,
         is_featured: id.is_multiple_of(25),
@@ -276,10 +278,10 @@ mod tests {
     #[test]
     fn rules_give_the_documented_values() {
         let p = product(1);
-        assert_eq!(p.name, "Classic Laptop 1");
+        assert_eq!(&*p.name, "Classic Laptop 1");
         assert_eq!(p.price, Decimal::new(8418, 2));
         assert_eq!((p.category_id, p.sku.as_str()), (1, "ELEC-00001"));
-        assert_eq!(p.stock, 100_037);
+        assert_eq!(p.stock, 1_000_037);
         assert_eq!(product(1000).stock, 10);
         assert_eq!(product(1000).category_id, 5);
         let u = user(7);

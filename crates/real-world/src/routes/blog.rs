@@ -4,9 +4,10 @@ use super::{paging, reject, search};
 use crate::identity::required_token;
 use crate::App;
 use http::StatusCode;
-use serde_json::json;
+use serde::Serialize;
 use server_kit::{json, json_status, ApiError, Req, Response};
-use shared::realworld::blog::{CommentError, CommentRequest, PostQuery, STATUSES};
+use shared::realworld::blog::{CommentError, CommentRequest, PostQuery, PostView, STATUSES};
+use shared::realworld::Paging;
 use shared::FieldError;
 use std::sync::Arc;
 
@@ -43,11 +44,27 @@ pub async fn list(app: Arc<App>, req: Req) -> Result<Response, ApiError> {
         search,
     };
     let result = app.world.blog.list(&query);
-    json(&json!({
-        "posts": result.items,
-        "pagination": result.paging,
-        "filters": { "status": query.status, "tag": query.tag, "search": query.search },
-    }))
+    #[derive(Serialize)]
+    struct Listing<'a> {
+        posts: &'a [PostView<'a>],
+        pagination: Paging,
+        filters: Filters<'a>,
+    }
+    #[derive(Serialize)]
+    struct Filters<'a> {
+        status: &'a str,
+        tag: Option<&'a str>,
+        search: Option<&'a str>,
+    }
+    json(&Listing {
+        posts: &result.items,
+        pagination: result.paging,
+        filters: Filters {
+            status: query.status,
+            tag: query.tag.as_deref(),
+            search: query.search.as_deref(),
+        },
+    })
 }
 
 /// `GET /api/blog/posts/{id}`: the post with its newest comments; counts a

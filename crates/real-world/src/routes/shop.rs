@@ -4,11 +4,12 @@ use super::{paging, reject, search};
 use crate::identity::{optional_user, required_user};
 use crate::App;
 use http::StatusCode;
-use serde_json::json;
+use serde::Serialize;
 use server_kit::{json, json_status, ApiError, Req, Response};
-use shared::realworld::catalog::{ProductQuery, SortKey};
+use shared::realworld::catalog::{ProductQuery, ProductView, SortKey};
 use shared::realworld::orders::{OrderError, OrderRequest};
 use shared::realworld::seed::CATEGORIES;
+use shared::realworld::Paging;
 use shared::FieldError;
 use std::sync::Arc;
 
@@ -58,16 +59,30 @@ pub async fn list(app: Arc<App>, req: Req) -> Result<Response, ApiError> {
         descending: sort_order == "desc",
     };
     let result = app.world.catalog.list(&query);
-    json(&json!({
-        "products": result.items,
-        "pagination": result.paging,
-        "filters": {
-            "category_id": query.category_id,
-            "search": query.search,
-            "sort_by": sort_by,
-            "sort_order": sort_order,
+    // Serialized straight from the store's views: no JSON tree in between.
+    #[derive(Serialize)]
+    struct Listing<'a> {
+        products: &'a [ProductView<'a>],
+        pagination: Paging,
+        filters: Filters<'a>,
+    }
+    #[derive(Serialize)]
+    struct Filters<'a> {
+        category_id: Option<u8>,
+        search: Option<&'a str>,
+        sort_by: &'a str,
+        sort_order: &'a str,
+    }
+    json(&Listing {
+        products: &result.items,
+        pagination: result.paging,
+        filters: Filters {
+            category_id: query.category_id,
+            search: query.search.as_deref(),
+            sort_by,
+            sort_order,
         },
-    }))
+    })
 }
 
 /// `GET /api/products/{id}`: counts a view; with a user (token or

@@ -320,6 +320,24 @@ pub struct Dashboard {
     pub retention: Retention,
 }
 
+/// Distinct sessions over several days without building their union: the
+/// largest day counts whole, and each other session counts unless a larger
+/// day has it — so the cost follows the smaller days, not today's traffic.
+fn union_size(mut days: Vec<&HashSet<String>>) -> usize {
+    days.sort_by_key(|d| std::cmp::Reverse(d.len()));
+    let Some(largest) = days.first() else {
+        return 0;
+    };
+    let mut n = largest.len();
+    for (i, day) in days.iter().enumerate().skip(1) {
+        n += day
+            .iter()
+            .filter(|s| !days[..i].iter().any(|larger| larger.contains(*s)))
+            .count();
+    }
+    n
+}
+
 impl Analytics {
     /// An empty store with these bounds.
     pub fn new(limits: AnalyticsLimits) -> Self {
@@ -429,8 +447,7 @@ impl Analytics {
         let state = self.lock();
         let mut by_type = [0u64; 5];
         let mut pages: HashMap<&str, u64> = HashMap::new();
-        let mut sessions: HashSet<&str> = HashSet::new();
-        let mut single_day_sessions = 0;
+        let mut sessions: Vec<&HashSet<String>> = Vec::new();
         let (mut orders, mut revenue, mut active_days) = (0, Decimal::ZERO, 0);
         let range = if lo <= hi {
             state.days.range(lo..=hi).collect::<Vec<_>>()
@@ -445,11 +462,7 @@ impl Analytics {
             for (page, n) in &day.page_views {
                 *pages.entry(page).or_default() += n;
             }
-            if range.len() == 1 {
-                single_day_sessions = day.sessions.len();
-            } else {
-                sessions.extend(day.sessions.iter().map(String::as_str));
-            }
+            sessions.push(&day.sessions);
             orders += day.orders;
             revenue += day.revenue;
         }
@@ -468,11 +481,7 @@ impl Analytics {
                     views,
                 })
                 .collect(),
-            unique_sessions: if range.len() == 1 {
-                single_day_sessions
-            } else {
-                sessions.len()
-            },
+            unique_sessions: union_size(sessions),
             orders,
             revenue,
             active_days,

@@ -1,5 +1,6 @@
 //! The category's own flags.
 
+use bytesize::ByteSize;
 use shared::realworld::accounts::HashCost;
 use shared::realworld::analytics::AnalyticsLimits;
 use shared::realworld::Config;
@@ -33,19 +34,28 @@ pub struct WorldArgs {
     /// Orders retained; older ones are evicted (and counted).
     #[arg(long, default_value_t = 100_000)]
     pub retain_orders: usize,
+    /// Estimated bytes of retained orders; older ones are evicted past it.
+    #[arg(long, default_value = "64MiB")]
+    pub retain_order_bytes: ByteSize,
     /// Most comments over all posts; more get 503.
     #[arg(long, default_value_t = 100_000)]
     pub max_comments: usize,
+    /// Bytes of comments over all posts; more get 503.
+    #[arg(long, default_value = "32MiB")]
+    pub max_comment_bytes: ByteSize,
     /// Days of analytics kept, counting back from today.
     #[arg(long, default_value_t = 3650)]
     pub analytics_days: u32,
     /// Raw analytics events retained (the newest).
     #[arg(long, default_value_t = 10_000)]
     pub analytics_events: usize,
-    /// Distinct (day, page) and (day, session) entries kept; beyond them
-    /// events still count, but their page or session is not told apart.
-    #[arg(long, default_value_t = 200_000)]
-    pub analytics_keys: usize,
+    /// Bytes of retained raw analytics events.
+    #[arg(long, default_value = "16MiB")]
+    pub analytics_event_bytes: ByteSize,
+    /// Bytes of distinct (day, page) and (day, session) entries; past it
+    /// the oldest days are summarized (top pages and session count kept).
+    #[arg(long, default_value = "32MiB")]
+    pub analytics_key_bytes: ByteSize,
 }
 
 impl WorldArgs {
@@ -60,12 +70,19 @@ impl WorldArgs {
             token_ttl: self.token_ttl,
             max_users: self.max_users,
             retain_orders: self.retain_orders,
+            retain_order_bytes: bytes(self.retain_order_bytes),
             max_comments: self.max_comments,
+            max_comment_bytes: bytes(self.max_comment_bytes),
             analytics: AnalyticsLimits {
                 window_days: self.analytics_days,
                 retained_events: self.analytics_events,
-                distinct_keys: self.analytics_keys,
+                retained_event_bytes: bytes(self.analytics_event_bytes),
+                key_bytes: bytes(self.analytics_key_bytes),
             },
         }
     }
+}
+
+fn bytes(size: ByteSize) -> usize {
+    usize::try_from(size.as_u64()).unwrap_or(usize::MAX)
 }

@@ -6,20 +6,23 @@
 use crate::error::ApiError;
 use http::StatusCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 /// Bounded concurrency for blocking jobs.
 #[derive(Debug)]
 pub struct Gate {
-    running: Semaphore,
+    running: Arc<Semaphore>,
     workers: usize,
-    admitted: AtomicUsize,
+    admitted: Arc<AtomicUsize>,
     max_waiting: usize,
 }
 
-struct Admitted<'a>(&'a AtomicUsize);
+/// Counts a job from admission until it is dropped: with the waiting
+/// future, or with the blocking job once it runs.
+struct Admitted(Arc<AtomicUsize>);
 
-impl Drop for Admitted<'_> {
+impl Drop for Admitted {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
@@ -30,9 +33,9 @@ impl Gate {
     pub fn new(workers: usize, max_waiting: usize) -> Self {
         let workers = workers.max(1);
         Self {
-            running: Semaphore::new(workers),
+            running: Arc::new(Semaphore::new(workers)),
             workers,
-            admitted: AtomicUsize::new(0),
+            admitted: Arc::new(AtomicUsize::new(0)),
             max_waiting,
         }
     }
@@ -58,7 +61,9 @@ impl Gate {
     }
 
     /// Runs `job` on a blocking thread once a worker is free; 503 `busy`
-    /// when the queue is full.
+    /// when the queue is full. The worker slot goes with the job: a caller
+    /// that gives up (a client hanging up) does not free it while the job
+    /// still runs.
     pub async fn run<T, F>(&self, job: F) -> Result<T, ApiError>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -72,15 +77,19 @@ impl Gate {
                 "too many jobs are waiting for a worker; retry later",
             ));
         }
-        let _admitted = Admitted(&self.admitted);
-        let _permit = self
+        let admitted = Admitted(self.admitted.clone());
+        let permit = self
             .running
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| ApiError::internal("the worker gate is closed"))?;
-        tokio::task::spawn_blocking(job)
-            .await
-            .map_err(|e| ApiError::internal(format!("a worker failed: {e}")))
+        tokio::task::spawn_blocking(move || {
+            let _slot = (permit, admitted);
+            job()
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("a worker failed: {e}")))
     }
 }
 
@@ -88,7 +97,6 @@ impl Gate {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use std::sync::Arc;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn refuses_beyond_workers_plus_waiting() {
@@ -115,5 +123,34 @@ mod tests {
         }
         assert_eq!(gate.load(), 0);
         assert_eq!(gate.run(|| 7).await.unwrap(), 7);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_abandoned_caller_keeps_its_slot_until_the_job_ends() {
+        let gate = Arc::new(Gate::new(1, 0));
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started, job_started) = std::sync::mpsc::channel::<()>();
+        let caller = {
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                gate.run(move || {
+                    started.send(()).unwrap();
+                    wait.recv().unwrap()
+                })
+                .await
+            })
+        };
+        tokio::task::spawn_blocking(move || job_started.recv().unwrap())
+            .await
+            .unwrap();
+        caller.abort();
+        let _ = caller.await;
+        assert_eq!(gate.load(), 1, "the job still runs and holds the slot");
+        assert!(gate.run(|| ()).await.is_err());
+        release.send(()).unwrap();
+        while gate.load() > 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(gate.run(|| ()).await.is_ok());
     }
 }

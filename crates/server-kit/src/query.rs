@@ -52,7 +52,7 @@ impl<'a> Query<'a> {
 pub(crate) fn kind_of<T>() -> &'static str {
     match std::any::type_name::<T>() {
         "u8" | "u16" | "u32" | "u64" | "usize" => "a non-negative integer",
-        "i8" | "i16" | "i32" | "i64" | "isize" => "an integer",
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "an integer",
         "f32" | "f64" => "a number",
         "bool" => "true or false",
         _ => "a valid value",

@@ -20,14 +20,21 @@ const MAX_LIMIT: usize = 100;
 const MAX_SEARCH: usize = 100;
 
 /// `page` (≥ 1, default 1) and `limit` (1..=100, default `default_limit`);
-/// unparseable values are 400, out of range ones are collected.
+/// what is not an integer is 400, integers out of range (negative, huge)
+/// are collected as 422s.
 pub(crate) fn paging(
     q: &Query<'_>,
     default_limit: usize,
     errors: &mut Vec<FieldError>,
 ) -> Result<(usize, usize), ApiError> {
-    let page = q.get::<usize>("page")?.unwrap_or(1);
-    let limit = q.get::<usize>("limit")?.unwrap_or(default_limit);
+    let int = |name: &str, default: usize| -> Result<usize, ApiError> {
+        Ok(match q.get::<i128>(name)? {
+            None => default,
+            Some(v) => usize::try_from(v).unwrap_or(0),
+        })
+    };
+    let page = int("page", 1)?;
+    let limit = int("limit", default_limit)?;
     if !(1..=MAX_PAGE).contains(&page) {
         errors.push(FieldError::new(
             "page",

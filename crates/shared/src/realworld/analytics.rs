@@ -26,15 +26,25 @@ pub const MAX_PROPERTIES_BYTES: usize = 2048;
 /// Entries in `top_pages`.
 pub const TOP_PAGES: usize = 10;
 
+/// What one distinct (day, page) or (day, session) entry costs beyond its
+/// text: hash-table slot, allocation, count.
+const KEY_OVERHEAD: usize = 64;
+/// What one retained raw event costs beyond its texts.
+const EVENT_OVERHEAD: usize = 160;
+
 /// Memory bounds.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct AnalyticsLimits {
     /// Days kept, counting back from today; older timestamps are refused.
     pub window_days: u32,
-    /// Raw events retained (the newest).
+    /// Raw events retained (the newest), at most.
     pub retained_events: usize,
-    /// Distinct (day, page) plus (day, session) entries kept.
-    pub distinct_keys: usize,
+    /// Bytes of retained raw events, at most.
+    pub retained_event_bytes: usize,
+    /// Bytes of distinct (day, page) and (day, session) entries; past it
+    /// the oldest days are summarized (their top pages and session count
+    /// kept, their entries dropped).
+    pub key_bytes: usize,
 }
 
 impl Default for AnalyticsLimits {
@@ -42,7 +52,8 @@ impl Default for AnalyticsLimits {
         Self {
             window_days: 3650,
             retained_events: 10_000,
-            distinct_keys: 200_000,
+            retained_event_bytes: 16 << 20,
+            key_bytes: 32 << 20,
         }
     }
 }
@@ -117,13 +128,14 @@ impl Serialize for Event {
     }
 }
 
+/// Lengths are in bytes: they bound memory.
 fn check_len(errors: &mut Vec<FieldError>, field: &str, value: &str, min: usize, max: usize) {
-    let n = value.chars().count();
+    let n = value.len();
     if n < min || n > max || (min > 0 && value.trim().is_empty()) {
         errors.push(FieldError::new(
             field,
             "length",
-            format!("must be {min} to {max} characters"),
+            format!("must be {min} to {max} bytes"),
         ));
     }
 }
@@ -231,31 +243,120 @@ impl EventRequest {
     }
 }
 
+/// What stays of a day whose distinct entries were dropped for room.
+#[derive(Debug, Default)]
+struct Summary {
+    sessions: usize,
+    top_pages: Vec<(String, u64)>,
+}
+
 #[derive(Default)]
 struct Day {
     by_type: [u64; 5],
     page_views: HashMap<String, u64>,
     sessions: HashSet<String>,
+    key_bytes: usize,
+    summary: Option<Summary>,
     orders: u64,
     revenue: Decimal,
 }
 
 impl Day {
-    fn keys(&self) -> usize {
-        self.page_views.len() + self.sessions.len()
+    fn top_pages(&self) -> Vec<(String, u64)> {
+        let mut top: Vec<(&String, &u64)> = self.page_views.iter().collect();
+        top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        top.into_iter()
+            .take(TOP_PAGES)
+            .map(|(p, n)| (p.clone(), *n))
+            .collect()
     }
+
+    /// Drops the distinct entries, keeping the top pages and the session
+    /// count; returns the bytes freed.
+    fn summarize(&mut self) -> usize {
+        let mut summary = self.summary.take().unwrap_or_default();
+        summary.sessions += self.sessions.len();
+        let mut pages: HashMap<String, u64> = summary.top_pages.drain(..).collect();
+        for (page, n) in self.top_pages() {
+            *pages.entry(page).or_default() += n;
+        }
+        let mut top: Vec<(String, u64)> = pages.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        top.truncate(TOP_PAGES);
+        summary.top_pages = top;
+        self.summary = Some(summary);
+        self.page_views = HashMap::new();
+        self.sessions = HashSet::new();
+        std::mem::take(&mut self.key_bytes)
+    }
+}
+
+fn key_cost(key: &str) -> usize {
+    key.len() + KEY_OVERHEAD
+}
+
+fn event_cost(e: &Event) -> usize {
+    EVENT_OVERHEAD
+        + e.session_id.len()
+        + e.page_url.len()
+        + e.referrer.as_ref().map_or(0, String::len)
+        + e.user_agent.len()
+        + e.properties.get().len()
 }
 
 #[derive(Default)]
 struct State {
     days: BTreeMap<i64, Day>,
+    /// Days that still hold distinct entries.
+    detailed: std::collections::BTreeSet<i64>,
     recent: VecDeque<Arc<Event>>,
+    recent_bytes: usize,
     keys: usize,
+    key_bytes: usize,
     tracked: u64,
     evicted_events: u64,
     expired_days: u64,
+    summarized_days: u64,
     untracked_pages: u64,
     untracked_sessions: u64,
+}
+
+impl State {
+    /// Frees room for `cost` more key bytes by summarizing the oldest
+    /// detailed days other than `keep`; false when that is not enough.
+    fn make_room(&mut self, cost: usize, budget: usize, keep: i64) -> bool {
+        while self.key_bytes + cost > budget {
+            let Some(&oldest) = self.detailed.iter().find(|&&d| d != keep) else {
+                return false;
+            };
+            self.detailed.remove(&oldest);
+            if let Some(day) = self.days.get_mut(&oldest) {
+                self.keys -= day.page_views.len() + day.sessions.len();
+                self.key_bytes -= day.summarize();
+                self.summarized_days += 1;
+            }
+        }
+        true
+    }
+
+    /// Adds a distinct entry to day `d` if it fits.
+    fn add_key(&mut self, d: i64, key: &str, page: bool, budget: usize) -> bool {
+        let cost = key_cost(key);
+        if !self.make_room(cost, budget, d) {
+            return false;
+        }
+        let day = self.days.entry(d).or_default();
+        if page {
+            day.page_views.insert(key.to_owned(), 1);
+        } else {
+            day.sessions.insert(key.to_owned());
+        }
+        day.key_bytes += cost;
+        self.key_bytes += cost;
+        self.keys += 1;
+        self.detailed.insert(d);
+        true
+    }
 }
 
 /// Counters that show what the bounds did.
@@ -269,12 +370,18 @@ pub struct Retention {
     pub events_evicted: u64,
     /// Days dropped from the window.
     pub days_expired: u64,
-    /// Page views whose (day, page) entry did not fit the budget.
+    /// Days whose distinct pages and sessions were dropped for room (their
+    /// counts by type, top pages and session count stay).
+    pub days_summarized: u64,
+    /// Page views whose page could not be told apart (no room even after
+    /// summarizing every other day).
     pub untracked_page_views: u64,
-    /// Events whose (day, session) entry did not fit the budget.
+    /// Events whose session could not be told apart.
     pub untracked_sessions: u64,
     /// Distinct entries held now.
     pub distinct_keys: usize,
+    /// Their estimated bytes.
+    pub key_bytes: usize,
 }
 
 /// The incremental analytics store.
@@ -314,28 +421,31 @@ pub struct Dashboard {
     pub revenue: Decimal,
     /// Days with data in the range.
     pub active_days: usize,
+    /// False when a day in the range was summarized for room: its top pages
+    /// and session count are kept, but pages beyond its top ten and
+    /// sessions shared with other days can no longer be told apart.
+    pub exact: bool,
     /// The newest retained events (any day), newest first.
     pub recent_events: Vec<Arc<Event>>,
     /// What the memory bounds did.
     pub retention: Retention,
 }
 
-/// Distinct sessions over several days without building their union: the
-/// largest day counts whole, and each other session counts unless a larger
-/// day has it — so the cost follows the smaller days, not today's traffic.
+/// Distinct sessions over several days: the largest day counts whole and
+/// only the others are gathered (sessions the largest day lacks), so the
+/// cost is linear in the smaller days, not in today's traffic.
 fn union_size(mut days: Vec<&HashSet<String>>) -> usize {
     days.sort_by_key(|d| std::cmp::Reverse(d.len()));
-    let Some(largest) = days.first() else {
+    let Some((largest, rest)) = days.split_first() else {
         return 0;
     };
-    let mut n = largest.len();
-    for (i, day) in days.iter().enumerate().skip(1) {
-        n += day
-            .iter()
-            .filter(|s| !days[..i].iter().any(|larger| larger.contains(*s)))
-            .count();
-    }
-    n
+    let others: HashSet<&str> = rest
+        .iter()
+        .flat_map(|day| day.iter())
+        .filter(|s| !largest.contains(*s))
+        .map(String::as_str)
+        .collect();
+    largest.len() + others.len()
 }
 
 impl Analytics {
@@ -362,8 +472,10 @@ impl Analytics {
             if *entry.key() >= oldest {
                 break;
             }
-            let day = entry.remove();
-            state.keys -= day.keys();
+            let (d, day) = entry.remove_entry();
+            state.keys -= day.page_views.len() + day.sessions.len();
+            state.key_bytes -= day.key_bytes;
+            state.detailed.remove(&d);
             state.expired_days += 1;
         }
     }
@@ -375,37 +487,40 @@ impl Analytics {
         self.expire(&mut state, &now);
         state.tracked += 1;
         event.id = state.tracked;
-        let budget = self.limits.distinct_keys;
-        let mut keys = state.keys;
-        let (mut untracked_pages, mut untracked_sessions) = (0, 0);
-        let day = state.days.entry(day_of(&event.at)).or_default();
+        let budget = self.limits.key_bytes;
+        let d = day_of(&event.at);
+        let day = state.days.entry(d).or_default();
         day.by_type[event.kind] += 1;
         if event.kind == 0 {
-            if let Some(n) = day.page_views.get_mut(&event.page_url) {
-                *n += 1;
-            } else if keys < budget {
-                day.page_views.insert(event.page_url.clone(), 1);
-                keys += 1;
-            } else {
-                untracked_pages += 1;
+            match day.page_views.get_mut(&event.page_url) {
+                Some(n) => *n += 1,
+                None => {
+                    if !state.add_key(d, &event.page_url, true, budget) {
+                        state.untracked_pages += 1;
+                    }
+                }
             }
         }
-        if !day.sessions.contains(&event.session_id) {
-            if keys < budget {
-                day.sessions.insert(event.session_id.clone());
-                keys += 1;
-            } else {
-                untracked_sessions += 1;
-            }
+        let known = state
+            .days
+            .get(&d)
+            .is_some_and(|day| day.sessions.contains(&event.session_id));
+        if !known && !state.add_key(d, &event.session_id, false, budget) {
+            state.untracked_sessions += 1;
         }
-        state.keys = keys;
-        state.untracked_pages += untracked_pages;
-        state.untracked_sessions += untracked_sessions;
         let event = Arc::new(event);
+        state.recent_bytes += event_cost(&event);
         state.recent.push_back(event.clone());
-        while state.recent.len() > self.limits.retained_events {
-            state.recent.pop_front();
-            state.evicted_events += 1;
+        while state.recent.len() > self.limits.retained_events
+            || state.recent_bytes > self.limits.retained_event_bytes
+        {
+            match state.recent.pop_front() {
+                Some(old) => {
+                    state.recent_bytes -= event_cost(&old);
+                    state.evicted_events += 1;
+                }
+                None => break,
+            }
         }
         event
     }
@@ -425,9 +540,11 @@ impl Analytics {
             events_retained: state.recent.len(),
             events_evicted: state.evicted_events,
             days_expired: state.expired_days,
+            days_summarized: state.summarized_days,
             untracked_page_views: state.untracked_pages,
             untracked_sessions: state.untracked_sessions,
             distinct_keys: state.keys,
+            key_bytes: state.key_bytes,
         }
     }
 
@@ -449,6 +566,8 @@ impl Analytics {
         let mut pages: HashMap<&str, u64> = HashMap::new();
         let mut sessions: Vec<&HashSet<String>> = Vec::new();
         let (mut orders, mut revenue, mut active_days) = (0, Decimal::ZERO, 0);
+        // Sessions of summarized days cannot be told apart from others'.
+        let (mut summarized, mut summarized_sessions) = (false, 0);
         let range = if lo <= hi {
             state.days.range(lo..=hi).collect::<Vec<_>>()
         } else {
@@ -461,6 +580,13 @@ impl Analytics {
             }
             for (page, n) in &day.page_views {
                 *pages.entry(page).or_default() += n;
+            }
+            if let Some(s) = &day.summary {
+                summarized = true;
+                summarized_sessions += s.sessions;
+                for (page, n) in &s.top_pages {
+                    *pages.entry(page).or_default() += n;
+                }
             }
             sessions.push(&day.sessions);
             orders += day.orders;
@@ -481,7 +607,8 @@ impl Analytics {
                     views,
                 })
                 .collect(),
-            unique_sessions: union_size(sessions),
+            unique_sessions: union_size(sessions) + summarized_sessions,
+            exact: !summarized,
             orders,
             revenue,
             active_days,

@@ -107,12 +107,17 @@ pub struct Blog {
     next_comment: AtomicU64,
     stored_comments: AtomicUsize,
     max_comments: usize,
+    stored_bytes: AtomicUsize,
+    max_bytes: usize,
 }
+
+/// What a stored comment costs beyond its text.
+const COMMENT_OVERHEAD: usize = 96;
 
 impl Blog {
     /// Seeds the 200 posts and their comments; at most `max_comments`
-    /// comments are kept in all.
-    pub fn seeded(max_comments: usize) -> Self {
+    /// comments and about `max_bytes` bytes of them are kept in all.
+    pub fn seeded(max_comments: usize, max_bytes: usize) -> Self {
         let seeds: Vec<PostSeed> = (1..=seed::POSTS).map(seed::post).collect();
         let n = seeds.len();
         let mut by_status: HashMap<&'static str, Bits> =
@@ -177,6 +182,8 @@ impl Blog {
             stored_comments: AtomicUsize::new(next as usize - 1),
             next_comment: AtomicU64::new(next),
             max_comments,
+            stored_bytes: AtomicUsize::new(0),
+            max_bytes,
         }
     }
 
@@ -292,12 +299,22 @@ impl Blog {
         if !errors.is_empty() {
             return Err(CommentError::Invalid(ValidationFailure { errors }));
         }
-        let reserved =
+        let cost = COMMENT_OVERHEAD + r.content.len();
+        let bytes = self
+            .stored_bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n + cost <= self.max_bytes).then_some(n + cost)
+            });
+        let count = bytes.is_ok().then(|| {
             self.stored_comments
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
                     (n < self.max_comments).then_some(n + 1)
-                });
-        if reserved.is_err() {
+                })
+        });
+        if !matches!(count, Some(Ok(_))) {
+            if bytes.is_ok() {
+                self.stored_bytes.fetch_sub(cost, Ordering::Relaxed);
+            }
             return Err(CommentError::Full(self.max_comments));
         }
         let comment = Arc::new(Comment {

@@ -77,8 +77,12 @@ pub struct Config {
     pub max_users: usize,
     /// Orders retained (older ones are evicted, counted).
     pub retain_orders: usize,
+    /// Estimated bytes of retained orders, at most.
+    pub retain_order_bytes: usize,
     /// Most comments over all posts.
     pub max_comments: usize,
+    /// Bytes of comments over all posts, at most.
+    pub max_comment_bytes: usize,
     /// Analytics bounds.
     pub analytics: AnalyticsLimits,
 }
@@ -90,7 +94,9 @@ impl Default for Config {
             token_ttl: Duration::from_secs(3600),
             max_users: 100_000,
             retain_orders: 100_000,
+            retain_order_bytes: 64 << 20,
             max_comments: 100_000,
+            max_comment_bytes: 32 << 20,
             analytics: AnalyticsLimits::default(),
         }
     }
@@ -115,9 +121,9 @@ impl RealWorld {
     pub fn seeded(config: &Config) -> Result<Self, String> {
         Ok(Self {
             catalog: Catalog::seeded(),
-            orders: Orders::new(config.retain_orders),
+            orders: Orders::new(config.retain_orders, config.retain_order_bytes),
             accounts: Accounts::seeded(config.hash_cost, config.token_ttl, config.max_users)?,
-            blog: Blog::seeded(config.max_comments),
+            blog: Blog::seeded(config.max_comments, config.max_comment_bytes),
             analytics: Analytics::new(config.analytics),
         })
     }

@@ -16,6 +16,12 @@ use std::sync::{Arc, RwLock};
 pub const MAX_ITEMS: usize = 50;
 /// Most units of one product in one order.
 pub const MAX_QUANTITY: u32 = 1000;
+/// Largest address, as JSON, in bytes.
+pub const MAX_ADDRESS_BYTES: usize = 1024;
+/// What a retained order costs beyond its addresses and lines.
+const ORDER_OVERHEAD: usize = 256;
+/// What one line costs.
+const LINE_COST: usize = 64;
 const ADDRESS_REQUIRED: [&str; 4] = ["street", "city", "zip_code", "country"];
 const PAYMENT_METHODS: [&str; 3] = ["credit_card", "paypal", "bank_transfer"];
 const STATUSES: [&str; 6] = [
@@ -320,6 +326,21 @@ impl OrderRequest {
             Some(b) if *b != self.shipping_address => to_raw_value(b).map(Some),
             _ => Ok(None),
         };
+        let too_large = |name: &str, raw: Option<&RawValue>, errors: &mut Vec<FieldError>| {
+            if raw.is_some_and(|r| r.get().len() > MAX_ADDRESS_BYTES) {
+                errors.push(FieldError::new(
+                    name,
+                    "size",
+                    format!("at most {MAX_ADDRESS_BYTES} bytes as JSON"),
+                ));
+            }
+        };
+        too_large("shipping_address", shipping.as_deref().ok(), &mut errors);
+        too_large(
+            "billing_address",
+            billing.as_ref().ok().and_then(|b| b.as_deref()),
+            &mut errors,
+        );
         match (shipping, billing, payment_method) {
             (Ok(shipping), Ok(billing), Some(payment_method)) if errors.is_empty() => {
                 Ok(ValidOrder {
@@ -339,13 +360,25 @@ struct Log {
     /// Id of `orders[0]`.
     first: u64,
     orders: VecDeque<Arc<Order>>,
+    bytes: usize,
     evicted: u64,
+}
+
+impl Order {
+    /// Estimated bytes it holds.
+    fn cost(&self) -> usize {
+        ORDER_OVERHEAD
+            + self.items.len() * LINE_COST
+            + self.shipping_address.get().len()
+            + self.billing_address.as_ref().map_or(0, |b| b.get().len())
+    }
 }
 
 /// The bounded order log.
 pub struct Orders {
     log: RwLock<Log>,
     retain: usize,
+    retain_bytes: usize,
 }
 
 /// Counts for health and stats.
@@ -357,18 +390,23 @@ pub struct OrderCounts {
     pub retained: usize,
     /// Dropped to keep memory bounded.
     pub evicted: u64,
+    /// Estimated bytes of the retained orders.
+    pub retained_bytes: usize,
 }
 
 impl Orders {
-    /// A log keeping the newest `retain` orders.
-    pub fn new(retain: usize) -> Self {
+    /// A log keeping the newest orders, at most `retain` of them and about
+    /// `retain_bytes` bytes.
+    pub fn new(retain: usize, retain_bytes: usize) -> Self {
         Self {
             log: RwLock::new(Log {
                 first: 1,
                 orders: VecDeque::new(),
+                bytes: 0,
                 evicted: 0,
             }),
             retain: retain.max(1),
+            retain_bytes,
         }
     }
 
@@ -408,11 +446,16 @@ impl Orders {
             payment_method: order.payment_method,
             created_at: Utc::now(),
         });
+        log.bytes += placed.cost();
         log.orders.push_back(placed.clone());
-        while log.orders.len() > self.retain {
-            log.orders.pop_front();
-            log.first += 1;
-            log.evicted += 1;
+        while log.orders.len() > 1
+            && (log.orders.len() > self.retain || log.bytes > self.retain_bytes)
+        {
+            if let Some(old) = log.orders.pop_front() {
+                log.bytes -= old.cost();
+                log.first += 1;
+                log.evicted += 1;
+            }
         }
         Ok(placed)
     }
@@ -437,6 +480,7 @@ impl Orders {
             placed: log.first - 1 + log.orders.len() as u64,
             retained: log.orders.len(),
             evicted: log.evicted,
+            retained_bytes: log.bytes,
         }
     }
 }

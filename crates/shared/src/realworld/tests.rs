@@ -6,7 +6,7 @@ use super::blog::{CommentError, CommentRequest, PostQuery};
 use super::catalog::{ProductQuery, SortKey};
 use super::orders::{ItemRequest, OrderError, OrderRequest};
 use super::*;
-use chrono::{Duration as Days, NaiveDate, Utc};
+use chrono::{Duration as Days, Utc};
 use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -409,7 +409,8 @@ fn analytics_memory_is_bounded_and_counted() {
     config.analytics = AnalyticsLimits {
         window_days: 30,
         retained_events: 100,
-        distinct_keys: 50,
+        retained_event_bytes: 1 << 20,
+        key_bytes: 50 * 80,
     };
     let w = RealWorld::seeded(&config).unwrap();
     let now = Utc::now();
@@ -419,8 +420,13 @@ fn analytics_memory_is_bounded_and_counted() {
     }
     let r = w.analytics.retention_now();
     assert_eq!((r.events_retained, r.events_evicted), (100, 900));
-    assert_eq!(r.distinct_keys, 50);
-    assert_eq!(r.untracked_page_views + r.untracked_sessions, 2000 - 50);
+    assert!(r.key_bytes <= 50 * 80, "{r:?}");
+    assert!(r.distinct_keys > 0);
+    assert_eq!(
+        r.untracked_page_views + r.untracked_sessions,
+        2000 - r.distinct_keys as u64,
+        "one day: nothing older to summarize"
+    );
     let d = w.analytics.dashboard(None, None);
     assert_eq!(d.total_events, 1000, "counts stay exact");
     let old = event("click", "s", "/", Some((now - Days::days(30)).to_rfc3339()));
@@ -441,7 +447,97 @@ fn analytics_memory_is_bounded_and_counted() {
         fields,
         ["event_type", "session_id", "ip_address", "timestamp"]
     );
-    let _ = NaiveDate::MIN;
+}
+
+#[test]
+fn raw_events_are_bounded_by_bytes_too() {
+    let mut config = cheap();
+    config.analytics.retained_event_bytes = 10_000;
+    let w = RealWorld::seeded(&config).unwrap();
+    let now = Utc::now();
+    for i in 0..200 {
+        let page = format!("/{}", "x".repeat(1000 + i));
+        let e = event("page_view", "s", &page, None);
+        w.analytics.track(e.validate(now, 30).unwrap());
+    }
+    let r = w.analytics.retention_now();
+    assert!(r.events_retained < 10, "{r:?}");
+    assert_eq!(r.events_retained as u64 + r.events_evicted, 200);
+}
+
+#[test]
+fn a_full_budget_summarizes_the_oldest_days_and_keeps_today_exact() {
+    let mut config = cheap();
+    config.analytics.key_bytes = 100 * 80;
+    let w = RealWorld::seeded(&config).unwrap();
+    let now = Utc::now();
+    let yesterday = (now - Days::days(1)).to_rfc3339();
+    // Yesterday: 30 sessions and 10 pages, page k viewed k + 1 times.
+    for i in 0..30 {
+        let page = format!("/y{}", i % 10);
+        for _ in 0..=(i % 10) {
+            let e = event(
+                "page_view",
+                &format!("y{i}"),
+                &page,
+                Some(yesterday.clone()),
+            );
+            w.analytics.track(e.validate(now, 30).unwrap());
+        }
+    }
+    let before = w.analytics.dashboard(None, None);
+    assert!(before.exact);
+    // Today fills the budget: yesterday is summarized to make room.
+    for i in 0..80 {
+        let e = event("click", &format!("t{i}"), "/", None);
+        w.analytics.track(e.validate(now, 30).unwrap());
+    }
+    let r = w.analytics.retention_now();
+    assert_eq!(r.days_summarized, 1);
+    assert_eq!(r.untracked_sessions, 0, "{r:?}");
+    let today = now.date_naive();
+    let t = w.analytics.dashboard(Some(today), Some(today));
+    assert!(t.exact);
+    assert_eq!(t.unique_sessions, 80);
+    let y = (now - Days::days(1)).date_naive();
+    let old = w.analytics.dashboard(Some(y), Some(y));
+    assert!(!old.exact);
+    assert_eq!(old.unique_sessions, 30, "the count survives");
+    assert_eq!(old.total_events, before.total_events);
+    assert_eq!(
+        old.top_pages, before.top_pages,
+        "ten pages: the top ten is all"
+    );
+}
+
+#[test]
+fn stored_orders_and_comments_are_bounded_by_bytes() {
+    let mut config = cheap();
+    config.retain_order_bytes = 4000;
+    config.max_comment_bytes = 500;
+    let w = RealWorld::seeded(&config).unwrap();
+    for _ in 0..50 {
+        w.place_order(1, order(&[(1, 1)], None)).unwrap();
+    }
+    let c = w.orders.counts();
+    assert!(c.retained_bytes <= 4000 && c.retained >= 1, "{c:?}");
+    assert_eq!(c.retained as u64 + c.evicted, 50);
+    let comment = |text: &str| {
+        w.blog.comment(
+            1,
+            1,
+            CommentRequest {
+                content: text.into(),
+                parent_id: None,
+            },
+        )
+    };
+    assert!(comment(&"a".repeat(300)).is_ok());
+    assert!(matches!(
+        comment(&"b".repeat(300)),
+        Err(CommentError::Full(_))
+    ));
+    assert!(comment("short").is_ok(), "a refusal reserves nothing");
 }
 
 #[test]

@@ -123,5 +123,4 @@ fn a_short_run_reports_and_compares() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("**regression**"));
     let out = runner(&["compare", path, slower_path.to_str().unwrap()]);
     assert!(out.status.success());
-    let _ = std::fs::remove_dir_all(&dir);
 }

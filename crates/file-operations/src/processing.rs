@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use server_kit::{ApiError, Gate};
 use shared::files::{Analysis, Operation, Processed, Store};
+use shared::sync::lock;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -151,25 +152,17 @@ impl Processor {
     }
 
     fn record(&self, id: &str, record: JobRecord) {
-        self.records
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .put(id, record, MAX_RECORDS);
+        lock(&self.records).put(id, record, MAX_RECORDS);
     }
 
     /// The automatic processing record of `id`.
     pub fn job(&self, id: &str) -> Option<JobRecord> {
-        self.records
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .by_id
-            .get(id)
-            .cloned()
+        lock(&self.records).by_id.get(id).cloned()
     }
 
     /// Forgets the records of deleted files.
     pub fn forget(&self, ids: &[String]) {
-        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        let mut records = lock(&self.records);
         for id in ids {
             records.by_id.remove(id);
         }

@@ -8,6 +8,7 @@ pub mod field_error;
 pub mod files;
 pub mod mix;
 pub mod realworld;
+pub mod sync;
 pub mod tasks;
 pub mod validation;
 

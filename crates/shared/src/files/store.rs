@@ -11,6 +11,7 @@ use super::meta::{FileMeta, NewFile};
 use super::names;
 use super::stats::{Stats, StatsSnapshot};
 use super::upload::{HashingWriter, Staged, TempPath, Upload};
+use crate::sync::{read, write};
 use crate::ValidationFailure;
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, File};
@@ -237,11 +238,11 @@ impl Store {
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Index> {
-        self.index.read().unwrap_or_else(|e| e.into_inner())
+        read(&self.index)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Index> {
-        self.index.write().unwrap_or_else(|e| e.into_inner())
+        write(&self.index)
     }
 
     /// Path of a stored file's content. Only metadata from the index names

@@ -7,6 +7,7 @@
 
 use super::catalog::serialize_time;
 use super::seed;
+use crate::sync::{lock, read, write};
 use crate::validation::patterns::{EMAIL, USERNAME};
 use crate::{FieldError, ValidationFailure};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -67,17 +68,12 @@ pub struct User {
 impl User {
     /// Product ids this user viewed, most recent first, without repeats.
     pub fn recently_viewed(&self) -> Vec<u32> {
-        self.recent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .copied()
-            .collect()
+        lock(&self.recent).iter().copied().collect()
     }
 
     /// Notes a view of `product_id`.
     pub fn viewed(&self, product_id: u32) {
-        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let mut recent = lock(&self.recent);
         recent.retain(|&p| p != product_id);
         recent.push_front(product_id);
         recent.truncate(RECENT_VIEWS);
@@ -326,24 +322,20 @@ impl Accounts {
 
     /// User `id`.
     pub fn get(&self, id: u32) -> Option<Arc<User>> {
-        let users = self.users.read().unwrap_or_else(|e| e.into_inner());
+        let users = read(&self.users);
         users.list.get((id as usize).checked_sub(1)?).cloned()
     }
 
     /// Number of users.
     pub fn count(&self) -> usize {
-        self.users
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .list
-            .len()
+        read(&self.users).list.len()
     }
 
     /// Creates an account (hashes the password: slow on purpose).
     pub fn register(&self, r: Registration) -> Result<Arc<User>, AccountError> {
         r.validate().map_err(AccountError::Invalid)?;
         {
-            let users = self.users.read().unwrap_or_else(|e| e.into_inner());
+            let users = read(&self.users);
             if let Some(field) = users.taken(&r.username, &r.email) {
                 return Err(AccountError::Taken(field));
             }
@@ -353,7 +345,7 @@ impl Accounts {
         }
         let password_hash =
             hash(&self.hasher, &r.password).map_err(|_| AccountError::BadCredentials)?;
-        let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
+        let mut users = write(&self.users);
         // Checked again: another registration may have won meanwhile.
         if let Some(field) = users.taken(&r.username, &r.email) {
             return Err(AccountError::Taken(field));
@@ -375,12 +367,7 @@ impl Accounts {
 
     /// Checks a password (slow on purpose) and issues a token.
     pub fn login(&self, l: &Login) -> Result<(Arc<User>, Token), AccountError> {
-        let user = self
-            .users
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .find_login(&l.username)
-            .cloned();
+        let user = read(&self.users).find_login(&l.username).cloned();
         let stored = user.as_ref().map_or(&self.decoy, |u| &u.password_hash);
         let ok = PasswordHash::new(stored)
             .map(|h| {

@@ -6,6 +6,7 @@
 //! is counted as untracked), and only the newest raw events are retained.
 
 use super::catalog::{money, serialize_time};
+use crate::sync::lock;
 use crate::{FieldError, ValidationFailure};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -463,7 +464,7 @@ impl Analytics {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
     fn expire(&self, state: &mut State, now: &DateTime<Utc>) {

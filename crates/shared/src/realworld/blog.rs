@@ -6,6 +6,7 @@ use super::catalog::serialize_time;
 use super::search::{Bits, WordIndex};
 use super::seed::{self, PostSeed};
 use super::Page;
+use crate::sync::{read, write};
 use crate::{FieldError, ValidationFailure};
 use chrono::{DateTime, Utc};
 use serde::ser::SerializeMap;
@@ -235,7 +236,7 @@ impl Blog {
 
     fn view(&self, i: usize, full: bool) -> PostView<'_> {
         let post = &self.posts[i];
-        let comments = post.comments.read().unwrap_or_else(|e| e.into_inner());
+        let comments = read(&post.comments);
         PostView {
             post: &post.seed,
             views: post.views.load(Ordering::Relaxed),
@@ -278,7 +279,7 @@ impl Blog {
                 "must be 1 to 1000 characters, not blank",
             ));
         }
-        let mut comments = post.comments.write().unwrap_or_else(|e| e.into_inner());
+        let mut comments = write(&post.comments);
         let parent = match r.parent_id {
             None => None,
             Some(p) => match u64::try_from(p)

@@ -6,6 +6,7 @@
 use super::search::{Bits, WordIndex};
 use super::seed::{self, ProductSeed};
 use super::Page;
+use crate::sync::lock;
 use crate::FieldError;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -117,10 +118,6 @@ pub struct Catalog {
     by_created: Vec<u32>,
     categories: Vec<Bits>,
     words: WordIndex,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Catalog {

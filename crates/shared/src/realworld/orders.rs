@@ -3,6 +3,7 @@
 //! newest orders retained in a bounded log with evictions counted.
 
 use super::catalog::{money, serialize_time, Catalog, Shortage};
+use crate::sync::{read, write};
 use crate::{FieldError, ValidationFailure};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -433,7 +434,7 @@ impl Orders {
                 })
             })
             .collect();
-        let mut log = self.log.write().unwrap_or_else(|e| e.into_inner());
+        let mut log = write(&self.log);
         let id = log.first + log.orders.len() as u64;
         let placed = Arc::new(Order {
             id,
@@ -462,20 +463,20 @@ impl Orders {
 
     /// Order `id`, if placed and still retained.
     pub fn get(&self, id: u64) -> Option<Arc<Order>> {
-        let log = self.log.read().unwrap_or_else(|e| e.into_inner());
+        let log = read(&self.log);
         let k = id.checked_sub(log.first)?;
         log.orders.get(usize::try_from(k).ok()?).cloned()
     }
 
     /// Whether `id` was placed but has been evicted.
     pub fn was_evicted(&self, id: u64) -> bool {
-        let log = self.log.read().unwrap_or_else(|e| e.into_inner());
+        let log = read(&self.log);
         id >= 1 && id < log.first
     }
 
     /// Placed, retained and evicted counts.
     pub fn counts(&self) -> OrderCounts {
-        let log = self.log.read().unwrap_or_else(|e| e.into_inner());
+        let log = read(&self.log);
         OrderCounts {
             placed: log.first - 1 + log.orders.len() as u64,
             retained: log.orders.len(),

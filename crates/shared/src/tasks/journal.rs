@@ -6,6 +6,7 @@
 //! only the unfinished tasks.
 
 use super::model::{Status, Task, TaskSpec};
+use crate::sync::lock;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
@@ -108,7 +109,7 @@ impl Journal {
             spec: spec.clone(),
             at_ms: now_ms(),
         })?;
-        let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let mut f = lock(&self.file);
         f.write_all(&line)?;
         f.sync_data()
     }
@@ -119,10 +120,7 @@ impl Journal {
             id: task.id.clone(),
             status: task.status,
         })?;
-        self.file
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .write_all(&line)
+        lock(&self.file).write_all(&line)
     }
 }
 

@@ -5,6 +5,7 @@
 
 use super::model::{Priority, Status, Task, TaskSpec, TaskType};
 use super::stats::{priority_name, status_name, QueueStats, Window};
+use crate::sync::lock;
 use serde_json::Value;
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
@@ -307,7 +308,7 @@ impl Queue {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.inner)
     }
 
     /// Accepts a task, or refuses it when the queue is full or closing.

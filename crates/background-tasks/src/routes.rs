@@ -152,9 +152,7 @@ pub async fn list(app: Arc<App>, req: Req) -> Result<Response, ApiError> {
             format!("must be from 1 to {MAX_LIMIT}"),
         ));
     }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(ValidationFailure { errors }));
-    }
+    ValidationFailure::check(errors)?;
     let (total, tasks) = app.queue.list(status, task_type, priority, limit, offset);
     json(&json!({ "tasks": tasks, "total": total, "limit": limit, "offset": offset }))
 }

@@ -243,9 +243,7 @@ fn validate(
             false
         }
     };
-    if !errors.is_empty() {
-        return Err(ApiError::validation(ValidationFailure { errors }));
-    }
+    ValidationFailure::check(errors)?;
     Ok(Received {
         files,
         category,

@@ -39,6 +39,15 @@ pub struct ValidationFailure {
 }
 
 impl ValidationFailure {
+    /// `Ok` when `errors` is empty, else the failure holding them.
+    pub fn check(errors: Vec<FieldError>) -> Result<(), Self> {
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Self { errors })
+        }
+    }
+
     /// A failure made of a single field error.
     pub fn single(error: FieldError) -> Self {
         Self {

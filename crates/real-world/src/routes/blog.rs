@@ -1,6 +1,6 @@
 //! Posts and comments.
 
-use super::{paging, reject, search};
+use super::{paging, search};
 use crate::identity::required_token;
 use crate::App;
 use http::StatusCode;
@@ -8,7 +8,7 @@ use serde::Serialize;
 use server_kit::{json, json_status, ApiError, Req, Response};
 use shared::realworld::blog::{CommentError, CommentRequest, PostQuery, PostView, STATUSES};
 use shared::realworld::Paging;
-use shared::FieldError;
+use shared::{FieldError, ValidationFailure};
 use std::sync::Arc;
 
 /// `GET /api/blog/posts?page&limit&status&tag&search`: newest first;
@@ -35,7 +35,7 @@ pub async fn list(app: Arc<App>, req: Req) -> Result<Response, ApiError> {
         ));
     }
     let search = search(&q, &mut errors);
-    reject(errors)?;
+    ValidationFailure::check(errors)?;
     let query = PostQuery {
         page,
         limit,

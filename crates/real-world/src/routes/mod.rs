@@ -9,7 +9,7 @@ pub mod shop;
 use crate::App;
 use serde_json::json;
 use server_kit::{json, ApiError, Query, Response};
-use shared::{FieldError, ValidationFailure};
+use shared::FieldError;
 use std::sync::Arc;
 
 /// Largest page number a listing accepts.
@@ -65,15 +65,6 @@ pub(crate) fn search(q: &Query<'_>, errors: &mut Vec<FieldError>) -> Option<Stri
         ));
     }
     Some(s.to_owned())
-}
-
-/// 422 with every collected field, if any.
-pub(crate) fn reject(errors: Vec<FieldError>) -> Result<(), ApiError> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::validation(ValidationFailure { errors }))
-    }
 }
 
 /// `GET /health`: liveness with the store's sizes and bounds.

@@ -1,6 +1,6 @@
 //! Products and orders.
 
-use super::{paging, reject, search};
+use super::{paging, search};
 use crate::identity::{optional_user, required_user};
 use crate::App;
 use http::StatusCode;
@@ -10,7 +10,7 @@ use shared::realworld::catalog::{ProductQuery, ProductView, SortKey};
 use shared::realworld::orders::{OrderError, OrderRequest};
 use shared::realworld::seed::CATEGORIES;
 use shared::realworld::Paging;
-use shared::FieldError;
+use shared::{FieldError, ValidationFailure};
 use std::sync::Arc;
 
 /// `GET /api/products?page&limit&category_id&search&sort_by&sort_order`.
@@ -49,7 +49,7 @@ pub async fn list(app: Arc<App>, req: Req) -> Result<Response, ApiError> {
             "must be asc or desc",
         ));
     }
-    reject(errors)?;
+    ValidationFailure::check(errors)?;
     let query = ProductQuery {
         page,
         limit,

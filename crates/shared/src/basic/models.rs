@@ -126,16 +126,13 @@ impl SearchParams {
                 format!("must be one of {}", SORT_KEYS.join(", ")),
             ));
         }
-        if errors.is_empty() {
-            Ok(Self {
-                query,
-                limit: page.limit,
-                offset: page.offset,
-                sort_by,
-            })
-        } else {
-            Err(ValidationFailure { errors })
-        }
+        ValidationFailure::check(errors)?;
+        Ok(Self {
+            query,
+            limit: page.limit,
+            offset: page.offset,
+            sort_by,
+        })
     }
 }
 
@@ -153,11 +150,7 @@ impl PageParams {
     pub fn new(limit: Option<u64>, offset: Option<u64>) -> Result<Self, ValidationFailure> {
         let mut errors = Vec::new();
         let page = Self::check(limit, offset, super::USER_COUNT, &mut errors);
-        if errors.is_empty() {
-            Ok(page)
-        } else {
-            Err(ValidationFailure { errors })
-        }
+        ValidationFailure::check(errors).map(|()| page)
     }
 
     fn check(

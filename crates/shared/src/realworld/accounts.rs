@@ -177,11 +177,7 @@ impl Registration {
                 ));
             }
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ValidationFailure { errors })
-        }
+        ValidationFailure::check(errors)
     }
 }
 

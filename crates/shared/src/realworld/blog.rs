@@ -297,9 +297,7 @@ impl Blog {
                 }
             },
         };
-        if !errors.is_empty() {
-            return Err(CommentError::Invalid(ValidationFailure { errors }));
-        }
+        ValidationFailure::check(errors).map_err(CommentError::Invalid)?;
         let cost = COMMENT_OVERHEAD + r.content.len();
         let bytes = self
             .stored_bytes

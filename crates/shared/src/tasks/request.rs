@@ -299,9 +299,7 @@ impl BatchRequest {
             .enumerate()
             .map(|(i, t)| validate_in(t, &format!("tasks[{i}]"), &mut errors))
             .collect();
-        if !errors.is_empty() {
-            return Err(ValidationFailure { errors });
-        }
+        ValidationFailure::check(errors)?;
         Ok(BatchSpec {
             tasks: tasks.into_iter().flatten().collect(),
             parallel: self.execute_parallel.unwrap_or(true),

@@ -5,8 +5,8 @@
 //! Hashing is deliberately slow: callers run [`Accounts::register`] and
 //! [`Accounts::login`] on blocking threads behind a gate of their own.
 
-use super::catalog::serialize_time;
 use super::seed;
+use super::wire::serialize_time;
 use crate::sync::{lock, read, write};
 use crate::validation::patterns::{EMAIL, USERNAME};
 use crate::{FieldError, ValidationFailure};
@@ -198,13 +198,17 @@ impl Users {
         self.list.get(*id as usize - 1)
     }
 
-    fn taken(&self, username: &str, email: &str) -> Option<&'static str> {
-        if self.by_username.contains_key(&username.to_lowercase()) {
-            Some("username")
-        } else if self.by_email.contains_key(&email.to_lowercase()) {
-            Some("email")
+    /// Whether `r` may become an account: its name and e-mail are free and
+    /// the limit is not reached.
+    fn admit(&self, r: &Registration, max_users: usize) -> Result<(), AccountError> {
+        if self.by_username.contains_key(&r.username.to_lowercase()) {
+            Err(AccountError::Taken("username"))
+        } else if self.by_email.contains_key(&r.email.to_lowercase()) {
+            Err(AccountError::Taken("email"))
+        } else if self.list.len() >= max_users {
+            Err(AccountError::Full(max_users))
         } else {
-            None
+            Ok(())
         }
     }
 
@@ -330,25 +334,12 @@ impl Accounts {
     /// Creates an account (hashes the password: slow on purpose).
     pub fn register(&self, r: Registration) -> Result<Arc<User>, AccountError> {
         r.validate().map_err(AccountError::Invalid)?;
-        {
-            let users = read(&self.users);
-            if let Some(field) = users.taken(&r.username, &r.email) {
-                return Err(AccountError::Taken(field));
-            }
-            if users.list.len() >= self.max_users {
-                return Err(AccountError::Full(self.max_users));
-            }
-        }
+        read(&self.users).admit(&r, self.max_users)?;
         let password_hash =
             hash(&self.hasher, &r.password).map_err(|_| AccountError::BadCredentials)?;
         let mut users = write(&self.users);
         // Checked again: another registration may have won meanwhile.
-        if let Some(field) = users.taken(&r.username, &r.email) {
-            return Err(AccountError::Taken(field));
-        }
-        if users.list.len() >= self.max_users {
-            return Err(AccountError::Full(self.max_users));
-        }
+        users.admit(&r, self.max_users)?;
         Ok(users.insert(User {
             id: 0,
             username: r.username,
@@ -394,13 +385,8 @@ impl Accounts {
         let expires = unix_now() + self.ttl.as_secs();
         let message = format!("{user_id}.{expires}");
         let signature = self.mac(&message).finalize().into_bytes();
-        let mut access_token = message;
-        access_token.push('.');
-        for b in signature {
-            access_token.push_str(&format!("{b:02x}"));
-        }
         Token {
-            access_token,
+            access_token: format!("{message}.{}", crate::files::upload::hex(&signature)),
             token_type: "bearer",
             expires_in: self.ttl.as_secs(),
         }

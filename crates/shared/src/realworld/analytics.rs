@@ -5,7 +5,7 @@
 //! (day, page) and (day, session) entries share a budget (what does not fit
 //! is counted as untracked), and only the newest raw events are retained.
 
-use super::catalog::{money, serialize_time};
+use super::wire::{money, serialize_time};
 use crate::sync::lock;
 use crate::{FieldError, ValidationFailure};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -262,29 +262,25 @@ struct Day {
     revenue: Decimal,
 }
 
-impl Day {
-    fn top_pages(&self) -> Vec<(String, u64)> {
-        let mut top: Vec<(&String, &u64)> = self.page_views.iter().collect();
-        top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        top.into_iter()
-            .take(TOP_PAGES)
-            .map(|(p, n)| (p.clone(), *n))
-            .collect()
-    }
+/// The [`TOP_PAGES`] largest counts: count descending, then key.
+fn top_n<K: Ord>(counts: impl IntoIterator<Item = (K, u64)>) -> Vec<(K, u64)> {
+    let mut top: Vec<(K, u64)> = counts.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    top.truncate(TOP_PAGES);
+    top
+}
 
+impl Day {
     /// Drops the distinct entries, keeping the top pages and the session
     /// count; returns the bytes freed.
     fn summarize(&mut self) -> usize {
         let mut summary = self.summary.take().unwrap_or_default();
         summary.sessions += self.sessions.len();
         let mut pages: HashMap<String, u64> = summary.top_pages.drain(..).collect();
-        for (page, n) in self.top_pages() {
-            *pages.entry(page).or_default() += n;
+        for (page, n) in top_n(self.page_views.iter().map(|(p, n)| (p, *n))) {
+            *pages.entry(page.clone()).or_default() += n;
         }
-        let mut top: Vec<(String, u64)> = pages.into_iter().collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        top.truncate(TOP_PAGES);
-        summary.top_pages = top;
+        summary.top_pages = top_n(pages);
         self.summary = Some(summary);
         self.page_views = HashMap::new();
         self.sessions = HashSet::new();
@@ -312,7 +308,6 @@ struct State {
     detailed: std::collections::BTreeSet<i64>,
     recent: VecDeque<Arc<Event>>,
     recent_bytes: usize,
-    keys: usize,
     key_bytes: usize,
     tracked: u64,
     evicted_events: u64,
@@ -332,7 +327,6 @@ impl State {
             };
             self.detailed.remove(&oldest);
             if let Some(day) = self.days.get_mut(&oldest) {
-                self.keys -= day.page_views.len() + day.sessions.len();
                 self.key_bytes -= day.summarize();
                 self.summarized_days += 1;
             }
@@ -354,7 +348,6 @@ impl State {
         }
         day.key_bytes += cost;
         self.key_bytes += cost;
-        self.keys += 1;
         self.detailed.insert(d);
         true
     }
@@ -474,7 +467,6 @@ impl Analytics {
                 break;
             }
             let (d, day) = entry.remove_entry();
-            state.keys -= day.page_views.len() + day.sessions.len();
             state.key_bytes -= day.key_bytes;
             state.detailed.remove(&d);
             state.expired_days += 1;
@@ -544,7 +536,11 @@ impl Analytics {
             days_summarized: state.summarized_days,
             untracked_page_views: state.untracked_pages,
             untracked_sessions: state.untracked_sessions,
-            distinct_keys: state.keys,
+            distinct_keys: state
+                .days
+                .values()
+                .map(|d| d.page_views.len() + d.sessions.len())
+                .sum(),
             key_bytes: state.key_bytes,
         }
     }
@@ -593,16 +589,13 @@ impl Analytics {
             orders += day.orders;
             revenue += day.revenue;
         }
-        let mut top: Vec<(&str, u64)> = pages.into_iter().collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         Dashboard {
             date_from: from.map(|d| d.to_string()),
             date_to: to.map(|d| d.to_string()),
             total_events: by_type.iter().sum(),
             events_by_type: EVENT_TYPES.iter().copied().zip(by_type).collect(),
-            top_pages: top
+            top_pages: top_n(pages)
                 .into_iter()
-                .take(TOP_PAGES)
                 .map(|(page_url, views)| PageViews {
                     page_url: page_url.to_owned(),
                     views,

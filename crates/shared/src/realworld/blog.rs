@@ -2,18 +2,18 @@
 //! a newest-first order; live view counts; comments appended per post under
 //! a global limit.
 
-use super::catalog::serialize_time;
 use super::search::{Bits, WordIndex};
 use super::seed::{self, PostSeed};
+use super::wire::serialize_time;
 use super::Page;
-use crate::sync::{read, write};
+use crate::sync::{lock, read, write};
 use crate::{FieldError, ValidationFailure};
 use chrono::{DateTime, Utc};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Post statuses.
 pub const STATUSES: [&str; 3] = ["draft", "published", "archived"];
@@ -106,9 +106,9 @@ pub struct Blog {
     by_tag: HashMap<&'static str, Bits>,
     words: WordIndex,
     next_comment: AtomicU64,
-    stored_comments: AtomicUsize,
+    /// Comments stored and bytes of new comments, taken together.
+    stored: Mutex<(usize, usize)>,
     max_comments: usize,
-    stored_bytes: AtomicUsize,
     max_bytes: usize,
 }
 
@@ -180,10 +180,9 @@ impl Blog {
             by_status,
             by_tag,
             words,
-            stored_comments: AtomicUsize::new(next as usize - 1),
+            stored: Mutex::new((next as usize - 1, 0)),
             next_comment: AtomicU64::new(next),
             max_comments,
-            stored_bytes: AtomicUsize::new(0),
             max_bytes,
         }
     }
@@ -299,22 +298,13 @@ impl Blog {
         };
         ValidationFailure::check(errors).map_err(CommentError::Invalid)?;
         let cost = COMMENT_OVERHEAD + r.content.len();
-        let bytes = self
-            .stored_bytes
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                (n + cost <= self.max_bytes).then_some(n + cost)
-            });
-        let count = bytes.is_ok().then(|| {
-            self.stored_comments
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                    (n < self.max_comments).then_some(n + 1)
-                })
-        });
-        if !matches!(count, Some(Ok(_))) {
-            if bytes.is_ok() {
-                self.stored_bytes.fetch_sub(cost, Ordering::Relaxed);
+        {
+            let mut stored = lock(&self.stored);
+            let (count, bytes) = *stored;
+            if count >= self.max_comments || bytes + cost > self.max_bytes {
+                return Err(CommentError::Full(self.max_comments));
             }
-            return Err(CommentError::Full(self.max_comments));
+            *stored = (count + 1, bytes + cost);
         }
         let comment = Arc::new(Comment {
             id: self.next_comment.fetch_add(1, Ordering::Relaxed),
@@ -331,7 +321,7 @@ impl Blog {
 
     /// Comments stored over all posts.
     pub fn comment_count(&self) -> usize {
-        self.stored_comments.load(Ordering::Relaxed)
+        lock(&self.stored).0
     }
 }
 

@@ -5,11 +5,10 @@
 
 use super::search::{Bits, WordIndex};
 use super::seed::{self, ProductSeed};
+use super::wire::{serialize_time, Money};
 use super::Page;
 use crate::sync::lock;
 use crate::FieldError;
-use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use std::collections::BTreeSet;
@@ -267,7 +266,7 @@ impl Catalog {
     /// Takes every `(product_id, quantity)` from stock, or nothing: the
     /// product locks are taken in id order, so concurrent orders cannot
     /// deadlock and stock never goes below zero. Ids must exist and be
-    /// distinct. Returns the units sold per line on success.
+    /// distinct. On success the units count as sold.
     pub fn reserve(&self, lines: &[(u32, u32)]) -> Result<(), Vec<Shortage>> {
         let mut order: Vec<usize> = (0..lines.len()).collect();
         order.sort_by_key(|&k| lines[k].0);
@@ -318,29 +317,6 @@ pub struct ProductView<'a> {
     pub views: u64,
     /// Units sold since start.
     pub sold: u64,
-}
-
-/// A decimal amount as a JSON number with its two places.
-pub(crate) fn money<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
-    use rust_decimal::prelude::ToPrimitive;
-    s.serialize_f64(d.to_f64().unwrap_or(0.0))
-}
-
-struct Money<'a>(&'a Decimal);
-
-impl Serialize for Money<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        money(self.0, s)
-    }
-}
-
-/// Writes `t` as an RFC 3339 UTC time in whole seconds.
-pub(crate) fn serialize_time<S: SerializeMap>(
-    map: &mut S,
-    key: &str,
-    t: &DateTime<Utc>,
-) -> Result<(), S::Error> {
-    map.serialize_entry(key, &t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 impl Serialize for ProductView<'_> {

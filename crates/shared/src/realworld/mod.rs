@@ -12,6 +12,7 @@ pub mod search;
 pub mod seed;
 #[cfg(test)]
 mod tests;
+mod wire;
 
 use accounts::{Accounts, HashCost};
 use analytics::{Analytics, AnalyticsLimits};

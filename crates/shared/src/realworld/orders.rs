@@ -2,7 +2,8 @@
 //! client total must agree), stock reserved for all items at once, and the
 //! newest orders retained in a bounded log with evictions counted.
 
-use super::catalog::{money, serialize_time, Catalog, Shortage};
+use super::catalog::{Catalog, Shortage};
+use super::wire::{serialize_time, Money};
 use crate::sync::{read, write};
 use crate::{FieldError, ValidationFailure};
 use chrono::{DateTime, Utc};
@@ -104,14 +105,6 @@ impl OrderLine {
     }
 }
 
-struct Money<'a>(&'a Decimal);
-
-impl Serialize for Money<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        money(self.0, s)
-    }
-}
-
 impl Serialize for OrderLine {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(5))?;
@@ -208,13 +201,6 @@ pub struct ValidOrder {
     total: Decimal,
 }
 
-impl ValidOrder {
-    /// The catalog total.
-    pub fn total(&self) -> Decimal {
-        self.total
-    }
-}
-
 impl OrderRequest {
     /// Checks every rule against the catalog, reporting every failing field;
     /// `user` is who is ordering.
@@ -272,6 +258,9 @@ impl OrderRequest {
             let product = u32::try_from(item.product_id)
                 .ok()
                 .and_then(|id| catalog.seed(id));
+            let quantity = u32::try_from(item.quantity)
+                .ok()
+                .filter(|q| (1..=MAX_QUANTITY).contains(q));
             match product {
                 None => errors.push(FieldError::new(
                     format!("items[{k}].product_id"),
@@ -284,14 +273,13 @@ impl OrderRequest {
                     format!("product {} is already in the order", p.id),
                 )),
                 Some(p) => {
-                    if (1..=i64::from(MAX_QUANTITY)).contains(&item.quantity) {
-                        let q = item.quantity as u32;
+                    if let Some(q) = quantity {
                         lines.push((p.id, q));
                         total += p.price * Decimal::from(q);
                     }
                 }
             }
-            if !(1..=i64::from(MAX_QUANTITY)).contains(&item.quantity) {
+            if quantity.is_none() {
                 errors.push(FieldError::new(
                     format!("items[{k}].quantity"),
                     "range",

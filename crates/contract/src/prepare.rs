@@ -179,10 +179,13 @@ pub fn prepare(
     values = substitute(&values, vars);
     let mut unique = Vec::new();
     for (reference, random) in &spec.randomize {
-        let value = crate::random::value(random, rng);
-        if random.kind == crate::model::RandomKind::Unique {
-            unique.extend(crate::random::unique_token(random, &value));
-        }
+        let value = if random.kind == crate::model::RandomKind::Unique {
+            let (value, token) = crate::random::unique(random, rng);
+            unique.push(token);
+            value
+        } else {
+            crate::random::value(random, rng)
+        };
         jsonpath::set(&mut values, reference, value)?;
     }
 

@@ -14,15 +14,14 @@ fn text(rng: &mut impl Rng, len: usize, alphabet: &[u8]) -> String {
 pub const UNIQUE_LEN: usize = 16;
 const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
-/// The `unique` token inside a value made by [`value`] for `spec`.
-pub(crate) fn unique_token(spec: &RandomSpec, value: &Value) -> Option<String> {
-    let s = value.as_str()?;
-    let start = spec
-        .format
-        .as_deref()
-        .and_then(|f| f.find("{}"))
-        .unwrap_or(0);
-    s.get(start..start + UNIQUE_LEN).map(str::to_owned)
+/// A `unique` value for `spec` and the token in it.
+pub(crate) fn unique(spec: &RandomSpec, rng: &mut impl Rng) -> (Value, String) {
+    let token = text(rng, UNIQUE_LEN, LOWER_ALNUM);
+    let value = match &spec.format {
+        Some(f) => f.replacen("{}", &token, 1),
+        None => token.clone(),
+    };
+    (Value::from(value), token)
 }
 
 /// A fresh value for `spec`.
@@ -46,13 +45,7 @@ pub(crate) fn value(spec: &RandomSpec, rng: &mut impl Rng) -> Value {
             Value::from(format!("{user}@{host}.com"))
         }
         RandomKind::Boolean => Value::from(rng.random_bool(0.5)),
-        RandomKind::Unique => {
-            let token = text(rng, UNIQUE_LEN, LOWER_ALNUM);
-            Value::from(match &spec.format {
-                Some(f) => f.replacen("{}", &token, 1),
-                None => token,
-            })
-        }
+        RandomKind::Unique => unique(spec, rng).0,
         RandomKind::Choice => match spec.values.len() {
             0 => Value::Null,
             n => spec.values[rng.random_range(0..n)].clone(),
@@ -119,8 +112,7 @@ mod tests {
                 values: Vec::new(),
                 format: Some("{}@example.com".into()),
             };
-            let u = value(&spec, &mut rng);
-            let token = unique_token(&spec, &u).unwrap();
+            let (u, token) = unique(&spec, &mut rng);
             assert_eq!(u, format!("{token}@example.com"));
             assert_eq!(token.len(), UNIQUE_LEN);
         }

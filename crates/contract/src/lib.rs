@@ -22,4 +22,4 @@ pub use model::{
 };
 pub use prepare::{prepare, Prepared, Vars};
 pub use report::{Check, CheckKind, Report};
-pub use verify::{verify, VerifyOptions};
+pub use verify::{verify, CheckId, Session, VerifyOptions};

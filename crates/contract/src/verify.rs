@@ -43,12 +43,28 @@ struct Checked {
     headers: HeaderMap,
 }
 
-struct Verifier<'a> {
+/// A verification in progress against one server, one check at a time, so a
+/// caller can watch the server between checks (did it die? restart it and
+/// point the session at its new address).
+pub struct Session {
     client: reqwest::Client,
     /// Negative cases get fresh connections: a server may rightly close one
     /// after refusing a request.
     fresh: reqwest::Client,
-    opts: &'a VerifyOptions,
+    opts: VerifyOptions,
+}
+
+/// One check of a contract, in the order [`Session::plan`] gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckId {
+    /// `endpoints[i]`.
+    Endpoint(usize),
+    /// `negative_cases[i]`.
+    Negative(usize),
+    /// `flows[i]`.
+    Flow(usize),
+    /// `Date` changes across seconds.
+    Date,
 }
 
 /// Runs every endpoint, negative case and flow of `contract` against the
@@ -59,31 +75,37 @@ pub async fn verify(contract: &Contract, opts: &VerifyOptions) -> Report {
         url: opts.base_url.clone(),
         checks: Vec::new(),
     };
-    let build = |pool: usize| {
-        reqwest::Client::builder()
-            .no_proxy()
-            .timeout(opts.timeout)
-            .pool_max_idle_per_host(pool)
-            .build()
-    };
-    let (client, fresh) = match (build(usize::MAX), build(0)) {
-        (Ok(client), Ok(fresh)) => (client, fresh),
-        (Err(e), _) | (_, Err(e)) => {
+    let session = match Session::new(opts.clone()) {
+        Ok(s) => s,
+        Err(e) => {
             report
                 .checks
-                .push(check(CheckKind::Headers, "client", Err(e.to_string())));
+                .push(check(CheckKind::Headers, "client", Err(e)));
             return report;
         }
     };
-    let v = Verifier {
-        client,
-        fresh,
-        opts,
+    let plan: Vec<CheckId> = session
+        .plan(contract)
+        .into_iter()
+        .filter(|c| *c != CheckId::Date)
+        .collect();
+    let contract_checks = async {
+        let mut checks = Vec::with_capacity(plan.len());
+        for id in &plan {
+            checks.push(session.run(contract, *id).await);
+        }
+        checks
     };
-    let (date, mut checks) = tokio::join!(v.date_changes(), v.contract_checks(contract));
-    if let Some(date) = date {
-        checks.push(date);
-    }
+    // The date check mostly waits, so it runs beside the others.
+    let date = async {
+        if opts.check_date {
+            Some(session.run(contract, CheckId::Date).await)
+        } else {
+            None
+        }
+    };
+    let (date, mut checks) = tokio::join!(date, contract_checks);
+    checks.extend(date);
     report.checks = checks;
     report
 }
@@ -105,44 +127,98 @@ fn joined(failures: Vec<String>) -> Result<(), String> {
     }
 }
 
-impl Verifier<'_> {
-    async fn contract_checks(&self, contract: &Contract) -> Vec<Check> {
-        let mut checks = Vec::new();
-        for e in &contract.endpoints {
-            let outcome = self
-                .request_and_check(
-                    &e.method,
-                    &e.path,
-                    &e.request,
-                    &e.expect,
-                    &Vars::new(),
-                    false,
-                )
-                .await
-                .map(|_| ());
-            checks.push(check(CheckKind::Endpoint, &e.name, outcome));
+impl Session {
+    /// A session with HTTP clients built for `opts`.
+    pub fn new(opts: VerifyOptions) -> Result<Self, String> {
+        let build = |pool: usize| {
+            reqwest::Client::builder()
+                .no_proxy()
+                .timeout(opts.timeout)
+                .pool_max_idle_per_host(pool)
+                .build()
+                .map_err(|e| e.to_string())
+        };
+        Ok(Self {
+            client: build(usize::MAX)?,
+            fresh: build(0)?,
+            opts,
+        })
+    }
+
+    /// The server being verified.
+    pub fn base_url(&self) -> &str {
+        &self.opts.base_url
+    }
+
+    /// Points the session at another address (a restarted server); pooled
+    /// connections to the old one are dropped.
+    pub fn set_base_url(&mut self, url: impl Into<String>) -> Result<(), String> {
+        let mut opts = self.opts.clone();
+        opts.base_url = url.into().trim_end_matches('/').to_owned();
+        *self = Self::new(opts)?;
+        Ok(())
+    }
+
+    /// Every check of `contract`: endpoints, negative cases, flows, then the
+    /// `Date` check when the options ask for it.
+    pub fn plan(&self, contract: &Contract) -> Vec<CheckId> {
+        let mut plan: Vec<CheckId> = (0..contract.endpoints.len())
+            .map(CheckId::Endpoint)
+            .chain((0..contract.negative_cases.len()).map(CheckId::Negative))
+            .chain((0..contract.flows.len()).map(CheckId::Flow))
+            .collect();
+        if self.opts.check_date {
+            plan.push(CheckId::Date);
         }
-        for c in &contract.negative_cases {
-            let outcome = if c.request.raw.is_some() {
-                self.raw_case(&c.path, &c.request, &c.expect).await
-            } else {
-                self.request_and_check(
-                    &c.method,
-                    &c.path,
-                    &c.request,
-                    &c.expect,
-                    &Vars::new(),
-                    true,
-                )
-                .await
-                .map(|_| ())
-            };
-            checks.push(check(CheckKind::Negative, &c.name, outcome));
+        plan
+    }
+
+    /// Runs one check.
+    pub async fn run(&self, contract: &Contract, id: CheckId) -> Check {
+        match id {
+            CheckId::Endpoint(i) => {
+                let Some(e) = contract.endpoints.get(i) else {
+                    return missing(CheckKind::Endpoint, i);
+                };
+                let outcome = self
+                    .request_and_check(
+                        &e.method,
+                        &e.path,
+                        &e.request,
+                        &e.expect,
+                        &Vars::new(),
+                        false,
+                    )
+                    .await
+                    .map(|_| ());
+                check(CheckKind::Endpoint, &e.name, outcome)
+            }
+            CheckId::Negative(i) => {
+                let Some(c) = contract.negative_cases.get(i) else {
+                    return missing(CheckKind::Negative, i);
+                };
+                let outcome = if c.request.raw.is_some() {
+                    self.raw_case(&c.path, &c.request, &c.expect).await
+                } else {
+                    self.request_and_check(
+                        &c.method,
+                        &c.path,
+                        &c.request,
+                        &c.expect,
+                        &Vars::new(),
+                        true,
+                    )
+                    .await
+                    .map(|_| ())
+                };
+                check(CheckKind::Negative, &c.name, outcome)
+            }
+            CheckId::Flow(i) => match contract.flows.get(i) {
+                Some(f) => check(CheckKind::Flow, &f.name, self.flow(f).await),
+                None => missing(CheckKind::Flow, i),
+            },
+            CheckId::Date => self.date_changes().await,
         }
-        for f in &contract.flows {
-            checks.push(check(CheckKind::Flow, &f.name, self.flow(f).await));
-        }
-        checks
     }
 
     async fn flow(&self, flow: &crate::model::Flow) -> Result<(), String> {
@@ -295,18 +371,17 @@ impl Verifier<'_> {
     }
 
     /// `Date` must be present and change between requests a second apart.
-    async fn date_changes(&self) -> Option<Check> {
-        if !self.opts.check_date {
-            return None;
-        }
-        let health = prepare(
+    async fn date_changes(&self) -> Check {
+        let health = match prepare(
             "GET",
             "/health",
             &RequestSpec::default(),
             &Vars::new(),
             &mut rand::rng(),
-        )
-        .ok()?;
+        ) {
+            Ok(h) => h,
+            Err(e) => return check(CheckKind::Headers, "date_changes", Err(e)),
+        };
         let date = |ex: &Exchange| ex.headers.get(DATE).map(|d| d.as_bytes().to_vec());
         let outcome = async {
             let first = date(&self.send(&health).await?).ok_or("no Date header")?;
@@ -322,8 +397,16 @@ impl Verifier<'_> {
             }
         }
         .await;
-        Some(check(CheckKind::Headers, "date_changes", outcome))
+        check(CheckKind::Headers, "date_changes", outcome)
     }
+}
+
+fn missing(kind: CheckKind, index: usize) -> Check {
+    check(
+        kind,
+        &format!("#{index}"),
+        Err("no such check in the contract".into()),
+    )
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -463,10 +546,19 @@ fn check_error_shape(expect: &Expect, doc: &Value, f: &mut Vec<String>) {
         .filter_map(|d| d.get("field").and_then(Value::as_str))
         .collect();
     for want in &expect.detail_fields {
-        if !fields.contains(&want.as_str()) {
+        if !fields.iter().any(|named| names_field(named, want)) {
             f.push(format!("details do not name `{want}` (named: {fields:?})"));
         }
     }
+}
+
+/// Whether a detail naming `named` names the field `want`: the field itself
+/// or a value inside it (`tags[1]` and `address.city` are inside `tags` and
+/// `address`), so a framework that reports the exact item is not wrong.
+fn names_field(named: &str, want: &str) -> bool {
+    named
+        .strip_prefix(want)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['[', '.']))
 }
 
 /// Largest gunzipped body the verifier inflates.
@@ -559,6 +651,16 @@ mod tests {
     use super::*;
     use crate::model::BodyBytes;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn a_detail_inside_a_field_names_it() {
+        assert!(names_field("tags", "tags"));
+        assert!(names_field("tags[1]", "tags"));
+        assert!(names_field("address.city", "address"));
+        assert!(!names_field("tagsx", "tags"));
+        assert!(!names_field("tag", "tags"));
+        assert!(!names_field("email", "personal_info.email"));
+    }
 
     fn exchange(body: &[u8], headers: &[(&'static str, &str)]) -> Exchange {
         let mut map = HeaderMap::new();

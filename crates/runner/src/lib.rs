@@ -5,6 +5,7 @@
 
 pub mod chart;
 pub mod compare;
+pub mod conformance;
 pub mod machine;
 pub mod managed;
 pub mod progress;
@@ -13,6 +14,7 @@ pub mod report;
 pub mod results;
 pub mod run;
 pub mod sampler;
+pub mod server;
 pub mod targets;
 pub mod wrk;
 
@@ -37,21 +39,40 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check a running server against a category's contract: every endpoint,
-    /// negative case and flow. Exits 1 when any check fails.
+    /// Check servers against their categories' contracts: every endpoint,
+    /// negative case and flow. Either a running server (`--url`, one
+    /// category) or the registry's servers (`--framework`), which are started
+    /// on free ports, verified, stopped, and summed up in a frameworks ×
+    /// categories matrix. Exits 1 when any check fails.
     Verify {
-        /// Category whose contract to check (basic, validation, …).
+        /// Category name; with --framework also comma-separated names or `all`.
         #[arg(long)]
         category: String,
-        /// Base URL of the server.
+        /// Base URL of a running server.
+        #[arg(
+            long,
+            required_unless_present = "framework",
+            conflicts_with = "framework"
+        )]
+        url: Option<String>,
+        /// Framework name(s) from the registry, comma-separated, or `all`.
         #[arg(long)]
-        url: String,
+        framework: Option<String>,
         /// Per-request timeout.
         #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
         timeout: Duration,
-        /// Also write the report as JSON to this file.
+        /// Also write the report (or the matrix) as JSON to this file.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// The framework registry [default: the nearest frameworks.toml].
+        #[arg(long)]
+        registry: Option<PathBuf>,
+        /// Directory for the started servers' logs.
+        #[arg(long, default_value = "results")]
+        output: PathBuf,
+        /// How long a started server may take to become healthy.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        startup_timeout: Duration,
     },
     /// Benchmark: start each framework's server per category, verify it,
     /// measure every verified endpoint with wrk beside the ceiling, and write
@@ -94,8 +115,12 @@ pub enum Command {
         #[arg(long)]
         registry: Option<PathBuf>,
         /// How long a server may take to become healthy.
-        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
         startup_timeout: Duration,
+        /// Kill a server whose resident memory grows past this during a load
+        /// (the target is reported as not measured; 0 turns the guard off).
+        #[arg(long, default_value = "4GiB")]
+        max_server_rss: bytesize::ByteSize,
     },
     /// Write a Markdown report with charts from one or more results files.
     Report {
@@ -144,33 +169,84 @@ fn default_registry() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../frameworks.toml")
 }
 
+/// The directory holding the registry: its commands run there.
+fn registry_root(registry: &Path) -> Result<PathBuf> {
+    Ok(registry
+        .canonicalize()
+        .with_context(|| format!("no registry at {}", registry.display()))?
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default())
+}
+
+/// `runner verify --url`: one running server, one category.
+fn verify_url(
+    contracts: &Path,
+    category: &str,
+    url: String,
+    timeout: Duration,
+    json: Option<&Path>,
+) -> Result<ExitCode> {
+    let contract = contract::load_in(contracts, category)?;
+    let mut options = contract::VerifyOptions::new(url);
+    options.timeout = timeout;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let report = runtime.block_on(contract::verify(&contract, &options));
+    print!("{}", report.table());
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
     match command {
         Command::Verify {
             category,
             url,
+            framework,
             timeout,
             json,
-        } => {
-            let contract = contract::load_in(contracts, &category)?;
-            let mut options = contract::VerifyOptions::new(url);
-            options.timeout = timeout;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("starting the runtime")?;
-            let report = runtime.block_on(contract::verify(&contract, &options));
-            print!("{}", report.table());
-            if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
-                    .with_context(|| format!("writing {}", path.display()))?;
+            registry,
+            output,
+            startup_timeout,
+        } => match (url, framework) {
+            (Some(url), _) => verify_url(contracts, &category, url, timeout, json.as_deref()),
+            (None, Some(framework)) => {
+                managed::install_signal_handler()?;
+                let registry = registry.unwrap_or_else(default_registry);
+                let stamp = machine::now().replace([':', '-'], "");
+                let matrix = conformance::verify_frameworks(&conformance::MatrixOptions {
+                    root: registry_root(&registry)?,
+                    registry,
+                    contracts: contracts.to_path_buf(),
+                    categories: category,
+                    frameworks: framework,
+                    logs: output.join(format!("verify-{}-logs", stamp.trim_end_matches('Z'))),
+                    startup_timeout,
+                    timeout,
+                })?;
+                print!("{}", matrix.table());
+                if let Some(path) = json {
+                    std::fs::write(&path, serde_json::to_vec_pretty(&matrix)?)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                }
+                Ok(if matrix.passed() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
             }
-            Ok(if report.passed() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
+            (None, None) => anyhow::bail!("give --url or --framework"),
+        },
         Command::Run {
             category,
             framework,
@@ -185,17 +261,12 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
             output,
             registry,
             startup_timeout,
+            max_server_rss,
         } => {
             managed::install_signal_handler()?;
             let registry = registry.unwrap_or_else(default_registry);
-            let root = registry
-                .canonicalize()
-                .with_context(|| format!("no registry at {}", registry.display()))?
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
             let options = run::RunOptions {
-                root,
+                root: registry_root(&registry)?,
                 registry,
                 contracts: contracts.to_path_buf(),
                 categories: category,
@@ -209,6 +280,7 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
                 scenarios,
                 output,
                 startup_timeout,
+                max_server_rss: Some(max_server_rss.as_u64()).filter(|&b| b > 0),
             };
             let outcome = run::run(&options)?;
             println!("results: {}", outcome.path.display());

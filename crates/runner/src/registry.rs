@@ -6,6 +6,9 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The name of this suite's own servers in the registry.
+pub const REFERENCE: &str = "reference";
+
 /// The whole registry file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +45,37 @@ pub struct Framework {
     pub health: String,
     /// Start command per category; `{port}` is replaced.
     pub categories: BTreeMap<String, Vec<String>>,
+    /// Command run once before the framework's servers start (e.g. creating
+    /// a virtual environment); it must be quick when already done.
+    #[serde(default)]
+    pub setup: Option<Vec<String>>,
+    /// Checks the framework itself cannot pass (a missing feature, a crash
+    /// inside it), each with the reason; reported as known, never hidden.
+    #[serde(default)]
+    pub known_failures: Vec<KnownFailure>,
+}
+
+/// A contract check a framework cannot pass, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownFailure {
+    /// Category of the check.
+    pub category: String,
+    /// The check: kind and name, e.g. `negative malformed_request_line`.
+    pub check: String,
+    /// Why the framework cannot pass it.
+    pub reason: String,
+}
+
+impl Framework {
+    /// The known failures of one category.
+    pub fn known_in(&self, category: &str) -> Vec<KnownFailure> {
+        self.known_failures
+            .iter()
+            .filter(|k| k.category == category)
+            .cloned()
+            .collect()
+    }
 }
 
 impl Registry {
@@ -65,15 +99,19 @@ impl Registry {
         Ok(registry)
     }
 
-    /// The frameworks `selector` names: `all`, or comma-separated names.
-    /// An unknown name is an error listing the known ones.
+    /// The frameworks `selector` names: `all` (the reference first, then the
+    /// others by name, so every run lists them in the same order), or
+    /// comma-separated names in the order given. An unknown name is an error
+    /// listing the known ones.
     pub fn select(&self, selector: &str) -> Result<Vec<(&str, &Framework)>> {
         if selector == "all" {
-            return Ok(self
+            let mut all: Vec<(&str, &Framework)> = self
                 .frameworks
                 .iter()
                 .map(|(n, f)| (n.as_str(), f))
-                .collect());
+                .collect();
+            all.sort_by_key(|(n, _)| (*n != REFERENCE, *n));
+            return Ok(all);
         }
         selector
             .split(',')
@@ -118,7 +156,9 @@ mod tests {
     fn the_checked_in_registry_loads() {
         let r = registry();
         assert!(r.frameworks["reference"].categories.contains_key("basic"));
-        assert_eq!(r.select("all").unwrap().len(), r.frameworks.len());
+        let all = r.select("all").unwrap();
+        assert_eq!(all.len(), r.frameworks.len());
+        assert_eq!(all[0].0, REFERENCE, "the reference comes first");
     }
 
     #[test]

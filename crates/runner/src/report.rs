@@ -104,6 +104,26 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
         }
         md.push('\n');
     }
+    for (stem, r) in &runs {
+        let matrix = crate::conformance::Matrix::of_results(r);
+        if matrix.cells.is_empty() {
+            continue;
+        }
+        let title = if runs.len() > 1 {
+            format!("## Conformance ({stem})\n\n")
+        } else {
+            "## Conformance\n\n".to_owned()
+        };
+        md.push_str(&title);
+        md.push_str(
+            "Checks passed per framework and category (every endpoint, negative case and flow of \
+             the contract). Only endpoints that pass their own check are benchmarked; a \
+             framework's failed checks, crashes and unmeasured targets are listed under its \
+             category.\n\n",
+        );
+        md.push_str(&matrix.markdown());
+        md.push('\n');
+    }
     md.push_str(
         "Share of ceiling = req/s ÷ the ceiling's req/s in the same run. CPU vs ceiling = server \
          CPU per request ÷ the ceiling's: on a small machine the load generator saturates first, \
@@ -135,7 +155,7 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
                 };
                 let _ = writeln!(
                     md,
-                    "- **{label}** ({}): verification {} passed, {} failed{}{}",
+                    "- **{label}** ({}): verification {} passed, {} failed{}{}{}{}",
                     f.version,
                     c.verify.passed,
                     c.verify.failed,
@@ -143,8 +163,33 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
                         String::new()
                     } else {
                         format!(
-                            "; not benchmarked: {}",
+                            "; not benchmarked (failed verification): {}",
                             c.verify.skipped_endpoints.join(", ")
+                        )
+                    },
+                    if c.crashes.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; server died {} time(s), during {}",
+                            c.crashes.len(),
+                            c.crashes
+                                .iter()
+                                .map(|x| format!("{} ({})", x.during, x.status))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    },
+                    if c.failed_targets.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; not measured: {}",
+                            c.failed_targets
+                                .iter()
+                                .map(|t| format!("{} ({})", t.name, t.error))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )
                     },
                     c.error
@@ -161,8 +206,27 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
             "\n| framework | endpoint | conns | req/s | share of ceiling | CPU µs/req | CPU vs ceiling | p50 | p99 | p99.9 | peak RSS | errors | flags |\n\
              |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
         );
+        // Endpoint by endpoint, every framework side by side.
+        let mut order: Vec<String> = Vec::new();
         for col in &columns {
             for m in col.results {
+                let key = row_label(m, true);
+                if !order.contains(&key) {
+                    order.push(key);
+                }
+            }
+        }
+        let mut rows: Vec<(usize, &Column<'_>, &Measurement)> = columns
+            .iter()
+            .flat_map(|col| col.results.iter().map(move |m| (col, m)))
+            .map(|(col, m)| {
+                let key = row_label(m, true);
+                (order.iter().position(|o| *o == key).unwrap_or(0), col, m)
+            })
+            .collect();
+        rows.sort_by_key(|(i, _, _)| *i);
+        for (_, col, m) in rows {
+            {
                 let _ = writeln!(
                     md,
                     "| {} | {} | {} | {:.0} | {} | {:.1} | {} | {} | {} | {} | {:.1} MB | {} | {} |",
@@ -234,7 +298,7 @@ fn charts(
     };
     let ceiling = runs.first().and_then(|(_, r)| r.ceiling.results.first());
     type Metric = fn(&Measurement) -> f64;
-    let summaries: [(&str, &str, &str, Metric, Option<f64>); 3] = [
+    let summaries: [(&str, &str, &str, Metric, Option<f64>); 5] = [
         (
             "rps",
             "requests per second",
@@ -243,11 +307,25 @@ fn charts(
             ceiling.map(|m| m.requests_per_second),
         ),
         (
+            "share",
+            "share of the ceiling's req/s",
+            "req/s ÷ ceiling req/s (higher is better)",
+            |m| m.ceiling_share.unwrap_or(f64::NAN),
+            Some(1.0),
+        ),
+        (
             "cpu",
             "server CPU per request",
             "CPU µs per request (lower is better)",
             |m| m.cpu.us_per_request,
             ceiling.map(|m| m.cpu.us_per_request),
+        ),
+        (
+            "p99",
+            "p99 latency",
+            "ms (lower is better)",
+            |m| m.latency_us.p99 / 1000.0,
+            ceiling.map(|m| m.latency_us.p99 / 1000.0),
         ),
         (
             "memory",
@@ -296,8 +374,11 @@ fn charts(
     }
     let _ = writeln!(
         md,
-        "![req/s]({category}-rps.svg)\n\n![CPU per request]({category}-cpu.svg)\n\n{}\n\n![memory]({category}-memory.svg)\n\n\
-         PNG versions: [req/s]({category}-rps.png), [CPU]({category}-cpu.png), [memory]({category}-memory.png)\n",
+        "![req/s]({category}-rps.svg)\n\n![share of ceiling]({category}-share.svg)\n\n\
+         ![CPU per request]({category}-cpu.svg)\n\n![p99]({category}-p99.svg)\n\n\
+         ![memory]({category}-memory.svg)\n\n{}\n\n\
+         PNG versions: [req/s]({category}-rps.png), [share]({category}-share.png), \
+         [CPU]({category}-cpu.png), [p99]({category}-p99.png), [memory]({category}-memory.png)\n",
         latency_links.join("\n\n")
     );
     Ok(())

@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Version of this format; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest format this runner still reads (later fields default).
+pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
 /// One run of the runner.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,6 +130,37 @@ pub struct CategoryResult {
     pub verify: VerifySummary,
     /// Measurements of verified endpoints and scenarios.
     pub results: Vec<Measurement>,
+    /// Times the server died (during a check or a load), each followed by a
+    /// restart.
+    #[serde(default)]
+    pub crashes: Vec<crate::server::Crash>,
+    /// Targets that could not be measured, and why.
+    #[serde(default)]
+    pub failed_targets: Vec<FailedTarget>,
+}
+
+/// A target whose measurement failed (its server died, wrk failed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailedTarget {
+    /// Endpoint or scenario name.
+    pub name: String,
+    /// What went wrong.
+    pub error: String,
+}
+
+impl CategoryResult {
+    /// A category that has nothing measured yet.
+    pub fn new(category: &str) -> Self {
+        Self {
+            category: category.to_owned(),
+            error: None,
+            verify: VerifySummary::default(),
+            results: Vec::new(),
+            crashes: Vec::new(),
+            failed_targets: Vec::new(),
+        }
+    }
 }
 
 /// What verification found.
@@ -141,6 +175,10 @@ pub struct VerifySummary {
     pub failures: Vec<String>,
     /// Endpoints not benchmarked because they failed verification.
     pub skipped_endpoints: Vec<String>,
+    /// The failed checks that the registry documents as the framework's own
+    /// limitations, with the reason.
+    #[serde(default)]
+    pub known_failures: Vec<crate::registry::KnownFailure>,
 }
 
 /// One endpoint or scenario at one connection count.
@@ -270,9 +308,9 @@ impl Results {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let results: Self = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a results file", path.display()))?;
-        if results.schema_version != SCHEMA_VERSION {
+        if !(OLDEST_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&results.schema_version) {
             bail!(
-                "{}: results format {} (this runner reads {SCHEMA_VERSION})",
+                "{}: results format {} (this runner reads {OLDEST_SCHEMA_VERSION} to {SCHEMA_VERSION})",
                 path.display(),
                 results.schema_version
             );

@@ -4,14 +4,16 @@
 //! stop it, and write one results file. The ceiling is measured first, in the
 //! same run, with the same load.
 
+use crate::conformance;
 use crate::managed::Managed;
 use crate::progress::Progress;
-use crate::registry::{with_port, Registry};
+use crate::registry::{Framework, Registry};
 use crate::results::{
-    median, CategoryResult, Ceiling, Cpu, FrameworkResult, Measurement, Memory, Parameters,
-    Results, Sanity, VerifySummary, SCHEMA_VERSION,
+    median, CategoryResult, Ceiling, Cpu, FailedTarget, FrameworkResult, Measurement, Memory,
+    Parameters, Results, Sanity, SCHEMA_VERSION,
 };
 use crate::sampler::{Sampler, Usage};
+use crate::server::{Launch, Server};
 use crate::targets::{self, Target, TargetKind};
 use crate::wrk::{self, Errors, Load, Summary};
 use anyhow::{bail, Context, Result};
@@ -19,7 +21,7 @@ use contract::Contract;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Everything `run` needs.
 #[derive(Debug, Clone)]
@@ -52,24 +54,9 @@ pub struct RunOptions {
     pub output: PathBuf,
     /// How long a server may take to become healthy.
     pub startup_timeout: Duration,
-}
-
-/// A server started for measuring.
-struct Server {
-    process: Managed,
-    url: String,
-    log: PathBuf,
-}
-
-fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(listener.local_addr()?.port())
-}
-
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().rev().take(5).collect();
-    lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+    /// A server whose process tree grows past this many resident bytes
+    /// during a load is killed (and restarted for the next target).
+    pub max_server_rss: Option<u64>,
 }
 
 /// CPU seconds of reaped children (wrk, once waited for).
@@ -84,59 +71,28 @@ fn children_cpu() -> f64 {
 struct Runner<'a> {
     opts: &'a RunOptions,
     rt: tokio::runtime::Runtime,
-    client: reqwest::Client,
     logs: PathBuf,
     progress: Progress,
 }
 
 impl Runner<'_> {
-    /// Starts `command` on a free port and waits for `health` to answer 2xx.
-    fn start(&self, name: &str, command: &[String], health: &str) -> Result<Server> {
-        let port = free_port()?;
-        let argv = with_port(command, port);
-        let (program, args) = argv.split_first().context("empty command")?;
-        let log = self.logs.join(format!("{name}.log"));
-        let mut cmd = Command::new(program);
-        cmd.args(args).current_dir(&self.opts.root);
-        let mut process = Managed::spawn(&mut cmd, Some(&log), false)
-            .with_context(|| format!("starting {name}: {}", argv.join(" ")))?;
-        let url = format!("http://127.0.0.1:{port}");
-        let probe = format!("{url}{health}");
-        let deadline = Instant::now() + self.opts.startup_timeout;
-        loop {
-            if let Some(status) = process.try_status() {
-                bail!(
-                    "{name} exited ({status}) before it was healthy: {}",
-                    log_tail(&log)
-                );
-            }
-            let healthy = self.rt.block_on(async {
-                self.client
-                    .get(&probe)
-                    .timeout(Duration::from_secs(2))
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-            });
-            if healthy {
-                return Ok(Server { process, url, log });
-            }
-            if Instant::now() >= deadline {
-                bail!(
-                    "{name} did not answer {probe} within {:?}: {}",
-                    self.opts.startup_timeout,
-                    log_tail(&log)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
+    fn launch(&self, label: &str, command: &[String], health: &str) -> Launch {
+        Launch {
+            label: label.to_owned(),
+            command: command.to_vec(),
+            health: health.to_owned(),
+            root: self.opts.root.clone(),
+            log: self.logs.join(format!("{label}.log")),
+            startup_timeout: self.opts.startup_timeout,
         }
     }
 
-    fn stop(&self, mut server: Server) {
-        if server.process.stop(Duration::from_secs(30)).is_none() {
+    fn stop(&self, server: Server) {
+        let log = server.log().to_path_buf();
+        if !server.stop() {
             self.progress.note(format!(
-                "warning: could not stop the server (log: {})",
-                server.log.display()
+                "warning: the server had to be killed (log: {})",
+                log.display()
             ));
         }
     }
@@ -149,11 +105,17 @@ impl Runner<'_> {
         load: Load,
     ) -> Result<(Summary, Usage, f64)> {
         let before = children_cpu();
-        let sampler = Sampler::start(server.process.pid());
-        let child = Managed::spawn(&mut wrk::command(&server.url, script, load), None, true)?;
+        let sampler = Sampler::with_limit(server.pid(), self.opts.max_server_rss);
+        let child = Managed::spawn(&mut wrk::command(server.url(), script, load), None, true)?;
         let (status, stdout, stderr) = child.wait_output()?;
         let usage = sampler.finish();
         let wrk_cpu = children_cpu() - before;
+        if usage.over_limit {
+            bail!(
+                "the server's memory grew past the limit (--max-server-rss {}): the runner killed it",
+                bytesize::ByteSize::b(self.opts.max_server_rss.unwrap_or_default())
+            );
+        }
         if !status.success() {
             bail!("wrk failed ({status}): {}", stderr.trim());
         }
@@ -271,7 +233,7 @@ impl Runner<'_> {
     fn ceiling(&self, registry: &Registry) -> Result<Ceiling> {
         let c = &registry.ceiling;
         self.progress.step("ceiling: starting");
-        let server = self.start("ceiling", &c.command, &c.path)?;
+        let server = Server::start(&self.launch("ceiling", &c.command, &c.path))?;
         let target = Target {
             kind: TargetKind::Endpoint,
             name: "hello".to_owned(),
@@ -336,19 +298,15 @@ impl Runner<'_> {
         health: &str,
         command: &[String],
         contract: &Contract,
+        known: &[crate::registry::KnownFailure],
     ) -> CategoryResult {
         let label = format!("{framework}-{}", contract.category);
-        let mut result = CategoryResult {
-            category: contract.category.clone(),
-            error: None,
-            verify: VerifySummary::default(),
-            results: Vec::new(),
-        };
+        let mut result = CategoryResult::new(&contract.category);
         self.progress.step(format!(
             "{framework}/{}: starting and verifying",
             contract.category
         ));
-        let server = match self.start(&label, command, health) {
+        let mut server = match Server::start(&self.launch(&label, command, health)) {
             Ok(s) => s,
             Err(e) => {
                 self.progress.note(format!("  {label}: {e:#}"));
@@ -356,67 +314,117 @@ impl Runner<'_> {
                 return result;
             }
         };
-        let report = self.rt.block_on(contract::verify(
-            contract,
-            &contract::VerifyOptions::new(&server.url),
-        ));
+        let (report, crashes) =
+            conformance::verify(&self.rt, &mut server, contract, Duration::from_secs(10));
+        result.verify = conformance::summarize(&report, contract, known);
+        result.crashes = crashes;
         let verified: Vec<String> = report
             .passed_endpoints()
             .into_iter()
             .map(str::to_owned)
             .collect();
-        result.verify = VerifySummary {
-            passed: report.checks.iter().filter(|c| c.passed).count(),
-            failed: report.failures().count(),
-            failures: report
-                .failures()
-                .map(|c| format!("{}: {}", c.name, c.detail))
-                .collect(),
-            skipped_endpoints: contract
-                .endpoints
-                .iter()
-                .filter(|e| !verified.contains(&e.name))
-                .map(|e| e.name.clone())
-                .collect(),
-        };
         if !report.passed() {
             self.progress.note(format!(
                 "  {label}: {} verification check(s) failed; failed endpoints are not benchmarked:\n{}",
                 result.verify.failed,
-                report.failures().map(|c| format!("    {}: {}", c.name, c.detail)).collect::<Vec<_>>().join("\n")
+                result.verify.failures.iter().map(|f| format!("    {f}")).collect::<Vec<_>>().join("\n")
             ));
         }
-        let outcome = self.targets(contract, &verified).and_then(|targets| {
-            // Endpoints with their own load limits (100 MB transfers) stay
-            // out of the shared warm-up.
-            let all: Vec<(String, u32)> = targets
-                .iter()
-                .filter(|t| t.kind == TargetKind::Endpoint && t.max_connections.is_none())
-                .map(|t| (t.name.clone(), 1))
-                .collect();
-            if !all.is_empty() {
-                let warm = targets::mix(contract, TargetKind::Scenario, "warmup", &all, 99)?;
-                self.warm_up(&server, &label, &warm)?;
+        for crash in &result.crashes {
+            self.progress.note(format!(
+                "  {label}: the server died during {} ({}); restarted",
+                crash.during, crash.status
+            ));
+        }
+        if server.exited().is_some() {
+            // Verification gave up restarting it.
+            result.error = Some("the server could not be kept running".into());
+            return result;
+        }
+        let targets = match self.targets(contract, &verified) {
+            Ok(t) => t,
+            Err(e) => {
+                result.error = Some(format!("{e:#}"));
+                self.stop(server);
+                return result;
             }
-            for t in &targets {
-                for &conns in &self.opts.connections {
-                    self.progress.step(format!(
-                        "{framework}/{}: {} with {conns} connections",
-                        contract.category, t.name
-                    ));
-                    result
-                        .results
-                        .push(self.measure(&server, &label, t, conns)?);
+        };
+        // Endpoints with their own load limits (100 MB transfers) stay out
+        // of the shared warm-up.
+        let all: Vec<(String, u32)> = targets
+            .iter()
+            .filter(|t| t.kind == TargetKind::Endpoint && t.max_connections.is_none())
+            .map(|t| (t.name.clone(), 1))
+            .collect();
+        if !all.is_empty() {
+            let warm = targets::mix(contract, TargetKind::Scenario, "warmup", &all, 99)
+                .and_then(|warm| self.warm_up(&server, &label, &warm));
+            if let Err(e) = warm {
+                self.progress.note(format!("  {label}: warm-up: {e:#}"));
+                if !self.survive(&mut server, &label, "load: warm-up", &mut result) {
+                    return result;
                 }
             }
-            Ok(())
-        });
-        if let Err(e) = outcome {
-            self.progress.note(format!("  {label}: {e:#}"));
-            result.error = Some(format!("{e:#}"));
+        }
+        for t in &targets {
+            for &conns in &self.opts.connections {
+                self.progress.step(format!(
+                    "{framework}/{}: {} with {conns} connections",
+                    contract.category, t.name
+                ));
+                match self.measure(&server, &label, t, conns) {
+                    Ok(m) => {
+                        if server.exited().is_some() {
+                            result.failed_targets.push(FailedTarget {
+                                name: t.name.clone(),
+                                error: "the server died during the measurement".into(),
+                            });
+                        } else {
+                            result.results.push(m);
+                        }
+                    }
+                    Err(e) => {
+                        self.progress.note(format!("  {label}: {}: {e:#}", t.name));
+                        result.failed_targets.push(FailedTarget {
+                            name: t.name.clone(),
+                            error: format!("{e:#}"),
+                        });
+                    }
+                }
+                let during = format!("load: {}", t.name);
+                if !self.survive(&mut server, &label, &during, &mut result) {
+                    return result;
+                }
+            }
         }
         self.stop(server);
         result
+    }
+
+    /// After a load: if the server died, records the crash and restarts it;
+    /// false when it could not be restarted (the category ends there).
+    fn survive(
+        &self,
+        server: &mut Server,
+        label: &str,
+        during: &str,
+        result: &mut CategoryResult,
+    ) -> bool {
+        let Some(crash) = server.crash(during) else {
+            return true;
+        };
+        self.progress.note(format!(
+            "  {label}: the server died during {during} ({}); restarting",
+            crash.status
+        ));
+        result.crashes.push(crash);
+        match server.restart(during) {
+            Ok(()) => true,
+            Err(e) => {
+                result.error = Some(format!("the server could not be restarted: {e:#}"));
+                false
+            }
+        }
     }
 }
 
@@ -432,8 +440,56 @@ impl Drop for BodyFiles {
     }
 }
 
+/// Frameworks' setup commands, each run at most once per invocation.
+#[derive(Default)]
+pub struct Setups {
+    done: BTreeMap<Vec<String>, Result<(), String>>,
+}
+
+impl Setups {
+    /// Runs `framework`'s setup command (if any, and not already run) in
+    /// `root`, its output going to a log in `logs`.
+    pub fn run(
+        &mut self,
+        framework: &Framework,
+        root: &Path,
+        logs: &Path,
+        progress: &Progress,
+    ) -> Result<(), String> {
+        let Some(command) = &framework.setup else {
+            return Ok(());
+        };
+        if let Some(outcome) = self.done.get(command) {
+            return outcome.clone();
+        }
+        progress.note(format!("setting up: {}", command.join(" ")));
+        let index = self.done.len();
+        let log = logs.join(format!("setup-{index}.log"));
+        let outcome = (|| -> Result<()> {
+            let (program, args) = command.split_first().context("empty setup command")?;
+            let mut cmd = Command::new(program);
+            cmd.args(args).current_dir(root);
+            let (status, stdout, stderr) = Managed::spawn(&mut cmd, None, true)?.wait_output()?;
+            std::fs::write(&log, format!("{stdout}{stderr}"))
+                .with_context(|| format!("writing {}", log.display()))?;
+            if !status.success() {
+                bail!(
+                    "setup `{}` failed ({}): {}",
+                    command.join(" "),
+                    crate::server::describe(status),
+                    crate::server::log_tail(&log)
+                );
+            }
+            Ok(())
+        })()
+        .map_err(|e| format!("{e:#}"));
+        self.done.insert(command.clone(), outcome.clone());
+        outcome
+    }
+}
+
 /// Categories named by `selector` with their contracts.
-fn contracts(dir: &Path, selector: &str) -> Result<Vec<Contract>> {
+pub fn contracts(dir: &Path, selector: &str) -> Result<Vec<Contract>> {
     let names: Vec<&str> = if selector == "all" {
         contract::CATEGORIES
             .iter()
@@ -518,10 +574,6 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
             .enable_all()
             .build()
             .context("starting the runtime")?,
-        client: reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .context("building the HTTP client")?,
         logs,
         progress: Progress::new(total),
     };
@@ -536,25 +588,29 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let started_at = crate::machine::now();
     let ceiling = runner.ceiling(&registry)?;
     let mut results_frameworks = Vec::new();
+    let mut setups = Setups::default();
     for (name, f) in &frameworks {
+        let setup = setups.run(f, &opts.root, &runner.logs, &runner.progress);
         let mut categories = Vec::new();
         for c in &contracts {
-            match f.categories.get(&c.category) {
-                Some(command) => categories.push(runner.category(name, &f.health, command, c)),
-                None => {
-                    runner
-                        .progress
-                        .step(format!("{name}/{}: no server registered", c.category));
-                    categories.push(CategoryResult {
-                        category: c.category.clone(),
-                        error: Some(format!(
-                            "{name} has no server for {} in the registry",
-                            c.category
-                        )),
-                        verify: VerifySummary::default(),
-                        results: Vec::new(),
-                    });
+            let mut failed = |error: String| {
+                runner
+                    .progress
+                    .step(format!("{name}/{}: {error}", c.category));
+                let mut r = CategoryResult::new(&c.category);
+                r.error = Some(error);
+                categories.push(r);
+            };
+            match (f.categories.get(&c.category), &setup) {
+                (_, Err(e)) => failed(e.clone()),
+                (Some(command), Ok(())) => {
+                    let known = f.known_in(&c.category);
+                    categories.push(runner.category(name, &f.health, command, c, &known));
                 }
+                (None, Ok(())) => failed(format!(
+                    "{name} has no server for {} in the registry",
+                    c.category
+                )),
             }
         }
         results_frameworks.push(FrameworkResult {

@@ -94,12 +94,17 @@ pub struct Usage {
     pub peak_rss_bytes: u64,
     /// Resident memory at the end, in bytes.
     pub final_rss_bytes: u64,
+    /// The tree grew past the memory limit and was killed.
+    #[serde(default)]
+    pub over_limit: bool,
 }
 
-/// Samples a process tree every 100 ms on a thread until stopped.
+/// Samples a process tree every 100 ms on a thread until stopped; with a
+/// memory limit, a tree that grows past it is killed (its process group gets
+/// SIGKILL) so one leaking server cannot exhaust the machine.
 pub struct Sampler {
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<u64>,
+    thread: JoinHandle<(u64, bool)>,
     root: u32,
     start: Reading,
     started: Instant,
@@ -108,6 +113,12 @@ pub struct Sampler {
 impl Sampler {
     /// Starts sampling the tree of `root`.
     pub fn start(root: u32) -> Self {
+        Self::with_limit(root, None)
+    }
+
+    /// Starts sampling the tree of `root`, a process group leader, killing
+    /// the group if its resident memory exceeds `limit` bytes.
+    pub fn with_limit(root: u32, limit: Option<u64>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let start = read_tree(root);
         let flag = stop.clone();
@@ -115,9 +126,18 @@ impl Sampler {
             let mut peak = 0;
             while !flag.load(Ordering::Relaxed) {
                 peak = peak.max(read_tree(root).rss_bytes);
+                if limit.is_some_and(|l| peak > l) {
+                    if let Ok(pid) = i32::try_from(root) {
+                        let _ = nix::sys::signal::killpg(
+                            nix::unistd::Pid::from_raw(pid),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
+                    }
+                    return (peak, true);
+                }
                 std::thread::sleep(Duration::from_millis(100));
             }
-            peak
+            (peak, false)
         });
         Self {
             stop,
@@ -133,13 +153,14 @@ impl Sampler {
         let end = read_tree(self.root);
         let wall = self.started.elapsed().as_secs_f64();
         self.stop.store(true, Ordering::Relaxed);
-        let peak = self.thread.join().unwrap_or(0).max(end.rss_bytes);
+        let (peak, over_limit) = self.thread.join().unwrap_or((0, false));
         let cpu = (end.cpu_seconds - self.start.cpu_seconds).max(0.0);
         Usage {
             cpu_seconds: cpu,
             average_cores: if wall > 0.0 { cpu / wall } else { 0.0 },
-            peak_rss_bytes: peak,
+            peak_rss_bytes: peak.max(end.rss_bytes),
             final_rss_bytes: end.rss_bytes,
+            over_limit,
         }
     }
 }
@@ -162,6 +183,24 @@ mod tests {
         let usage = sampler.finish();
         assert!(usage.cpu_seconds > 0.05, "{usage:?}");
         assert!(usage.peak_rss_bytes >= usage.final_rss_bytes / 2);
+    }
+
+    #[test]
+    fn a_tree_past_the_memory_limit_is_killed() {
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let sampler = Sampler::with_limit(child.id(), Some(1));
+        let status = child.wait().unwrap();
+        let usage = sampler.finish();
+        assert!(usage.over_limit);
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
     }
 
     #[test]

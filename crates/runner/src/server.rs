@@ -1,0 +1,224 @@
+//! A server under test, started from its registry command on a free port:
+//! wait until healthy, notice when its process died (and how), restart it,
+//! stop it. Both `verify --framework` and `run` use it.
+
+use crate::managed::Managed;
+use crate::registry::with_port;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::time::{Duration, Instant};
+
+/// How to start a server.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// Label for logs and messages (`fastapi-basic`).
+    pub label: String,
+    /// Command with `{port}`.
+    pub command: Vec<String>,
+    /// Path answering 2xx once ready.
+    pub health: String,
+    /// Directory the command runs in.
+    pub root: PathBuf,
+    /// Log file (stdout and stderr, appended across restarts).
+    pub log: PathBuf,
+    /// How long it may take to become healthy.
+    pub startup_timeout: Duration,
+}
+
+/// A server process found dead, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Crash {
+    /// What was running when it died: `verify: <check>`, `load: <target>`.
+    pub during: String,
+    /// How it ended (`killed by signal 6 (SIGABRT)`, `exited with status 1`).
+    pub status: String,
+    /// The last lines of its log.
+    pub log_tail: String,
+}
+
+/// A running server.
+pub struct Server {
+    launch: Launch,
+    process: Managed,
+    url: String,
+    /// Times it was started (1 + restarts).
+    pub starts: u32,
+}
+
+/// A port nobody listens on now.
+pub fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// The last five lines of a log, on one line.
+pub fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().rev().take(5).collect();
+    lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+}
+
+/// How a process ended, in words.
+pub fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(sig)) => {
+            let name = nix::sys::signal::Signal::try_from(sig)
+                .map(|s| format!(" ({})", s.as_str()))
+                .unwrap_or_default();
+            format!(
+                "killed by signal {sig}{name}{}",
+                if status.core_dumped() {
+                    ", core dumped"
+                } else {
+                    ""
+                }
+            )
+        }
+        _ => status.to_string(),
+    }
+}
+
+/// Whether `GET path` on `port` answers 2xx (a bare HTTP/1.1 exchange, so
+/// no runtime is needed).
+fn healthy(port: u16, path: &str) -> bool {
+    let probe = || -> std::io::Result<bool> {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+        s.set_read_timeout(Some(Duration::from_secs(2)))?;
+        s.set_write_timeout(Some(Duration::from_secs(2)))?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head)?;
+        Ok(head.starts_with(b"HTTP/1.") && head[9] == b'2')
+    };
+    probe().unwrap_or(false)
+}
+
+impl Server {
+    /// Starts the server on a free port and waits until `health` answers 2xx.
+    pub fn start(launch: &Launch) -> Result<Self> {
+        let (process, url) = spawn(launch)?;
+        Ok(Self {
+            launch: launch.clone(),
+            process,
+            url,
+            starts: 1,
+        })
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Process id (the root of its process tree).
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// The log file.
+    pub fn log(&self) -> &Path {
+        &self.launch.log
+    }
+
+    /// How the process ended, if it has.
+    pub fn exited(&mut self) -> Option<String> {
+        self.process.try_status().map(describe)
+    }
+
+    /// If the process died, a record of it, blamed on `during`.
+    pub fn crash(&mut self, during: &str) -> Option<Crash> {
+        self.exited().map(|status| Crash {
+            during: during.to_owned(),
+            status,
+            log_tail: log_tail(&self.launch.log),
+        })
+    }
+
+    /// Starts the server again (after a crash) on a new port.
+    pub fn restart(&mut self, reason: &str) -> Result<()> {
+        self.process.stop(Duration::from_secs(5));
+        if let Ok(mut log) = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.launch.log)
+        {
+            let _ = writeln!(log, "--- restarted by the runner: {reason} ---");
+        }
+        let (process, url) = spawn(&self.launch)?;
+        self.process = process;
+        self.url = url;
+        self.starts += 1;
+        Ok(())
+    }
+
+    /// Stops it (SIGTERM, up to 30 s, then SIGKILL); false when it had to be
+    /// killed.
+    pub fn stop(mut self) -> bool {
+        self.process.stop(Duration::from_secs(30)).is_some()
+    }
+}
+
+fn spawn(launch: &Launch) -> Result<(Managed, String)> {
+    let port = free_port()?;
+    let argv = with_port(&launch.command, port);
+    let (program, args) = argv.split_first().context("empty command")?;
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(&launch.root);
+    let mut process = Managed::spawn(&mut cmd, Some(&launch.log), false)
+        .with_context(|| format!("starting {}: {}", launch.label, argv.join(" ")))?;
+    let deadline = Instant::now() + launch.startup_timeout;
+    loop {
+        if let Some(status) = process.try_status() {
+            bail!(
+                "{} {} before it was healthy: {}",
+                launch.label,
+                describe(status),
+                log_tail(&launch.log)
+            );
+        }
+        if healthy(port, &launch.health) {
+            return Ok((process, format!("http://127.0.0.1:{port}")));
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "{} did not answer GET {} within {:?}: {}",
+                launch.label,
+                launch.health,
+                launch.startup_timeout,
+                log_tail(&launch.log)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_statuses_in_words() {
+        assert_eq!(
+            describe(ExitStatus::from_raw(1 << 8)),
+            "exited with status 1"
+        );
+        assert_eq!(
+            describe(ExitStatus::from_raw(6)),
+            "killed by signal 6 (SIGABRT)"
+        );
+        assert_eq!(
+            describe(ExitStatus::from_raw(6 | 0x80)),
+            "killed by signal 6 (SIGABRT), core dumped"
+        );
+    }
+}

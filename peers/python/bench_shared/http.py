@@ -1,0 +1,141 @@
+"""Request rules every server applies the same way, whatever its framework:
+which bodies are JSON, how JSON and parameters are read, and the errors for
+each way they can be wrong (400 unparseable, 415 wrong media type, 413 too
+large; 422 belongs to validation)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Iterable, Mapping
+
+from . import errors
+
+_UINT = re.compile(r"\+?[0-9]+\Z")
+_INT = re.compile(r"[+-]?[0-9]+\Z")
+# Integers beyond 64 bits are unparseable, as in the reference (u64/i64).
+_U64_MAX = (1 << 64) - 1
+
+
+def is_json(content_type: str | None) -> bool:
+    """`application/json` or `application/*+json`, any parameters, any case."""
+    if not content_type:
+        return False
+    essence = content_type.split(";", 1)[0].strip().lower()
+    kind, _, sub = essence.partition("/")
+    return kind == "application" and (sub == "json" or (len(sub) > 5 and sub.endswith("+json")))
+
+
+def require_json(content_type: str | None) -> None:
+    """415 unless the body is declared JSON."""
+    if not is_json(content_type):
+        raise errors.unsupported_media_type("application/json")
+
+
+def check_declared_length(content_length: str | None, limit: int) -> None:
+    """413 when `Content-Length` already says the body is over `limit`."""
+    if content_length is not None and content_length.isdigit() and int(content_length) > limit:
+        raise errors.payload_too_large(limit)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
+def parse_json(body: bytes) -> Any:
+    """The JSON value of `body`: empty, non-UTF-8, malformed or too deeply
+    nested is a 400 `malformed_json`."""
+    if not body.strip():
+        raise errors.malformed_json("request body is empty")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise errors.malformed_json(f"malformed JSON: not UTF-8 ({e.reason})") from None
+    try:
+        return json.loads(text, parse_float=_finite, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as e:
+        raise errors.malformed_json(f"malformed JSON: {e}") from None
+
+
+def first_values(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Decoded query pairs as a mapping of each name's first value (as the
+    reference reads a repeated parameter)."""
+    query: dict[str, str] = {}
+    for name, value in pairs:
+        query.setdefault(name, value)
+    return query
+
+
+def uint(raw: str, limit: int = _U64_MAX) -> int | None:
+    """`raw` as a non-negative integer, or None when it is not one."""
+    if not _UINT.match(raw):
+        return None
+    value = int(raw)
+    return value if value <= limit else None
+
+
+def int_or_none(raw: str) -> int | None:
+    """`raw` as a 64-bit signed integer, or None."""
+    if not _INT.match(raw):
+        return None
+    value = int(raw)
+    return value if -(1 << 63) <= value < (1 << 63) else None
+
+
+def query_uint(query: Mapping[str, str], name: str, default: int | None = None) -> int | None:
+    """A non-negative integer query parameter; absent gives `default`,
+    anything else than digits is a 400 `invalid_query`."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    value = uint(raw)
+    if value is None:
+        raise errors.bad_request(
+            "invalid_query", f"query parameter `{name}` must be a non-negative integer, got {raw!r}"
+        )
+    return value
+
+
+def query_int(query: Mapping[str, str], name: str, default: int | None = None) -> int | None:
+    """A signed integer query parameter; 400 `invalid_query` when unparseable."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    value = int_or_none(raw)
+    if value is None:
+        raise errors.bad_request(
+            "invalid_query", f"query parameter `{name}` must be an integer, got {raw!r}"
+        )
+    return value
+
+
+def query_bool(query: Mapping[str, str], name: str, default: bool = False) -> bool:
+    """`true`/`false` query parameter; 400 `invalid_query` otherwise."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if raw in ("true", "false"):
+        return raw == "true"
+    raise errors.bad_request(
+        "invalid_query", f"query parameter `{name}` must be true or false, got {raw!r}"
+    )
+
+
+def path_uint(name: str, raw: str) -> int:
+    """A non-negative integer path parameter; 400 `invalid_path_param` otherwise."""
+    value = uint(raw)
+    if value is None:
+        raise errors.bad_request(
+            "invalid_path_param",
+            f"path parameter `{name}` must be a non-negative integer, got {raw!r}",
+            [errors.FieldError(name, "invalid_type", "must be a non-negative integer")],
+        )
+    return value

@@ -1,0 +1,31 @@
+"""The Catzilla peer: one app per category on Catzilla's own server (one
+process, its libuv loop), validation with Catzilla's own `BaseModel`/`Field`.
+
+Catzilla must not be imported before `serve()` blocks SIGTERM/SIGINT: its
+threads would inherit a mask that lets libuv catch them, and a signal that
+lands while a handler runs can abort the process (see common.py)."""
+
+from __future__ import annotations
+
+import importlib
+from importlib import metadata
+
+APPS = {
+    "basic": "basic",
+    "validation": "validation",
+    "file_operations": "file_operations",
+    "background_tasks": "background_tasks",
+    "real_world_scenarios": "real_world",
+}
+
+
+def version() -> str:
+    return f"catzilla {metadata.version('catzilla')} (its own server, 1 process)"
+
+
+def serve(category: str, host: str, port: int) -> None:
+    from . import common
+
+    common.block_stop_signals()
+    module = importlib.import_module(f"{__name__}.{APPS[category]}")
+    common.run(module.create_app(), host, port)

@@ -28,3 +28,15 @@ pub struct TaskArgs {
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
 }
+
+impl TaskArgs {
+    /// The queue's options.
+    pub fn options(&self) -> shared::tasks::service::Options {
+        shared::tasks::service::Options {
+            workers: self.workers,
+            capacity: self.capacity,
+            retain_finished: self.retain_finished,
+            journal: self.journal.clone(),
+        }
+    }
+}

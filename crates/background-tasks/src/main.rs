@@ -36,7 +36,8 @@ fn main() -> ExitCode {
             }
         },
     };
-    let prepared = match background_tasks::prepare(&cli.tasks, &work_dir) {
+    let options = cli.tasks.options();
+    let prepared = match shared::tasks::service::prepare(&options, &work_dir) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("background-tasks: cannot open the journal or work directory: {e}");
@@ -49,8 +50,11 @@ fn main() -> ExitCode {
         background_tasks::DEFAULT_PORT,
         &cli.serve,
         |addr| {
-            let app = background_tasks::App::start(prepared, &cli.tasks, addr);
-            (background_tasks::router(&app), app.shutdown(grace))
+            let service = shared::tasks::Service::start(prepared, &options, addr);
+            let router = background_tasks::router(&service);
+            (router, async move {
+                eprintln!("background-tasks: {}", service.shutdown(grace).await);
+            })
         },
     )
 }

@@ -1,14 +1,14 @@
-//! Routes of the `basic` category: each handler extracts its input through
-//! the server kit and does its work with the `shared` crate.
+//! Routes of the `basic` category: each handler takes what the request
+//! carries (path, query, body) and hands it to `shared::basic`.
 
-mod stream;
-
+use bytes::Bytes;
+use futures_util::stream;
 use serde::Serialize;
-use serde_json::Value;
-use server_kit::{json, text, ApiError, Req, Response, Router, Valid};
-use shared::basic::{self, BenchmarkProduct, BenchmarkUser, PageParams, SearchParams, USER_COUNT};
+use server_kit::{json, text, BodyError, Req, Response, Router, Valid};
+use shared::api::Health;
+use shared::basic::api::{csv_stream, json_stream, stream_count, user_id, Echo};
+use shared::basic::{self, BenchmarkProduct, BenchmarkUser, PageParams, SearchParams};
 use std::time::Instant;
-use validator::Validate;
 
 /// Port the server listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 8000;
@@ -23,25 +23,46 @@ pub fn router() -> Router {
         .get("/", |_req: Req| async {
             Ok(text("text/plain; charset=utf-8", "Hello, World!"))
         })
-        .get("/health", move |_req: Req| health(started))
+        .get("/health", move |_req: Req| async move {
+            json(&Health::new("basic", started))
+        })
         .get("/json", |_req: Req| async {
             json(&Message {
                 message: "Hello, World!",
             })
         })
         .get("/user/{id}", |req: Req| async move {
-            json(&basic::user_record(user_id(&req)?))
+            json(&basic::user_record(user_id(req.raw_param("id"))?))
         })
-        .get("/users", users)
+        .get("/users", |req: Req| async move {
+            let page = PageParams::from_query(&req.query())?;
+            json(&basic::users_page(page.limit, page.offset))
+        })
         .get("/user/{id}/profile", |req: Req| async move {
-            json(&basic::profile(user_id(&req)?))
+            json(&basic::profile(user_id(req.raw_param("id"))?))
         })
-        .post("/echo", echo)
-        .post("/validate/user", validate_user)
-        .post("/validate/product", validate_product)
-        .get("/search/validate", search)
-        .get("/stream/json", stream::json_items)
-        .get("/stream/csv", stream::csv_rows)
+        .post("/echo", |req: Req| async move {
+            json(&Echo::of(&req.json_bytes().await?)?)
+        })
+        .post("/validate/user", |req: Req| async move {
+            let user = BenchmarkUser::from_body(&req.json_bytes().await?)?;
+            json(&Valid("user", &user))
+        })
+        .post("/validate/product", |req: Req| async move {
+            let product = BenchmarkProduct::from_body(&req.json_bytes().await?)?;
+            json(&Valid("product", &product))
+        })
+        .get("/search/validate", |req: Req| async move {
+            json(&Valid("params", &SearchParams::from_query(&req.query())?))
+        })
+        .get("/stream/json", |req: Req| async move {
+            let chunks = json_stream(stream_count(&req.query())?);
+            Ok(chunked("application/json", chunks))
+        })
+        .get("/stream/csv", |req: Req| async move {
+            let chunks = csv_stream(stream_count(&req.query())?);
+            Ok(chunked("text/csv; charset=utf-8", chunks))
+        })
 }
 
 #[derive(Serialize)]
@@ -49,73 +70,11 @@ struct Message {
     message: &'static str,
 }
 
-#[derive(Serialize)]
-struct Health {
-    status: &'static str,
-    category: &'static str,
-    uptime_seconds: u64,
-}
-
-async fn health(started: Instant) -> Result<Response, ApiError> {
-    json(&Health {
-        status: "ok",
-        category: "basic",
-        uptime_seconds: started.elapsed().as_secs(),
-    })
-}
-
-/// The `{id}` of a user route, which must name a user of the directory.
-fn user_id(req: &Req) -> Result<u64, ApiError> {
-    let id: u64 = req.param("id")?;
-    if (1..=USER_COUNT).contains(&id) {
-        Ok(id)
-    } else {
-        Err(ApiError::not_found(format!(
-            "user {id} not found (ids are 1 to {USER_COUNT})"
-        )))
-    }
-}
-
-async fn users(req: Req) -> Result<Response, ApiError> {
-    let q = req.query();
-    let page = PageParams::new(q.get("limit")?, q.get("offset")?)?;
-    json(&basic::users_page(page.limit, page.offset))
-}
-
-#[derive(Serialize)]
-struct Echo {
-    echo: Value,
-    received_bytes: usize,
-}
-
-async fn echo(req: Req) -> Result<Response, ApiError> {
-    let body = req.json_bytes().await?;
-    let echo: Value = server_kit::parse_json(&body)?;
-    json(&Echo {
-        echo,
-        received_bytes: body.len(),
-    })
-}
-
-async fn validate_user(req: Req) -> Result<Response, ApiError> {
-    let user: BenchmarkUser = req.json().await?;
-    user.validate()?;
-    json(&Valid("user", &user))
-}
-
-async fn validate_product(req: Req) -> Result<Response, ApiError> {
-    let product: BenchmarkProduct = req.json().await?;
-    product.validate()?;
-    json(&Valid("product", &product))
-}
-
-async fn search(req: Req) -> Result<Response, ApiError> {
-    let q = req.query();
-    let params = SearchParams::new(
-        q.str("query").map(str::to_owned),
-        q.get("limit")?,
-        q.get("offset")?,
-        q.str("sort_by").map(str::to_owned),
-    )?;
-    json(&Valid("params", &params))
+/// A chunked response, one chunk per item, produced as the client reads.
+fn chunked(
+    content_type: &'static str,
+    chunks: impl Iterator<Item = String> + Send + 'static,
+) -> Response {
+    let body = stream::iter(chunks.map(|c| Ok::<_, BodyError>(Bytes::from(c))));
+    server_kit::stream(content_type, body)
 }

@@ -1,14 +1,14 @@
 //! The request a handler receives: path parameters, query, headers and a
 //! body that is read only through size-limited extractors.
 
-use crate::{error::ApiError, query::kind_of, query::Query};
+use crate::error::ApiError;
 use bytes::Bytes;
-use http::{header, request::Parts, StatusCode};
+use http::{header, request::Parts};
 use http_body::Body as _;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
-use shared::FieldError;
+use shared::api::{parse_json, require_json, Query};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -80,20 +80,15 @@ impl Req {
             .find(|(k, _)| k.as_ref() == name)
             .map(|(_, v)| v.as_str())
             .ok_or_else(|| ApiError::internal(format!("route has no parameter `{name}`")))?;
-        raw.parse().map_err(|_| {
-            ApiError::bad_request(
-                "invalid_path_param",
-                format!(
-                    "path parameter `{name}` must be {}, got {raw:?}",
-                    kind_of::<T>()
-                ),
-            )
-            .with_details(vec![FieldError::new(
-                name,
-                "invalid_type",
-                format!("must be {}", kind_of::<T>()),
-            )])
-        })
+        shared::api::path_param(name, raw)
+    }
+
+    /// The path parameter `name` as sent (empty when the route has none).
+    pub fn raw_param(&self, name: &str) -> &str {
+        self.params
+            .iter()
+            .find(|(k, _)| k.as_ref() == name)
+            .map_or("", |(_, v)| v.as_str())
     }
 
     /// The decoded query string.
@@ -120,7 +115,7 @@ impl Req {
         let mut body = self.body;
         if declared.is_some_and(|n| n > limit as u64) {
             drain(&mut body, limit).await;
-            return Err(ApiError::payload_too_large(limit));
+            return Err(ApiError::payload_too_large(limit as u64));
         }
         let collected = match &mut body {
             RawBody::Incoming(b) => Limited::new(b, limit).collect().await,
@@ -130,7 +125,7 @@ impl Req {
             Ok(c) => Ok(c.to_bytes()),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
                 drain(&mut body, limit).await;
-                Err(ApiError::payload_too_large(limit))
+                Err(ApiError::payload_too_large(limit as u64))
             }
             Err(e) => Err(ApiError::bad_request(
                 "body_read_error",
@@ -162,9 +157,7 @@ impl Req {
     /// The raw body of a JSON request: 415 unless `Content-Type` is JSON,
     /// 413 when too large; not parsed.
     pub async fn json_bytes(self) -> Result<Bytes, ApiError> {
-        if !is_json(self.header(header::CONTENT_TYPE)) {
-            return Err(ApiError::unsupported_media_type("application/json"));
-        }
+        require_json(self.header(header::CONTENT_TYPE))?;
         self.bytes().await
     }
 }
@@ -240,121 +233,9 @@ async fn drain(body: &mut RawBody, limit: usize) {
     let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
 }
 
-/// `application/json`, `application/*+json`, with or without parameters.
-fn is_json(content_type: Option<&str>) -> bool {
-    let Some(ct) = content_type else {
-        return false;
-    };
-    let essence = ct.split(';').next().unwrap_or("").trim();
-    let Some((kind, sub)) = essence.split_once('/') else {
-        return false;
-    };
-    kind.eq_ignore_ascii_case("application")
-        && (sub.eq_ignore_ascii_case("json")
-            || sub.len() > 5 && sub[sub.len() - 5..].eq_ignore_ascii_case("+json"))
-}
-
-/// Parses a JSON body: empty or malformed (including nesting deeper than 128)
-/// is a 400 `malformed_json`; well-formed JSON of the wrong shape is a 422
-/// naming the field (`tags[2]`, `metadata.team`) and what was wrong.
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request(
-            "malformed_json",
-            "request body is empty",
-        ));
-    }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        // A shape error can come before a syntax error further on: only
-        // well-formed documents get the 422.
-        let well_formed = serde_json::from_slice::<serde::de::IgnoredAny>(body);
-        if inner.is_data() && well_formed.is_ok() {
-            shape_error(path, &inner)
-        } else if let Err(syntax) = well_formed {
-            malformed(&syntax)
-        } else {
-            malformed(&inner)
-        }
-    })?;
-    de.end().map_err(|e| malformed(&e))?;
-    Ok(value)
-}
-
-fn malformed(e: &serde_json::Error) -> ApiError {
-    ApiError::bad_request("malformed_json", format!("malformed JSON: {e}"))
-}
-
-fn shape_error(path: String, inner: &serde_json::Error) -> ApiError {
-    let text = inner.to_string();
-    let message = text.split(" at line ").next().unwrap_or(&text).to_owned();
-    let (field, code) = match missing_field(&message) {
-        Some(name) if path == "." => (name.to_owned(), "required"),
-        Some(name) => (format!("{path}.{name}"), "required"),
-        None if path == "." => (String::new(), "invalid_type"),
-        None => (path, "invalid_type"),
-    };
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        format!("invalid request body: {message}"),
-    )
-    .with_details(vec![FieldError::new(field, code, message)])
-}
-
-/// The field name in serde's "missing field `x`" message.
-fn missing_field(message: &str) -> Option<&str> {
-    message.strip_prefix("missing field `")?.strip_suffix('`')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
-
-    #[allow(dead_code)]
-    #[derive(Debug, Deserialize)]
-    struct Item {
-        id: u32,
-        tags: Vec<String>,
-    }
-
-    #[test]
-    fn json_content_types() {
-        assert!(is_json(Some("application/json")));
-        assert!(is_json(Some("Application/JSON; charset=utf-8")));
-        assert!(is_json(Some("application/problem+json")));
-        assert!(!is_json(Some("text/plain")));
-        assert!(!is_json(Some("application/jsonx")));
-        assert!(!is_json(None));
-    }
-
-    #[test]
-    fn malformed_is_400_and_wrong_shape_is_422_with_path() {
-        for bad in [&b""[..], b"  ", b"{", b"{\"id\":1,}", b"{} x"] {
-            let e = parse_json::<Item>(bad).unwrap_err();
-            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{bad:?}");
-            assert_eq!(e.code, "malformed_json");
-        }
-        let e = parse_json::<Item>(br#"{"id":1,"tags":["a",2]}"#).unwrap_err();
-        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(e.details[0].field, "tags[1]");
-        assert_eq!(e.details[0].code, "invalid_type");
-        let e = parse_json::<Item>(br#"{"id":1}"#).unwrap_err();
-        assert_eq!(e.details[0].field, "tags");
-        assert_eq!(e.details[0].code, "required");
-        let e = parse_json::<Item>(b"[1]").unwrap_err();
-        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
-    }
-
-    #[test]
-    fn deep_nesting_is_400_not_a_stack_overflow() {
-        let deep = "[".repeat(100_000);
-        let e = parse_json::<serde_json::Value>(deep.as_bytes()).unwrap_err();
-        assert_eq!(e.status, StatusCode::BAD_REQUEST);
-    }
 
     fn req(body: &'static [u8], content_type: &str, content_length: Option<usize>) -> Req {
         let mut b = http::Request::post("/x").header(header::CONTENT_TYPE, content_type);
@@ -375,17 +256,17 @@ mod tests {
         let big = req(b"{\"a\":\"0123456789abcdef\"}", "application/json", None);
         assert_eq!(
             big.json::<serde_json::Value>().await.unwrap_err().status,
-            StatusCode::PAYLOAD_TOO_LARGE
+            413
         );
         let declared = req(b"{}", "application/json", Some(1_000_000));
         assert_eq!(
             declared.bytes().await.unwrap_err().status,
-            StatusCode::PAYLOAD_TOO_LARGE
+            413
         );
         let wrong = req(b"{}", "text/plain", None);
         assert_eq!(
             wrong.json::<serde_json::Value>().await.unwrap_err().status,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE
+            415
         );
     }
 
@@ -396,7 +277,7 @@ mod tests {
         r.set_params(vec![("id".into(), "abc".into()), ("n".into(), "7".into())]);
         assert_eq!(r.param::<u64>("n").unwrap(), 7);
         let e = r.param::<u64>("id").unwrap_err();
-        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert_eq!(e.status, 400);
         assert_eq!(e.code, "invalid_path_param");
     }
 }

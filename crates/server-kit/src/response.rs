@@ -34,6 +34,11 @@ pub fn json_status<T: Serialize + ?Sized>(
     Ok(with_type(Body::full(body), status, "application/json"))
 }
 
+/// 200 `application/json` with a body already serialized.
+pub fn json_raw(body: impl Into<Bytes>) -> Response {
+    with_type(Body::full(body), StatusCode::OK, "application/json")
+}
+
 /// 200 with a static content type and a complete body.
 pub fn text(content_type: &'static str, body: impl Into<Bytes>) -> Response {
     with_type(Body::full(body), StatusCode::OK, content_type)
@@ -45,18 +50,4 @@ where
     S: Stream<Item = Result<Bytes, BodyError>> + Send + 'static,
 {
     with_type(Body::stream(chunks), StatusCode::OK, content_type)
-}
-
-/// `{"valid": true, "<key>": value}`: how validation endpoints answer with
-/// the normalized input.
-pub struct Valid<'a, T>(pub &'static str, pub &'a T);
-
-impl<T: Serialize> Serialize for Valid<'_, T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry("valid", &true)?;
-        map.serialize_entry(self.0, self.1)?;
-        map.end()
-    }
 }

@@ -135,7 +135,9 @@ impl Router {
                     .map(|(k, v)| (Box::from(k), v.to_owned()))
                     .collect(),
             ),
-            None => Found::Error(ApiError::method_not_allowed(route.allow.clone())),
+            None => Found::Error(ApiError::method_not_allowed(
+                route.allow.to_str().unwrap_or_default(),
+            )),
         }
     }
 
@@ -147,9 +149,9 @@ impl Router {
                 handler
                     .call(req)
                     .await
-                    .unwrap_or_else(ApiError::into_response)
+                    .unwrap_or_else(|e| crate::error_response(&e))
             }
-            Found::Error(e) => e.into_response(),
+            Found::Error(e) => crate::error_response(&e),
         }
     }
 

@@ -196,7 +196,7 @@ async fn handle(
         .await
         .unwrap_or_else(|_| {
             tracing::error!("handler panicked");
-            ApiError::internal("the handler failed").into_response()
+            crate::error_response(&ApiError::internal("the handler failed"))
         });
     resp.headers_mut()
         .insert(header::SERVER, app.server.clone());

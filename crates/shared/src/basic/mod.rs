@@ -1,5 +1,6 @@
 //! The `basic` category: its request models and the deterministic data it serves.
 
+pub mod api;
 mod data;
 mod models;
 

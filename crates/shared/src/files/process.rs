@@ -400,7 +400,7 @@ pub fn analyze(path: &std::path::Path) -> io::Result<Analysis> {
         .map(|(width, height)| ImageSize { width, height });
     Ok(Analysis {
         size,
-        sha256: super::upload::hex(&hasher.finalize()),
+        sha256: crate::hex::hex(&hasher.finalize()),
         lines,
         words,
         entropy_bits_per_byte: (entropy * 10_000.0).round() / 10_000.0,
@@ -594,7 +594,7 @@ impl Store {
         Ok(DerivedOutput {
             temp,
             size,
-            sha256: super::upload::hex(&hasher.finalize()),
+            sha256: crate::hex::hex(&hasher.finalize()),
             content_type,
             filename,
         })

@@ -292,7 +292,7 @@ impl Store {
                         size,
                         sha256: {
                             use sha2::Digest;
-                            super::upload::hex(&hasher.finalize())
+                            crate::hex::hex(&hasher.finalize())
                         },
                         created_at: rfc3339(0),
                         created_ms: 0,
@@ -591,7 +591,7 @@ impl Store {
     ) -> Result<Arc<FileMeta>, StoreError> {
         let digest = {
             use sha2::Digest;
-            super::upload::hex(&sha2::Sha256::digest(
+            crate::hex::hex(&sha2::Sha256::digest(
                 format!("{}\n{operation}\n{key}", source.id).as_bytes(),
             ))
         };

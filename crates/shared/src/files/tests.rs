@@ -11,7 +11,7 @@ fn opts(dir: &std::path::Path) -> StoreOptions {
 
 fn sha(bytes: &[u8]) -> String {
     use sha2::Digest;
-    upload::hex(&sha2::Sha256::digest(bytes))
+    crate::hex::hex(&sha2::Sha256::digest(bytes))
 }
 
 fn put(store: &Store, bytes: &[u8], category: &str) -> std::sync::Arc<FileMeta> {

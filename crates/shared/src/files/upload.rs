@@ -57,15 +57,6 @@ pub struct Staged {
     pub sha256: String,
 }
 
-/// Lower-case hex of a digest.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 impl Upload {
     pub(crate) fn create(path: PathBuf, limit: u64, fsync: bool) -> std::io::Result<Self> {
         let file = File::create_new(&path)?;
@@ -114,7 +105,7 @@ impl Upload {
         Ok(Staged {
             temp,
             size,
-            sha256: hex(&hasher.finalize()),
+            sha256: crate::hex::hex(&hasher.finalize()),
         })
     }
 }

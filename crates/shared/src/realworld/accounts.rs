@@ -386,7 +386,7 @@ impl Accounts {
         let message = format!("{user_id}.{expires}");
         let signature = self.mac(&message).finalize().into_bytes();
         Token {
-            access_token: format!("{message}.{}", crate::files::upload::hex(&signature)),
+            access_token: format!("{message}.{}", crate::hex::hex(&signature)),
             token_type: "bearer",
             expires_in: self.ttl.as_secs(),
         }

@@ -10,6 +10,7 @@ pub mod journal;
 pub mod model;
 pub mod queue;
 pub mod request;
+pub mod service;
 mod stats;
 pub mod work;
 
@@ -17,6 +18,7 @@ pub use journal::Journal;
 pub use model::{Priority, Status, Task, TaskSpec, TaskType};
 pub use queue::{Cancel, Executor, Observer, Queue, QueueError, QueueOptions, TaskInput};
 pub use request::{BatchRequest, BatchSpec, TaskRequest};
+pub use service::Service;
 pub use stats::QueueStats;
 pub use work::Workbench;
 

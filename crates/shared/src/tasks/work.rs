@@ -36,7 +36,7 @@ pub fn computation_checksum(iterations: u64, cancel: &Cancel) -> Option<u64> {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    crate::files::upload::hex(&sha2::Sha256::digest(bytes))
+    crate::hex::hex(&sha2::Sha256::digest(bytes))
 }
 
 impl Workbench {

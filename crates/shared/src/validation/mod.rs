@@ -7,6 +7,7 @@ pub mod fixtures;
 mod models;
 pub mod patterns;
 mod reader;
+pub mod service;
 mod stats;
 
 pub use engine::{parse, parse_batch, BatchReport, ItemErrors, Rejection, MAX_BATCH};
@@ -15,4 +16,5 @@ pub use models::{
     RawJson, SimpleUser,
 };
 pub use reader::{opt, Checker, Reader, Slot, Stop, R};
+pub use service::Service;
 pub use stats::{Counter, CounterSnapshot};

@@ -1,11 +1,14 @@
-//! Typed access to URL query parameters: unparseable values are 400s that
-//! name the parameter; range checks belong to the models (422).
+//! Typed access to URL query and path parameters: unparseable values are
+//! 400s that name the parameter (`invalid_query`, `invalid_path_param`);
+//! range checks belong to the models (422).
 
-use crate::error::ApiError;
+use super::Error;
+use crate::FieldError;
 use std::borrow::Cow;
 use std::str::FromStr;
 
-/// Decoded query pairs of one request, in order.
+/// Decoded query pairs of one request, in order; a repeated name reads as
+/// its first value.
 #[derive(Debug, Default, Clone)]
 pub struct Query<'a> {
     pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
@@ -31,11 +34,11 @@ impl<'a> Query<'a> {
 
     /// The first value of `name` parsed as `T`; absent is `Ok(None)`, present
     /// but unparseable (also empty) is a 400 `invalid_query`.
-    pub fn get<T: FromStr>(&self, name: &str) -> Result<Option<T>, ApiError> {
+    pub fn get<T: FromStr>(&self, name: &str) -> Result<Option<T>, Error> {
         self.str(name)
             .map(|v| {
                 v.parse().map_err(|_| {
-                    ApiError::bad_request(
+                    Error::bad_request(
                         "invalid_query",
                         format!(
                             "query parameter `{name}` must be {}, got {v:?}",
@@ -48,8 +51,27 @@ impl<'a> Query<'a> {
     }
 }
 
+/// A path parameter parsed as `T`: 400 `invalid_path_param` naming it when
+/// it does not parse.
+pub fn path_param<T: FromStr>(name: &str, raw: &str) -> Result<T, Error> {
+    raw.parse().map_err(|_| {
+        Error::bad_request(
+            "invalid_path_param",
+            format!(
+                "path parameter `{name}` must be {}, got {raw:?}",
+                kind_of::<T>()
+            ),
+        )
+        .with_details(vec![FieldError::new(
+            name,
+            "invalid_type",
+            format!("must be {}", kind_of::<T>()),
+        )])
+    })
+}
+
 /// A short description of what a type expects, for error messages.
-pub(crate) fn kind_of<T>() -> &'static str {
+pub fn kind_of<T>() -> &'static str {
     match std::any::type_name::<T>() {
         "u8" | "u16" | "u32" | "u64" | "usize" => "a non-negative integer",
         "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "an integer",
@@ -61,8 +83,8 @@ pub(crate) fn kind_of<T>() -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
-    use http::StatusCode;
 
     #[test]
     fn decodes_and_types_values() {
@@ -77,9 +99,17 @@ mod tests {
     fn bad_values_are_400_naming_the_parameter() {
         for raw in ["limit=foo", "limit=", "limit=-1", "limit=1.5"] {
             let err = Query::parse(Some(raw)).get::<u64>("limit").unwrap_err();
-            assert_eq!(err.status, StatusCode::BAD_REQUEST, "{raw}");
+            assert_eq!(err.status, 400, "{raw}");
             assert_eq!(err.code, "invalid_query");
             assert!(err.message.contains("`limit`"), "{}", err.message);
         }
+    }
+
+    #[test]
+    fn path_params() {
+        assert_eq!(path_param::<u64>("id", "7").unwrap(), 7);
+        let e = path_param::<u64>("id", "abc").unwrap_err();
+        assert_eq!((e.status, e.code), (400, "invalid_path_param"));
+        assert_eq!(e.details[0].field, "id");
     }
 }

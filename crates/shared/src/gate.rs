@@ -3,8 +3,7 @@
 //! and anything beyond is refused at once with 503 instead of piling up
 //! threads and memory.
 
-use crate::error::ApiError;
-use http::StatusCode;
+use crate::api::Error;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -64,15 +63,14 @@ impl Gate {
     /// when the queue is full. The worker slot goes with the job: a caller
     /// that gives up (a client hanging up) does not free it while the job
     /// still runs.
-    pub async fn run<T, F>(&self, job: F) -> Result<T, ApiError>
+    pub async fn run<T, F>(&self, job: F) -> Result<T, Error>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         if self.admitted.fetch_add(1, Ordering::Relaxed) >= self.workers + self.max_waiting {
             self.admitted.fetch_sub(1, Ordering::Relaxed);
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+            return Err(Error::unavailable(
                 "busy",
                 "too many jobs are waiting for a worker; retry later",
             ));
@@ -83,13 +81,13 @@ impl Gate {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| ApiError::internal("the worker gate is closed"))?;
+            .map_err(|_| Error::internal("the worker gate is closed"))?;
         tokio::task::spawn_blocking(move || {
             let _slot = (permit, admitted);
             job()
         })
         .await
-        .map_err(|e| ApiError::internal(format!("a worker failed: {e}")))
+        .map_err(|e| Error::internal(format!("a worker failed: {e}")))
     }
 }
 
@@ -115,7 +113,7 @@ mod tests {
         }
         assert!(gate.is_full());
         let refused = gate.run(|| ()).await.unwrap_err();
-        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.status, 503);
         tx.send(()).unwrap();
         tx.send(()).unwrap();
         for h in held {

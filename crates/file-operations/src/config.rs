@@ -67,3 +67,19 @@ impl Storage {
         }
     }
 }
+
+impl FileArgs {
+    /// The store's and the processing gate's limits.
+    pub fn limits(&self) -> shared::files::service::Limits {
+        shared::files::service::Limits {
+            max_file_bytes: self.max_file_bytes.as_u64(),
+            max_request_bytes: self.max_request_bytes.as_u64(),
+            max_files_per_request: self.max_files_per_request,
+            max_stored_bytes: self.max_stored_bytes.as_u64(),
+            max_stored_files: self.max_stored_files,
+            fsync: !self.no_fsync,
+            process_workers: self.process_workers,
+            process_queue: self.process_queue,
+        }
+    }
+}

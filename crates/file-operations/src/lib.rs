@@ -1,19 +1,16 @@
-//! Routes of the `file_operations` category: multipart uploads streamed to
-//! the shared file store, ranged downloads, chunked streaming, listing,
-//! info, delete, stats, and processing on blocking threads.
+//! Routes of the `file_operations` category over `shared::files::Service`:
+//! multipart uploads streamed to the file store, ranged downloads, chunked
+//! streaming, listing, info, delete, stats and processing.
 
 pub mod config;
-pub mod download;
-pub mod errors;
-pub mod manage;
-pub mod processing;
-pub mod upload;
 
-use processing::Processor;
-use server_kit::{with_state, Router};
-use shared::files::{Store, StoreOptions};
+use futures_util::StreamExt;
+use http::{header, HeaderName, HeaderValue, StatusCode};
+use server_kit::{json, json_status, with_state, ApiError, Body, BodyError, Req, Response, Router};
+use shared::files::service::Uploaded;
+use shared::files::transfer::Transfer;
+use shared::files::Service;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// Port the server listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 8200;
@@ -21,54 +18,87 @@ pub const DEFAULT_PORT: u16 = 8200;
 /// Value of the `Server` header.
 pub const SERVER_NAME: &str = "feature-bench";
 
-/// Shared state of the routes.
-pub struct App {
-    /// The file store.
-    pub store: Arc<Store>,
-    /// The processing gate.
-    pub processor: Arc<Processor>,
-    /// Largest upload request.
-    pub max_request_bytes: u64,
-    /// Most files per `/upload/multiple`.
-    pub max_files_per_request: usize,
-    /// Start time.
-    pub started: Instant,
+/// A file transfer as a response: sized (download) or chunked (stream).
+fn transfer(t: Transfer) -> Response {
+    let body = t.body.map(|r| r.map_err(BodyError::from));
+    let mut resp = Response::new(match t.length {
+        Some(len) => Body::sized_stream(body, len),
+        None => Body::stream(body),
+    });
+    *resp.status_mut() = StatusCode::from_u16(t.status).unwrap_or(StatusCode::OK);
+    for (name, value) in t.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(HeaderName::from_static(name), value);
+        }
+    }
+    resp
 }
 
-impl App {
-    /// Opens the store in `dir` with the flags' limits. Must run inside a
-    /// Tokio runtime only for processing, not for opening.
-    pub fn open(args: &config::FileArgs, dir: &std::path::Path) -> std::io::Result<Arc<Self>> {
-        let mut opts = StoreOptions::new(dir);
-        opts.fsync = !args.no_fsync;
-        opts.max_file_bytes = args.max_file_bytes.as_u64();
-        opts.max_stored_bytes = args.max_stored_bytes.as_u64();
-        opts.max_stored_files = args.max_stored_files;
-        let store = Arc::new(Store::open(opts)?);
-        let workers = args.process_workers.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
-        });
-        Ok(Arc::new(Self {
-            processor: Arc::new(Processor::new(store.clone(), workers, args.process_queue)),
-            store,
-            max_request_bytes: args.max_request_bytes.as_u64(),
-            max_files_per_request: args.max_files_per_request.max(1),
-            started: Instant::now(),
-        }))
+/// An upload: the form read from the body stream; a refused one drains the
+/// rest of the body first so the client can read the answer.
+async fn upload(service: Arc<Service>, req: Req, multiple: bool) -> Result<Response, ApiError> {
+    let (parts, mut body) = req.into_stream();
+    let text = |name| parts.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let (content_type, length) = (text(header::CONTENT_TYPE), text(header::CONTENT_LENGTH));
+    let received = if multiple {
+        service.upload_multiple(content_type, length, &mut body).await
+    } else {
+        service.upload_single(content_type, length, &mut body).await
+    };
+    let Uploaded { body: answer, location } = match received {
+        Ok(u) => u,
+        Err(e) => {
+            body.drain().await;
+            return Err(e);
+        }
+    };
+    let mut resp = json_status(StatusCode::CREATED, &answer)?;
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        resp.headers_mut().insert(header::LOCATION, location);
     }
+    Ok(resp)
 }
 
 /// The route table of the category.
-pub fn router(app: &Arc<App>) -> Router {
+pub fn router(service: &Arc<Service>) -> Router {
     Router::new()
-        .get("/health", with_state(app, |a, _| manage::health(a)))
-        .get("/stats", with_state(app, |a, _| manage::stats(a)))
-        .post("/upload/single", with_state(app, upload::single))
-        .post("/upload/multiple", with_state(app, upload::multiple))
-        .get("/download/{id}", with_state(app, download::download))
-        .get("/stream/{id}", with_state(app, download::stream))
-        .get("/files", with_state(app, manage::list))
-        .get("/files/{id}/info", with_state(app, manage::info))
-        .delete("/files/{id}", with_state(app, manage::delete))
-        .post("/process/{id}", with_state(app, processing::process))
+        .get("/health", with_state(service, |s, _| async move { json(&s.health()) }))
+        .get("/stats", with_state(service, |s, _| async move { json(&s.stats()) }))
+        .post("/upload/single", with_state(service, |s, req| upload(s, req, false)))
+        .post("/upload/multiple", with_state(service, |s, req| upload(s, req, true)))
+        .get(
+            "/download/{id}",
+            with_state(service, |s, req: Req| async move {
+                let range = req.header(header::RANGE);
+                Ok(transfer(s.download(req.raw_param("id"), &req.query(), range).await?))
+            }),
+        )
+        .get(
+            "/stream/{id}",
+            with_state(service, |s, req: Req| async move {
+                Ok(transfer(s.stream(req.raw_param("id"), &req.query()).await?))
+            }),
+        )
+        .get(
+            "/files",
+            with_state(service, |s, req: Req| async move { json(&s.list(&req.query())?) }),
+        )
+        .get(
+            "/files/{id}/info",
+            with_state(service, |s, req: Req| async move {
+                json(&s.info(req.raw_param("id"))?)
+            }),
+        )
+        .delete(
+            "/files/{id}",
+            with_state(service, |s, req: Req| async move {
+                json(&s.delete(req.raw_param("id")).await?)
+            }),
+        )
+        .post(
+            "/process/{id}",
+            with_state(service, |s, req: Req| async move {
+                json(&s.process(req.raw_param("id"), &req.query()).await?)
+            }),
+        )
 }

@@ -30,7 +30,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let app = match file_operations::App::open(&cli.files, storage.path()) {
+    let app = match shared::files::Service::open(storage.path(), &cli.files.limits()) {
         Ok(app) => app,
         Err(e) => {
             eprintln!(

@@ -16,8 +16,9 @@ pub struct Error {
     pub message: String,
     /// Failing fields, for errors about the input.
     pub details: Vec<FieldError>,
-    /// The methods a path accepts, for 405 answers.
-    pub allow: Option<String>,
+    /// Headers this answer carries (`Allow` of a 405, `Content-Range` of a
+    /// 416), besides the ones its status implies (see [`Error::headers`]).
+    pub extra_headers: Vec<(&'static str, String)>,
 }
 
 /// The JSON body of an [`Error`].
@@ -39,13 +40,19 @@ impl Error {
             code,
             message: message.into(),
             details: Vec::new(),
-            allow: None,
+            extra_headers: Vec::new(),
         }
     }
 
     /// Adds field details.
     pub fn with_details(mut self, details: Vec<FieldError>) -> Self {
         self.details = details;
+        self
+    }
+
+    /// Adds a header (lower-case name).
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.extra_headers.push((name, value.into()));
         self
     }
 
@@ -72,13 +79,12 @@ impl Error {
     /// 405 `method_not_allowed`, with the methods `allow`ed (`GET, HEAD`).
     pub fn method_not_allowed(allow: impl Into<String>) -> Self {
         let allow = allow.into();
-        let mut e = Self::new(
+        Self::new(
             405,
             "method_not_allowed",
             format!("method not allowed; allowed: {allow}"),
-        );
-        e.allow = Some(allow);
-        e
+        )
+        .with_header("allow", allow)
     }
 
     /// 409 with the given code: the request conflicts with the state.
@@ -153,19 +159,21 @@ impl Error {
         })
     }
 
-    /// Headers the answer must carry besides `Content-Type`: `Allow` on a
-    /// 405, `WWW-Authenticate: Bearer` on a 401, and `Connection: close` on
-    /// a 413 (the rest of the body is not read, so the connection cannot be
-    /// reused: a client still sending must not send its next request into a
-    /// socket that is about to close).
+    /// Headers the answer must carry besides `Content-Type`: its own
+    /// (`Allow` on a 405, …), `WWW-Authenticate: Bearer` on a 401, and
+    /// `Connection: close` on a 413 (the rest of the body is not read, so
+    /// the connection cannot be reused: a client still sending must not send
+    /// its next request into a socket that is about to close).
     pub fn headers(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        let allow = self.allow.as_deref().map(|a| ("allow", a));
-        let extra = match self.status {
+        let implied = match self.status {
             401 => Some(("www-authenticate", "Bearer")),
             413 => Some(("connection", "close")),
             _ => None,
         };
-        allow.into_iter().chain(extra)
+        self.extra_headers
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .chain(implied)
     }
 }
 

@@ -1,17 +1,14 @@
-//! `GET /download/{id}` (whole file or one byte range, with `ETag` and an
-//! optional attachment disposition) and `GET /stream/{id}` (chunked, in
-//! chunks of the requested size). Content is read from disk as the client
-//! reads, with positional reads on blocking threads straight into the
-//! buffers that are sent; bytes sent are counted as they go.
+//! Sending a stored file: `GET /download/{id}` (the whole file or one byte
+//! range, with `ETag` and an optional attachment disposition) and
+//! `GET /stream/{id}` (chunked, in chunks of exactly the asked size).
+//! Content is read as the client reads: positional reads on blocking
+//! threads straight into the buffers that are sent, counted as they go.
 
-use crate::errors::invalid;
-use crate::manage::lookup;
-use crate::App;
+use super::{names, ByteRange, FileMeta, Store};
+use crate::api::{Error, Query};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use http::{header, HeaderValue, StatusCode};
-use server_kit::{ApiError, Body, BodyError, Req, Response};
-use shared::files::{names, ByteRange, FileMeta};
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// Chunk size of downloads.
@@ -23,17 +20,33 @@ pub const CHUNK_SIZES: std::ops::RangeInclusive<usize> = 1024..=1024 * 1024;
 /// Default `chunk_size` of `/stream`.
 pub const DEFAULT_CHUNK_SIZE: usize = 64 * 1024;
 
-async fn open(app: &App, meta: &FileMeta) -> Result<std::fs::File, ApiError> {
-    let path = app.store.content_path(meta);
+/// A body read from disk, chunk by chunk.
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// What to send: status, headers (lower-case names; `Content-Type`
+/// included), the body, and its length when the response is sized (a
+/// download) rather than chunked (a stream).
+pub struct Transfer {
+    /// 200 or 206.
+    pub status: u16,
+    /// Headers to send.
+    pub headers: Vec<(&'static str, String)>,
+    /// `Some(n)`: send with `Content-Length: n`; `None`: chunked.
+    pub length: Option<u64>,
+    /// The content.
+    pub body: ByteStream,
+}
+
+/// Opens the content of `meta` (on a blocking thread).
+async fn open(store: &Arc<Store>, meta: &FileMeta) -> Result<std::fs::File, Error> {
+    let path = store.content_path(meta);
     let opened = tokio::task::spawn_blocking(move || std::fs::File::open(path))
         .await
-        .map_err(|e| ApiError::internal(format!("cannot open the file: {e}")))?;
+        .map_err(|e| Error::internal(format!("cannot open the file: {e}")))?;
     opened.map_err(|e| match e.kind() {
         // Deleted between the lookup and the open.
-        std::io::ErrorKind::NotFound => {
-            ApiError::not_found(format!("no file with id {:?}", meta.id))
-        }
-        _ => ApiError::internal(format!("cannot open the file: {e}")),
+        std::io::ErrorKind::NotFound => Error::not_found(format!("no file with id {:?}", meta.id)),
+        _ => Error::internal(format!("cannot open the file: {e}")),
     })
 }
 
@@ -91,87 +104,79 @@ fn read_chunks(
     )
 }
 
-fn header_value(s: &str) -> HeaderValue {
-    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
-}
-
 /// Counts sent bytes as the stream yields them.
-fn counted<S>(app: &Arc<App>, s: S) -> impl Stream<Item = Result<Bytes, BodyError>> + Send
-where
-    S: Stream<Item = std::io::Result<Bytes>> + Send,
-{
-    let app = app.clone();
-    s.map(move |r| {
+fn counted(store: &Arc<Store>, s: impl Stream<Item = std::io::Result<Bytes>> + Send + 'static) -> ByteStream {
+    let store = store.clone();
+    Box::pin(s.map(move |r| {
         if let Ok(b) = &r {
-            app.store.stats().bytes_out(b.len() as u64);
+            store.stats().bytes_out(b.len() as u64);
         }
-        r.map_err(BodyError::from)
-    })
+        r
+    }))
 }
 
-/// `GET /download/{id}?as_attachment=`.
-pub async fn download(app: Arc<App>, req: Req) -> Result<Response, ApiError> {
-    let meta = lookup(&app, &req)?;
-    let attachment = req.query().get::<bool>("as_attachment")?.unwrap_or(false);
-    let range = ByteRange::parse(req.header(header::RANGE), meta.size);
-    if range == ByteRange::Unsatisfiable {
-        let mut resp = ApiError::new(
-            StatusCode::RANGE_NOT_SATISFIABLE,
+fn base_headers(meta: &FileMeta) -> Vec<(&'static str, String)> {
+    vec![
+        ("content-type", meta.content_type.clone()),
+        ("etag", meta.etag()),
+        ("x-content-type-options", "nosniff".to_owned()),
+    ]
+}
+
+/// `GET /download/{id}?as_attachment=` with an optional `Range` header.
+pub async fn download(
+    store: &Arc<Store>,
+    meta: &FileMeta,
+    q: &Query<'_>,
+    range: Option<&str>,
+) -> Result<Transfer, Error> {
+    let attachment = q.get::<bool>("as_attachment")?.unwrap_or(false);
+    let parsed = ByteRange::parse(range, meta.size);
+    if parsed == ByteRange::Unsatisfiable {
+        return Err(Error::new(
+            416,
             "range_not_satisfiable",
             format!(
                 "the Range {:?} does not fit a file of {} bytes",
-                req.header(header::RANGE).unwrap_or(""),
+                range.unwrap_or(""),
                 meta.size
             ),
         )
-        .into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_RANGE,
-            header_value(&format!("bytes */{}", meta.size)),
-        );
-        return Ok(resp);
+        .with_header("content-range", format!("bytes */{}", meta.size)));
     }
-    let file = open(&app, &meta).await?;
-    let (status, start, len) = match range {
-        ByteRange::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
-        _ => (StatusCode::OK, 0, meta.size),
+    let file = open(store, meta).await?;
+    let (status, start, len) = match parsed {
+        ByteRange::Partial { start, end } => (206, start, end - start + 1),
+        _ => (200, 0, meta.size),
     };
-    app.store.stats().download(1);
-    let chunks = read_chunks(file, start, len, DOWNLOAD_CHUNK);
-    let mut resp = Response::new(Body::sized_stream(counted(&app, chunks), len));
-    *resp.status_mut() = status;
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, header_value(&meta.content_type));
-    h.insert(header::ETAG, header_value(&meta.etag()));
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if status == StatusCode::PARTIAL_CONTENT {
-        h.insert(
-            header::CONTENT_RANGE,
-            header_value(&format!("bytes {start}-{}/{}", start + len - 1, meta.size)),
-        );
+    store.stats().download(1);
+    let mut headers = base_headers(meta);
+    headers.push(("accept-ranges", "bytes".to_owned()));
+    if status == 206 {
+        headers.push((
+            "content-range",
+            format!("bytes {start}-{}/{}", start + len - 1, meta.size),
+        ));
     }
     if attachment {
-        h.insert(
-            header::CONTENT_DISPOSITION,
-            header_value(&names::content_disposition("attachment", &meta.filename)),
-        );
+        headers.push((
+            "content-disposition",
+            names::content_disposition("attachment", &meta.filename),
+        ));
     }
-    Ok(resp)
+    Ok(Transfer {
+        status,
+        headers,
+        length: Some(len),
+        body: counted(store, read_chunks(file, start, len, DOWNLOAD_CHUNK)),
+    })
 }
 
 /// `GET /stream/{id}?chunk_size=`: chunked transfer in chunks of that size.
-pub async fn stream(app: Arc<App>, req: Req) -> Result<Response, ApiError> {
-    let meta = lookup(&app, &req)?;
-    let chunk_size = req
-        .query()
-        .get::<usize>("chunk_size")?
-        .unwrap_or(DEFAULT_CHUNK_SIZE);
+pub async fn stream(store: &Arc<Store>, meta: &FileMeta, q: &Query<'_>) -> Result<Transfer, Error> {
+    let chunk_size = q.get::<usize>("chunk_size")?.unwrap_or(DEFAULT_CHUNK_SIZE);
     if !CHUNK_SIZES.contains(&chunk_size) {
-        return Err(invalid(
+        return Err(Error::invalid(
             "chunk_size",
             "range",
             format!(
@@ -181,19 +186,16 @@ pub async fn stream(app: Arc<App>, req: Req) -> Result<Response, ApiError> {
             ),
         ));
     }
-    let file = open(&app, &meta).await?;
-    app.store.stats().stream(1);
-    let chunks = read_chunks(file, 0, meta.size, chunk_size);
-    let mut resp = Response::new(Body::stream(counted(&app, chunks)));
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, header_value(&meta.content_type));
-    h.insert(header::ETAG, header_value(&meta.etag()));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert("x-chunk-size", HeaderValue::from(chunk_size));
-    Ok(resp)
+    let file = open(store, meta).await?;
+    store.stats().stream(1);
+    let mut headers = base_headers(meta);
+    headers.push(("x-chunk-size", chunk_size.to_string()));
+    Ok(Transfer {
+        status: 200,
+        headers,
+        length: None,
+        body: counted(store, read_chunks(file, 0, meta.size, chunk_size)),
+    })
 }
 
 #[cfg(test)]

@@ -3,12 +3,12 @@
 //! processing of uploads goes through the same gate and records its
 //! outcome per file for `info`.
 
-use crate::errors;
+use super::{Analysis, Operation, Processed, Store};
+use crate::api::Error;
+use crate::gate::Gate;
+use crate::sync::lock;
 use serde::Serialize;
 use serde_json::{json, Value};
-use server_kit::{ApiError, Gate};
-use shared::files::{Analysis, Operation, Processed, Store};
-use shared::sync::lock;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -51,7 +51,7 @@ pub fn result_json(processed: &Processed) -> Value {
     match processed {
         Processed::Analysis(a) => json!({ "analysis": a }),
         Processed::Derived { file, details } => json!({
-            "derived_file": crate::manage::summary(file),
+            "derived_file": super::views::summary(file),
             "details": details,
         }),
     }
@@ -90,13 +90,13 @@ impl Processor {
     }
 
     /// Runs `op` on `id` on a blocking thread once a worker is free.
-    pub async fn run(&self, id: &str, op: Operation) -> Result<(Processed, u64), ApiError> {
+    pub async fn run(&self, id: &str, op: Operation) -> Result<(Processed, u64), Error> {
         let store = self.store.clone();
         let id = id.to_owned();
         let started = Instant::now();
         let result = self.gate.run(move || store.process(&id, op)).await?;
         let micros = started.elapsed().as_micros() as u64;
-        result.map(|p| (p, micros)).map_err(errors::from_store)
+        result.map(|p| (p, micros)).map_err(Error::from)
     }
 
     /// Queues `analyze` of a new upload; its outcome shows in `info`.
@@ -176,23 +176,6 @@ impl Processor {
             "max_waiting": self.gate.max_waiting(),
         })
     }
-}
-
-/// `POST /process/{id}?operation=&params=`: runs the operation now and
-/// answers with its result.
-pub async fn process(
-    app: Arc<crate::App>,
-    req: server_kit::Req,
-) -> Result<server_kit::Response, ApiError> {
-    let meta = crate::manage::lookup(&app, &req)?;
-    let q = req.query();
-    let op = Operation::parse(q.str("operation"), q.str("params"))?;
-    let (processed, micros) = app.processor.run(&meta.id, op).await?;
-    let mut body = result_json(&processed);
-    body["file_id"] = json!(meta.id);
-    body["operation"] = json!(op.name());
-    body["duration_ms"] = json!(micros as f64 / 1000.0);
-    server_kit::json(&body)
 }
 
 #[cfg(test)]

@@ -1,0 +1,260 @@
+//! Upload forms: a `multipart/form-data` body read part by part with multer
+//! from any stream of bytes (any server's request body), each file part
+//! streamed into a staging file (sha256 on the way, per-file limit), the
+//! text fields checked, and the whole request committed only when it was
+//! good. A refused or broken request leaves no file behind.
+
+use super::{names, FileMeta, NewFile, Store, Upload};
+use crate::api::Error;
+use crate::{FieldError, ValidationFailure};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use multer::{Constraints, Multipart, SizeLimit};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Largest text field (`category`, `description`, …).
+const MAX_TEXT_FIELD: u64 = 64 * 1024;
+
+/// Longest description, in characters.
+pub const MAX_DESCRIPTION: usize = 1000;
+
+/// At most this many times the request limit is read and dropped after a
+/// refusal, within [`DRAIN_TIME`].
+pub const DRAIN_FACTOR: u64 = 8;
+
+/// Longest time spent dropping the rest of a refused body.
+pub const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// The shape of an upload form.
+#[derive(Debug, Clone, Copy)]
+pub struct Form {
+    /// Name of the file part(s).
+    pub file_field: &'static str,
+    /// Name of the processing flag.
+    pub flag_field: &'static str,
+    /// Most file parts.
+    pub max_files: usize,
+}
+
+impl Form {
+    /// `POST /upload/single`: one `file` part, `category`, `description`,
+    /// `auto_process`.
+    pub const SINGLE: Self = Self {
+        file_field: "file",
+        flag_field: "auto_process",
+        max_files: 1,
+    };
+
+    /// `POST /upload/multiple`: up to `max_files` `files` parts,
+    /// `category`, `batch_process`.
+    pub fn multiple(max_files: usize) -> Self {
+        Self {
+            file_field: "files",
+            flag_field: "batch_process",
+            max_files: max_files.max(1),
+        }
+    }
+}
+
+/// A received file, written to its staging file but not yet synced.
+pub struct Part {
+    upload: Upload,
+    filename: String,
+    content_type: Option<String>,
+}
+
+/// Everything an upload request said, validated.
+pub struct Received {
+    /// The files, staged.
+    pub files: Vec<Part>,
+    /// Their category.
+    pub category: String,
+    /// Their description.
+    pub description: String,
+    /// Whether to analyze them after the commit.
+    pub process: bool,
+}
+
+fn is_multipart(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("multipart/form-data"))
+}
+
+/// Reads and validates an upload form from `body`: 415 not multipart, 400
+/// broken, 413 over the limits (`declared` is the `Content-Length`), 422
+/// naming every bad field.
+pub async fn read<S, O, E>(
+    store: &Store,
+    max_request_bytes: u64,
+    form: &Form,
+    content_type: Option<&str>,
+    declared: Option<&str>,
+    body: S,
+) -> Result<Received, Error>
+where
+    S: Stream<Item = Result<O, E>> + Send,
+    O: Into<Bytes> + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
+{
+    let content_type = content_type.unwrap_or("");
+    if !is_multipart(content_type) {
+        return Err(Error::unsupported_media_type("multipart/form-data"));
+    }
+    let boundary = multer::parse_boundary(content_type).map_err(|e| {
+        Error::bad_request(
+            "malformed_multipart",
+            format!("no usable multipart boundary: {e}"),
+        )
+    })?;
+    crate::api::check_declared_length(declared, max_request_bytes)?;
+    let max_file = store.options().max_file_bytes;
+    let limits = SizeLimit::new()
+        .whole_stream(max_request_bytes)
+        .per_field(MAX_TEXT_FIELD)
+        .for_field(form.file_field, max_file);
+    let mut multipart =
+        Multipart::with_constraints(body, boundary, Constraints::new().size_limit(limits));
+    let mut files = Vec::new();
+    let mut text: HashMap<String, String> = HashMap::new();
+    while let Some(mut field) = multipart.next_field().await? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == form.file_field {
+            let Some(filename) = field.file_name().map(str::to_owned) else {
+                return Err(Error::invalid(
+                    &name,
+                    "not_a_file",
+                    format!("`{name}` must be a file part (with a filename)"),
+                ));
+            };
+            if files.len() == form.max_files {
+                return Err(Error::invalid(
+                    &name,
+                    "too_many_files",
+                    format!("at most {} file(s) per request", form.max_files),
+                ));
+            }
+            let content_type = field.content_type().map(|m| m.to_string());
+            let mut upload = store.begin_upload().map_err(|e| Error::from(super::StoreError::from(e)))?;
+            while let Some(chunk) = field.chunk().await? {
+                upload.write(&chunk)?;
+            }
+            files.push(Part {
+                upload,
+                filename,
+                content_type,
+            });
+        } else if ["category", "description", form.flag_field].contains(&name.as_str()) {
+            let value = field.text().await?;
+            text.insert(name, value);
+        } else {
+            return Err(Error::invalid(
+                &name,
+                "unknown_field",
+                format!(
+                    "unexpected form field {name:?}; expected {}, category, description, {}",
+                    form.file_field, form.flag_field
+                ),
+            ));
+        }
+    }
+    validate(files, text, form)
+}
+
+fn validate(
+    files: Vec<Part>,
+    mut text: HashMap<String, String>,
+    form: &Form,
+) -> Result<Received, Error> {
+    let mut errors = Vec::new();
+    if files.is_empty() {
+        errors.push(FieldError::new(
+            form.file_field,
+            "required",
+            format!("a file part named `{}` is required", form.file_field),
+        ));
+    }
+    let category = text
+        .remove("category")
+        .unwrap_or_else(|| "general".to_owned());
+    if !names::is_valid_category(&category) {
+        errors.push(FieldError::new(
+            "category",
+            "pattern",
+            "must be 1-32 of a-z, 0-9, - and _",
+        ));
+    }
+    let description = text.remove("description").unwrap_or_default();
+    if description.chars().count() > MAX_DESCRIPTION {
+        errors.push(FieldError::new(
+            "description",
+            "length",
+            format!("must be at most {MAX_DESCRIPTION} characters"),
+        ));
+    }
+    let process = match text.remove(form.flag_field).as_deref().map(str::trim) {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(_) => {
+            errors.push(FieldError::new(
+                form.flag_field,
+                "invalid_type",
+                "must be true or false",
+            ));
+            false
+        }
+    };
+    ValidationFailure::check(errors)?;
+    Ok(Received {
+        files,
+        category,
+        description,
+        process,
+    })
+}
+
+/// Syncs and commits every received file in one blocking job (one hand-off
+/// to the blocking pool per request, one directory sync per batch): all of
+/// them become visible, or none.
+pub async fn commit(store: Arc<Store>, received: Received) -> Result<Vec<Arc<FileMeta>>, Error> {
+    tokio::task::spawn_blocking(move || {
+        let mut batch = Vec::with_capacity(received.files.len());
+        for part in received.files {
+            let new = NewFile {
+                filename: part.filename,
+                content_type: part.content_type,
+                category: received.category.clone(),
+                description: received.description.clone(),
+            };
+            batch.push((part.upload.finish()?, new));
+        }
+        store.commit_all(batch)
+    })
+    .await
+    .map_err(|e| Error::internal(format!("commit failed: {e}")))?
+    .map_err(Error::from)
+}
+
+/// Reads and drops what is left of a refused body (at most
+/// [`DRAIN_FACTOR`] × `limit` bytes, for at most [`DRAIN_TIME`]), so a
+/// client still sending reads the answer instead of a reset connection.
+pub async fn drain<S, O, E>(body: &mut S, limit: u64)
+where
+    S: Stream<Item = Result<O, E>> + Unpin,
+    O: AsRef<[u8]>,
+{
+    let budget = limit.max(64 * 1024).saturating_mul(DRAIN_FACTOR);
+    let discard = async {
+        let mut seen = 0u64;
+        while seen <= budget {
+            match body.next().await {
+                Some(Ok(chunk)) => seen += chunk.as_ref().len() as u64,
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
+}

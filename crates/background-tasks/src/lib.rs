@@ -19,8 +19,14 @@ pub const SERVER_NAME: &str = "feature-bench";
 /// The route table of the category.
 pub fn router(service: &Arc<Service>) -> Router {
     Router::new()
-        .get("/health", with_state(service, |s, _| async move { json(&s.health()) }))
-        .get("/stats", with_state(service, |s, _| async move { json(&s.stats()) }))
+        .get(
+            "/health",
+            with_state(service, |s, _| async move { json(&s.health()) }),
+        )
+        .get(
+            "/stats",
+            with_state(service, |s, _| async move { json(&s.stats()) }),
+        )
         .post(
             "/tasks",
             with_state(service, |s, req: Req| async move {

@@ -28,7 +28,8 @@ fn transfer(t: Transfer) -> Response {
     *resp.status_mut() = StatusCode::from_u16(t.status).unwrap_or(StatusCode::OK);
     for (name, value) in t.headers {
         if let Ok(value) = HeaderValue::from_str(&value) {
-            resp.headers_mut().insert(HeaderName::from_static(name), value);
+            resp.headers_mut()
+                .insert(HeaderName::from_static(name), value);
         }
     }
     resp
@@ -38,14 +39,24 @@ fn transfer(t: Transfer) -> Response {
 /// rest of the body first so the client can read the answer.
 async fn upload(service: Arc<Service>, req: Req, multiple: bool) -> Result<Response, ApiError> {
     let (parts, mut body) = req.into_stream();
-    let text = |name| parts.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let text = |name| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
     let (content_type, length) = (text(header::CONTENT_TYPE), text(header::CONTENT_LENGTH));
     let received = if multiple {
-        service.upload_multiple(content_type, length, &mut body).await
+        service
+            .upload_multiple(content_type, length, &mut body)
+            .await
     } else {
         service.upload_single(content_type, length, &mut body).await
     };
-    let Uploaded { body: answer, location } = match received {
+    let Uploaded {
+        body: answer,
+        location,
+    } = match received {
         Ok(u) => u,
         Err(e) => {
             body.drain().await;
@@ -62,15 +73,29 @@ async fn upload(service: Arc<Service>, req: Req, multiple: bool) -> Result<Respo
 /// The route table of the category.
 pub fn router(service: &Arc<Service>) -> Router {
     Router::new()
-        .get("/health", with_state(service, |s, _| async move { json(&s.health()) }))
-        .get("/stats", with_state(service, |s, _| async move { json(&s.stats()) }))
-        .post("/upload/single", with_state(service, |s, req| upload(s, req, false)))
-        .post("/upload/multiple", with_state(service, |s, req| upload(s, req, true)))
+        .get(
+            "/health",
+            with_state(service, |s, _| async move { json(&s.health()) }),
+        )
+        .get(
+            "/stats",
+            with_state(service, |s, _| async move { json(&s.stats()) }),
+        )
+        .post(
+            "/upload/single",
+            with_state(service, |s, req| upload(s, req, false)),
+        )
+        .post(
+            "/upload/multiple",
+            with_state(service, |s, req| upload(s, req, true)),
+        )
         .get(
             "/download/{id}",
             with_state(service, |s, req: Req| async move {
                 let range = req.header(header::RANGE);
-                Ok(transfer(s.download(req.raw_param("id"), &req.query(), range).await?))
+                Ok(transfer(
+                    s.download(req.raw_param("id"), &req.query(), range).await?,
+                ))
             }),
         )
         .get(
@@ -81,7 +106,9 @@ pub fn router(service: &Arc<Service>) -> Router {
         )
         .get(
             "/files",
-            with_state(service, |s, req: Req| async move { json(&s.list(&req.query())?) }),
+            with_state(service, |s, req: Req| async move {
+                json(&s.list(&req.query())?)
+            }),
         )
         .get(
             "/files/{id}/info",

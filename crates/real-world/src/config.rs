@@ -83,6 +83,17 @@ impl WorldArgs {
     }
 }
 
+impl WorldArgs {
+    /// The seeded service with these flags' cost, bounds and hashing gate.
+    pub fn service(&self) -> Result<std::sync::Arc<shared::realworld::service::Service>, String> {
+        shared::realworld::service::Service::seeded(
+            &self.config(),
+            self.hash_workers,
+            self.hash_queue,
+        )
+    }
+}
+
 fn bytes(size: ByteSize) -> usize {
     usize::try_from(size.as_u64()).unwrap_or(usize::MAX)
 }

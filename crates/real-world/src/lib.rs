@@ -1,18 +1,14 @@
-//! Routes of the `real_world_scenarios` category over the shared store
-//! (`shared::realworld`): a shop, a blog, accounts and analytics. Handlers
-//! parse and check what HTTP carries (query values, headers, tokens) and map
-//! the store's refusals to statuses; everything else is the store's.
+//! Routes of the `real_world_scenarios` category over
+//! `shared::realworld::service::Service`: a shop, a blog, accounts and
+//! analytics. Handlers pass on what the request carries (path id, query,
+//! identity headers, JSON body) and send the answer.
 
 pub mod config;
-mod identity;
-mod routes;
 
-use config::WorldArgs;
-use http::Method;
-use server_kit::{with_state, Gate, Router};
-use shared::realworld::RealWorld;
+use http::{header, StatusCode};
+use server_kit::{json_raw, with_state, ApiError, Req, Response, Router};
+use shared::realworld::service::{Caller, Service};
 use std::sync::Arc;
-use std::time::Instant;
 
 /// Port the server listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 8400;
@@ -20,89 +16,110 @@ pub const DEFAULT_PORT: u16 = 8400;
 /// Value of the `Server` header.
 pub const SERVER_NAME: &str = "feature-bench";
 
-/// Shared state of the routes.
-pub struct App {
-    /// The seeded store.
-    pub world: RealWorld,
-    /// Password hashing runs behind this gate.
-    pub hashing: Gate,
-    /// Start time.
-    pub started: Instant,
+/// The identity headers of a request.
+fn caller(req: &Req) -> Caller {
+    Caller::new(req.header(header::AUTHORIZATION), req.header("x-user-id"))
 }
 
-impl App {
-    /// Seeds the store (hashing the seeded users' passwords with the chosen
-    /// cost); fails on argon2 parameters it refuses.
-    pub fn seeded(args: &WorldArgs) -> Result<Arc<Self>, String> {
-        let started = Instant::now();
-        let world = RealWorld::seeded(&args.config())?;
-        tracing::info!(elapsed = ?started.elapsed(), "store seeded");
-        let workers = args
-            .hash_workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        Ok(Arc::new(Self {
-            world,
-            hashing: Gate::new(workers, args.hash_queue),
-            started,
-        }))
-    }
+/// A JSON answer with `status`.
+fn reply(status: StatusCode, body: Vec<u8>) -> Result<Response, ApiError> {
+    let mut resp = json_raw(body);
+    *resp.status_mut() = status;
+    Ok(resp)
 }
 
 /// The category's routes.
-pub fn router(app: &Arc<App>) -> Router {
-    use routes::{analytics, auth, blog, shop};
+pub fn router(service: &Arc<Service>) -> Router {
+    let s = service;
     Router::new()
-        .route(
-            Method::GET,
+        .get(
             "/health",
-            with_state(app, |a, _| routes::health(a)),
+            with_state(s, |s, _| async move { reply(StatusCode::OK, s.health()?) }),
         )
-        .route(Method::GET, "/api/products", with_state(app, shop::list))
-        .route(
-            Method::GET,
+        .get(
+            "/api/products",
+            with_state(s, |s, req: Req| async move {
+                reply(StatusCode::OK, s.products(&req.query())?)
+            }),
+        )
+        .get(
             "/api/products/{id}",
-            with_state(app, shop::product),
+            with_state(s, |s, req: Req| async move {
+                reply(
+                    StatusCode::OK,
+                    s.product(req.raw_param("id"), &caller(&req))?,
+                )
+            }),
         )
-        .route(
-            Method::POST,
+        .post(
             "/api/orders",
-            with_state(app, shop::place_order),
+            with_state(s, |s, req: Req| async move {
+                let who = caller(&req);
+                reply(
+                    StatusCode::CREATED,
+                    s.place_order(&who, &req.json_bytes().await?)?,
+                )
+            }),
         )
-        .route(
-            Method::GET,
+        .get(
             "/api/orders/{id}",
-            with_state(app, shop::order),
+            with_state(s, |s, req: Req| async move {
+                reply(StatusCode::OK, s.order(req.raw_param("id"), &caller(&req))?)
+            }),
         )
-        .route(
-            Method::POST,
+        .post(
             "/api/auth/register",
-            with_state(app, auth::register),
+            with_state(s, |s, req: Req| async move {
+                reply(
+                    StatusCode::CREATED,
+                    s.register(&req.json_bytes().await?).await?,
+                )
+            }),
         )
-        .route(
-            Method::POST,
+        .post(
             "/api/auth/login",
-            with_state(app, auth::login),
+            with_state(s, |s, req: Req| async move {
+                reply(StatusCode::OK, s.login(&req.json_bytes().await?).await?)
+            }),
         )
-        .route(Method::GET, "/api/users/me", with_state(app, auth::me))
-        .route(Method::GET, "/api/blog/posts", with_state(app, blog::list))
-        .route(
-            Method::GET,
+        .get(
+            "/api/users/me",
+            with_state(s, |s, req: Req| async move {
+                reply(StatusCode::OK, s.me(&caller(&req))?)
+            }),
+        )
+        .get(
+            "/api/blog/posts",
+            with_state(s, |s, req: Req| async move {
+                reply(StatusCode::OK, s.posts(&req.query())?)
+            }),
+        )
+        .get(
             "/api/blog/posts/{id}",
-            with_state(app, blog::post),
+            with_state(s, |s, req: Req| async move {
+                reply(StatusCode::OK, s.post(req.raw_param("id"))?)
+            }),
         )
-        .route(
-            Method::POST,
+        .post(
             "/api/blog/posts/{id}/comments",
-            with_state(app, blog::comment),
+            with_state(s, |s, req: Req| async move {
+                let (id, who) = (req.raw_param("id").to_owned(), caller(&req));
+                reply(
+                    StatusCode::CREATED,
+                    s.comment(&id, &who, &req.json_bytes().await?)?,
+                )
+            }),
         )
-        .route(
-            Method::POST,
+        .post(
             "/api/analytics/track",
-            with_state(app, analytics::track),
+            with_state(s, |s, req: Req| async move {
+                reply(StatusCode::ACCEPTED, s.track(&req.json_bytes().await?)?)
+            }),
         )
-        .route(
-            Method::GET,
+        .get(
             "/api/analytics/dashboard",
-            with_state(app, analytics::dashboard),
+            with_state(s, |s, req: Req| async move {
+                reply(StatusCode::OK, s.dashboard(&req.query())?)
+            }),
         )
 }

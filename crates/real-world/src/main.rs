@@ -19,7 +19,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let app = match real_world::App::seeded(&cli.world) {
+    let app = match cli.world.service() {
         Ok(app) => app,
         Err(e) => {
             eprintln!("real-world: {e}");

@@ -12,7 +12,8 @@ pub type ApiError = shared::api::Error;
 /// The JSON response for an error.
 pub fn error_response(e: &ApiError) -> Response {
     let mut resp = Response::new(Body::full(e.to_json()));
-    *resp.status_mut() = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() =
+        StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = resp.headers_mut();
     headers.insert(
         http::header::CONTENT_TYPE,

@@ -15,9 +15,9 @@ pub use body::{Body, BodyError};
 pub use error::{error_response, ApiError};
 pub use request::{BodyStream, Limits, Req};
 pub use response::{json, json_raw, json_status, stream, text, Response};
-pub use shared::api::{parse_json, Query, Valid};
-pub use shared::gate::Gate;
 pub use router::{with_state, Handler, Router};
 pub use server::{
     run, run_with, serve, shutdown_signal, ServeArgs, ServeOptions, DEFAULT_MAX_BODY_BYTES,
 };
+pub use shared::api::{parse_json, Query, Valid};
+pub use shared::gate::Gate;

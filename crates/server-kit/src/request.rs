@@ -259,10 +259,7 @@ mod tests {
             413
         );
         let declared = req(b"{}", "application/json", Some(1_000_000));
-        assert_eq!(
-            declared.bytes().await.unwrap_err().status,
-            413
-        );
+        assert_eq!(declared.bytes().await.unwrap_err().status, 413);
         let wrong = req(b"{}", "text/plain", None);
         assert_eq!(
             wrong.json::<serde_json::Value>().await.unwrap_err().status,

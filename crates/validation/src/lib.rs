@@ -27,14 +27,23 @@ fn post(service: &Arc<Service>, endpoint: Endpoint) -> impl server_kit::Handler 
 pub fn router() -> Router {
     let s = Arc::new(Service::new());
     Router::new()
-        .get("/health", with_state(&s, |s, _| async move { json(&s.health()) }))
+        .get(
+            "/health",
+            with_state(&s, |s, _| async move { json(&s.health()) }),
+        )
         .post("/validate/simple-user", post(&s, Service::simple_user))
         .post("/validate/advanced-user", post(&s, Service::advanced_user))
         .post("/validate/complex-user", post(&s, Service::complex_user))
         .post("/validate/product", post(&s, Service::product))
-        .post("/validate/error-handling", post(&s, Service::error_handling))
+        .post(
+            "/validate/error-handling",
+            post(&s, Service::error_handling),
+        )
         .post("/validate/batch-users", post(&s, Service::batch_users))
-        .post("/validate/batch-products", post(&s, Service::batch_products))
+        .post(
+            "/validate/batch-products",
+            post(&s, Service::batch_products),
+        )
         .post("/validate/batch-orders", post(&s, Service::batch_orders))
         .post("/validate/mega-batch", post(&s, Service::mega_batch))
         .get(

@@ -154,9 +154,8 @@ impl Error {
 
     /// The body serialized.
     pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.body()).unwrap_or_else(|_| {
-            br#"{"error":"internal_error","message":"","details":[]}"#.to_vec()
-        })
+        serde_json::to_vec(&self.body())
+            .unwrap_or_else(|_| br#"{"error":"internal_error","message":"","details":[]}"#.to_vec())
     }
 
     /// Headers the answer must carry besides `Content-Type`: its own
@@ -215,10 +214,7 @@ mod tests {
             h(&Error::unauthorized("unauthenticated", "x")),
             [("www-authenticate", "Bearer")]
         );
-        assert_eq!(
-            h(&Error::payload_too_large(10)),
-            [("connection", "close")]
-        );
+        assert_eq!(h(&Error::payload_too_large(10)), [("connection", "close")]);
         assert!(h(&Error::not_found("x")).is_empty());
     }
 

@@ -42,7 +42,10 @@ pub fn check_declared_length(content_length: Option<&str>, limit: u64) -> Result
 /// naming the field (`tags[2]`, `metadata.team`) and what was wrong.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::bad_request("malformed_json", "request body is empty"));
+        return Err(Error::bad_request(
+            "malformed_json",
+            "request body is empty",
+        ));
     }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
@@ -116,7 +119,10 @@ mod tests {
     #[test]
     fn declared_lengths() {
         assert!(check_declared_length(Some("10"), 10).is_ok());
-        assert_eq!(check_declared_length(Some("11"), 10).unwrap_err().status, 413);
+        assert_eq!(
+            check_declared_length(Some("11"), 10).unwrap_err().status,
+            413
+        );
         assert!(check_declared_length(None, 10).is_ok());
     }
 

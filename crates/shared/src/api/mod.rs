@@ -21,7 +21,7 @@ mod json;
 mod query;
 
 pub use envelope::Valid;
-pub use health::Health;
 pub use error::{Error, ErrorBody};
+pub use health::Health;
 pub use json::{check_declared_length, is_json, parse_json, require_json};
 pub use query::{kind_of, path_param, Query};

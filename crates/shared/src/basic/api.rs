@@ -161,6 +161,11 @@ mod tests {
         assert_eq!(csv.lines().count(), 102);
         let q = Query::parse(Some("count=0"));
         assert_eq!(stream_count(&q).unwrap_err().status, 422);
-        assert_eq!(stream_count(&Query::parse(Some("count=x"))).unwrap_err().status, 400);
+        assert_eq!(
+            stream_count(&Query::parse(Some("count=x")))
+                .unwrap_err()
+                .status,
+            400
+        );
     }
 }

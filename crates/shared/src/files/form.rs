@@ -138,7 +138,9 @@ where
                 ));
             }
             let content_type = field.content_type().map(|m| m.to_string());
-            let mut upload = store.begin_upload().map_err(|e| Error::from(super::StoreError::from(e)))?;
+            let mut upload = store
+                .begin_upload()
+                .map_err(|e| Error::from(super::StoreError::from(e)))?;
             while let Some(chunk) = field.chunk().await? {
                 upload.write(&chunk)?;
             }

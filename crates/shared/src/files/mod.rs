@@ -29,9 +29,9 @@ pub mod views;
 pub use meta::{FileMeta, NewFile};
 pub use process::{Analysis, Operation, Processed};
 pub use range::ByteRange;
+pub use service::Service;
 pub use stats::{Stats, StatsSnapshot};
 pub use store::{Store, StoreError, StoreOptions};
-pub use service::Service;
 pub use upload::{Staged, Upload};
 
 #[cfg(test)]

@@ -105,7 +105,10 @@ fn read_chunks(
 }
 
 /// Counts sent bytes as the stream yields them.
-fn counted(store: &Arc<Store>, s: impl Stream<Item = std::io::Result<Bytes>> + Send + 'static) -> ByteStream {
+fn counted(
+    store: &Arc<Store>,
+    s: impl Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+) -> ByteStream {
     let store = store.clone();
     Box::pin(s.map(move |r| {
         if let Ok(b) = &r {

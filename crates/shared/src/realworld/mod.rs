@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod orders;
 pub mod search;
 pub mod seed;
+pub mod service;
 #[cfg(test)]
 mod tests;
 mod wire;

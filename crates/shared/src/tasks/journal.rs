@@ -8,6 +8,7 @@
 use super::model::{Status, Task, TaskSpec};
 use crate::sync::lock;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -49,6 +50,10 @@ impl Journal {
     pub fn open(path: impl AsRef<Path>) -> io::Result<(Self, Vec<Resumed>)> {
         let path = path.as_ref().to_path_buf();
         let mut pending: Vec<(String, TaskSpec, u64)> = Vec::new();
+        // A task can finish before its submit line is written (the line is
+        // synced off the reactor while the task already runs): a finished
+        // id stays finished whatever comes after it.
+        let mut finished: HashSet<String> = HashSet::new();
         if let Ok(f) = File::open(&path) {
             for line in BufReader::new(f).lines() {
                 let Ok(line) = serde_json::from_str::<Line>(&line?) else {
@@ -56,10 +61,15 @@ impl Journal {
                 };
                 match line {
                     Line::Submit { id, spec, at_ms } => {
-                        pending.retain(|(p, _, _)| *p != id);
-                        pending.push((id, spec, at_ms));
+                        if !finished.contains(&id) {
+                            pending.retain(|(p, _, _)| *p != id);
+                            pending.push((id, spec, at_ms));
+                        }
                     }
-                    Line::Finish { id, .. } => pending.retain(|(p, _, _)| *p != id),
+                    Line::Finish { id, .. } => {
+                        pending.retain(|(p, _, _)| *p != id);
+                        finished.insert(id);
+                    }
                 }
             }
         }
@@ -177,6 +187,10 @@ mod tests {
             batch_id: None,
         };
         j.finished(&done).unwrap();
+        // "d" finished before its submit line was written: still finished.
+        done.id = "d".into();
+        j.finished(&done).unwrap();
+        j.submitted("d", &spec(0)).unwrap();
         done.id = "c".into();
         drop(j);
         // A crash mid-line leaves a torn tail.

@@ -78,11 +78,17 @@ pub fn fixtures() -> [(&'static str, TaskSpec); 3] {
     [
         (
             "test-task-1",
-            spec(TaskType::Computation, serde_json::json!({"iterations": 1000})),
+            spec(
+                TaskType::Computation,
+                serde_json::json!({"iterations": 1000}),
+            ),
         ),
         (
             "test-task-2",
-            spec(TaskType::DataProcessing, serde_json::json!({"records": 100})),
+            spec(
+                TaskType::DataProcessing,
+                serde_json::json!({"records": 100}),
+            ),
         ),
         (
             "test-task-3",

@@ -3,10 +3,9 @@
 
 use bytes::Bytes;
 use futures_util::stream;
-use serde::Serialize;
 use server_kit::{json, text, BodyError, Req, Response, Router, Valid};
 use shared::api::Health;
-use shared::basic::api::{csv_stream, json_stream, stream_count, user_id, Echo};
+use shared::basic::api::{csv_stream, json_stream, stream_count, user_id, Echo, Message, HELLO};
 use shared::basic::{self, BenchmarkProduct, BenchmarkUser, PageParams, SearchParams};
 use std::time::Instant;
 
@@ -21,16 +20,12 @@ pub fn router() -> Router {
     let started = Instant::now();
     Router::new()
         .get("/", |_req: Req| async {
-            Ok(text("text/plain; charset=utf-8", "Hello, World!"))
+            Ok(text("text/plain; charset=utf-8", HELLO))
         })
         .get("/health", move |_req: Req| async move {
             json(&Health::new("basic", started))
         })
-        .get("/json", |_req: Req| async {
-            json(&Message {
-                message: "Hello, World!",
-            })
-        })
+        .get("/json", |_req: Req| async { json(&Message::HELLO) })
         .get("/user/{id}", |req: Req| async move {
             json(&basic::user_record(user_id(req.raw_param("id"))?))
         })
@@ -63,11 +58,6 @@ pub fn router() -> Router {
             let chunks = csv_stream(stream_count(&req.query())?);
             Ok(chunked("text/csv; charset=utf-8", chunks))
         })
-}
-
-#[derive(Serialize)]
-struct Message {
-    message: &'static str,
 }
 
 /// A chunked response, one chunk per item, produced as the client reads.

@@ -23,7 +23,7 @@ pub struct WorldArgs {
     pub hash_workers: Option<usize>,
     /// Registrations and logins that may wait for a hashing worker; more get
     /// 503.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = shared::realworld::service::DEFAULT_HASH_QUEUE)]
     pub hash_queue: usize,
     /// Lifetime of bearer tokens.
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]

@@ -104,7 +104,8 @@ impl Req {
     /// The whole body, refused with 413 past [`Limits::max_body_bytes`]
     /// (checked against `Content-Length` first, then while reading). Before
     /// a 413 the rest of the body is read and dropped (at most
-    /// [`DRAIN_FACTOR`] × the limit, for at most [`DRAIN_TIME`]) so the
+    /// `shared::api::DRAIN_FACTOR` × the limit, for at most
+    /// `shared::api::DRAIN_TIME`) so the
     /// client can finish sending and read the answer instead of hitting a
     /// reset connection.
     pub async fn bytes(self) -> Result<Bytes, ApiError> {
@@ -114,7 +115,7 @@ impl Req {
             .and_then(|v| v.parse::<u64>().ok());
         let mut body = self.body;
         if declared.is_some_and(|n| n > limit as u64) {
-            drain(&mut body, limit).await;
+            drain(body, limit).await;
             return Err(ApiError::payload_too_large(limit as u64));
         }
         let collected = match &mut body {
@@ -124,7 +125,7 @@ impl Req {
         match collected {
             Ok(c) => Ok(c.to_bytes()),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                drain(&mut body, limit).await;
+                drain(body, limit).await;
                 Err(ApiError::payload_too_large(limit as u64))
             }
             Err(e) => Err(ApiError::bad_request(
@@ -169,11 +170,13 @@ pub struct BodyStream {
 }
 
 impl BodyStream {
-    /// Reads and drops what is left (within [`DRAIN_FACTOR`] × the server's
-    /// body limit and [`DRAIN_TIME`]), so a client still sending can read
+    /// Reads and drops what is left (within `shared::api::DRAIN_FACTOR` ×
+    /// the server's body limit and `shared::api::DRAIN_TIME`), so a client
+    /// still sending can read
     /// a refusal instead of hitting a reset connection.
     pub async fn drain(&mut self) {
-        drain(&mut self.body, self.limit).await;
+        let limit = self.limit as u64;
+        shared::api::drain(self, limit).await;
     }
 }
 
@@ -208,29 +211,10 @@ impl futures_util::Stream for BodyStream {
     }
 }
 
-/// How many times the body limit is read and dropped before a 413.
-pub const DRAIN_FACTOR: usize = 8;
-
-/// Longest time spent dropping an oversized body before a 413.
-pub const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Reads and drops what is left of a body, within the drain bounds.
-async fn drain(body: &mut RawBody, limit: usize) {
-    let budget = limit.max(64 * 1024).saturating_mul(DRAIN_FACTOR);
-    let discard = async {
-        let mut seen = 0usize;
-        while seen <= budget {
-            let frame = match body {
-                RawBody::Incoming(b) => b.frame().await.map(|f| f.map_err(|_| ())),
-                RawBody::Memory(b) => b.frame().await.map(|f| f.map_err(|_| ())),
-            };
-            match frame {
-                Some(Ok(f)) => seen += f.data_ref().map_or(0, Bytes::len),
-                _ => break,
-            }
-        }
-    };
-    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
+/// Reads and drops what is left of a refused body (see `shared::api::drain`).
+async fn drain(body: RawBody, limit: usize) {
+    let mut rest = BodyStream { body, limit };
+    shared::api::drain(&mut rest, limit as u64).await;
 }
 
 #[cfg(test)]

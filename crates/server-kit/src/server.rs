@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 /// Default of `--max-body-bytes`.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const DEFAULT_MAX_BODY_BYTES: usize = shared::api::DEFAULT_MAX_BODY_BYTES;
 
 /// Command-line flags every server accepts (flatten into a clap parser).
 #[derive(Debug, Clone, clap::Args)]

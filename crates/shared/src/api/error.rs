@@ -61,6 +61,14 @@ impl Error {
         Self::new(400, code, message)
     }
 
+    /// 400 `body_read_error`: the connection failed while the body was read.
+    pub fn body_read(e: impl std::fmt::Display) -> Self {
+        Self::bad_request(
+            "body_read_error",
+            format!("could not read the request body: {e}"),
+        )
+    }
+
     /// 401 with the given code; answered with `WWW-Authenticate: Bearer`.
     pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(401, code, message)

@@ -13,13 +13,23 @@
 //!   (`invalid_query`, `invalid_path_param`) when a value does not parse.
 //! - [`Valid`]: the `{"valid": true, "<key>": …}` envelope; [`Health`]: the
 //!   liveness answer.
+//! - `drain` (with the `runtime` feature): what is left of a refused body
+//!   is read and dropped, within bounds, so the client reads the refusal.
 
+#[cfg(feature = "runtime")]
+mod drain;
 mod envelope;
 mod error;
 mod health;
 mod json;
 mod query;
 
+/// The largest request body a category accepts unless it says otherwise
+/// (1 MiB; validation takes 2 MiB, uploads their own limits).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+
+#[cfg(feature = "runtime")]
+pub use drain::{drain, DRAIN_FACTOR, DRAIN_TIME};
 pub use envelope::Valid;
 pub use error::{Error, ErrorBody};
 pub use health::Health;

@@ -10,6 +10,22 @@ use crate::{FieldError, ValidationFailure};
 use serde::Serialize;
 use validator::Validate;
 
+/// The text of `GET /` and the message of `GET /json`.
+pub const HELLO: &str = "Hello, World!";
+
+/// The answer of `GET /json`: `{"message": "Hello, World!"}`, serialized
+/// per request.
+#[derive(Debug, Serialize)]
+pub struct Message {
+    /// [`HELLO`].
+    pub message: &'static str,
+}
+
+impl Message {
+    /// The greeting.
+    pub const HELLO: Self = Self { message: HELLO };
+}
+
 /// Rows written per stream chunk.
 pub const ROWS_PER_CHUNK: u64 = 100;
 

@@ -8,24 +8,16 @@ use super::{names, FileMeta, NewFile, Store, Upload};
 use crate::api::Error;
 use crate::{FieldError, ValidationFailure};
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use multer::{Constraints, Multipart, SizeLimit};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Largest text field (`category`, `description`, …).
 const MAX_TEXT_FIELD: u64 = 64 * 1024;
 
 /// Longest description, in characters.
 pub const MAX_DESCRIPTION: usize = 1000;
-
-/// At most this many times the request limit is read and dropped after a
-/// refusal, within [`DRAIN_TIME`].
-pub const DRAIN_FACTOR: u64 = 8;
-
-/// Longest time spent dropping the rest of a refused body.
-pub const DRAIN_TIME: Duration = Duration::from_secs(2);
 
 /// The shape of an upload form.
 #[derive(Debug, Clone, Copy)]
@@ -238,25 +230,4 @@ pub async fn commit(store: Arc<Store>, received: Received) -> Result<Vec<Arc<Fil
     .await
     .map_err(|e| Error::internal(format!("commit failed: {e}")))?
     .map_err(Error::from)
-}
-
-/// Reads and drops what is left of a refused body (at most
-/// [`DRAIN_FACTOR`] × `limit` bytes, for at most [`DRAIN_TIME`]), so a
-/// client still sending reads the answer instead of a reset connection.
-pub async fn drain<S, O, E>(body: &mut S, limit: u64)
-where
-    S: Stream<Item = Result<O, E>> + Unpin,
-    O: AsRef<[u8]>,
-{
-    let budget = limit.max(64 * 1024).saturating_mul(DRAIN_FACTOR);
-    let discard = async {
-        let mut seen = 0u64;
-        while seen <= budget {
-            match body.next().await {
-                Some(Ok(chunk)) => seen += chunk.as_ref().len() as u64,
-                _ => break,
-            }
-        }
-    };
-    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
 }

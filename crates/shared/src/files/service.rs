@@ -138,8 +138,8 @@ impl Service {
     }
 
     /// `POST /upload/single`: reads the form from `body`; on an error the
-    /// caller drains what is left of its body ([`form::drain`]) before
-    /// answering.
+    /// caller drains what is left of its body ([`crate::api::drain`] with
+    /// [`Service::max_request_bytes`]) before answering.
     pub async fn upload_single<S, O, E>(
         &self,
         content_type: Option<&str>,

@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 /// Largest `limit` of a listing.
 pub const MAX_LIMIT: usize = 100;
 
+/// How long running tasks may take to finish at shutdown, by default.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How the queue is sized and where it keeps what it keeps.
 #[derive(Debug, Clone)]
 pub struct Options {

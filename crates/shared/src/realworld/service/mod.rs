@@ -25,7 +25,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Default largest JSON body of the category.
-pub const MAX_BODY_BYTES: usize = 1 << 20;
+pub const MAX_BODY_BYTES: usize = crate::api::DEFAULT_MAX_BODY_BYTES;
+
+/// Registrations and logins that may wait for a hashing worker by default
+/// (503 beyond).
+pub const DEFAULT_HASH_QUEUE: usize = 256;
 
 /// The category's state.
 pub struct Service {

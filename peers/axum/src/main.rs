@@ -1,0 +1,50 @@
+//! `axum-peer CATEGORY [--host H] [--port N] [--threads N]`: the suite's
+//! categories served by axum.
+
+use axum_peer::Category;
+use clap::Parser;
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Benchmark server of one category in axum.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Category to serve.
+    category: Category,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on; 0 picks a free one [default: the category's].
+    #[arg(long)]
+    port: Option<u16>,
+    /// Tokio worker threads [default: number of cores].
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = cli.threads {
+        builder.worker_threads(n.max(1));
+    }
+    let runtime = match builder.enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("axum-peer: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let port = cli.port.unwrap_or(cli.category.default_port());
+    match axum_peer::run(cli.category, SocketAddr::new(cli.host, port), runtime) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("axum-peer: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

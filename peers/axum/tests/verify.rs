@@ -1,0 +1,49 @@
+//! Every category served by the axum peer, started on an ephemeral port,
+//! passes its contract.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+use contract::process::ServerProcess;
+use std::time::Duration;
+
+async fn passes(category: &str) {
+    let server = ServerProcess::start(
+        env!("CARGO_BIN_EXE_axum-peer"),
+        &[category, "--port", "0", "--threads", "2"],
+        Duration::from_secs(60),
+    )
+    .expect("server starts");
+    let contract = contract::load(category).expect("contract loads");
+    let report = contract::verify(&contract, &contract::VerifyOptions::new(&server.url)).await;
+    assert!(report.passed(), "\n{}", report.table());
+    // Every endpoint, negative case and flow was checked, plus the Date check.
+    assert_eq!(
+        report.checks.len(),
+        contract.endpoints.len() + contract.negative_cases.len() + contract.flows.len() + 1
+    );
+}
+
+#[tokio::test]
+async fn basic_passes_verify() {
+    passes("basic").await;
+}
+
+#[tokio::test]
+async fn validation_passes_verify() {
+    passes("validation").await;
+}
+
+#[tokio::test]
+async fn file_operations_passes_verify() {
+    passes("file_operations").await;
+}
+
+#[tokio::test]
+async fn background_tasks_passes_verify() {
+    passes("background_tasks").await;
+}
+
+#[tokio::test]
+async fn real_world_scenarios_passes_verify() {
+    passes("real_world_scenarios").await;
+}

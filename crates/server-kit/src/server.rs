@@ -148,34 +148,33 @@ where
         };
         let bound = listener.local_addr().unwrap_or(addr);
         let (router, after) = make(bound);
+        let stop = shutdown_signal();
         println!("listening on http://{bound}");
-        serve(listener, router, options, shutdown_signal()).await;
+        serve(listener, router, options, stop).await;
         after.await;
         ExitCode::SUCCESS
     })
 }
 
-/// Resolves on the first SIGTERM or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+/// Resolves on the first SIGTERM or SIGINT (Ctrl-C). The handlers are
+/// installed when this is called, not when it is first polled, so a signal
+/// sent right after `listening on` is printed is not missed.
+pub fn shutdown_signal() -> impl Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
-                    _ = ctrl_c => {},
                     _ = term.recv() => {},
+                    _ = int.recv() => {},
                 }
             }
-            Err(_) => {
-                let _ = ctrl_c.await;
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
     }
 }
 

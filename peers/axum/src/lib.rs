@@ -121,8 +121,8 @@ pub async fn serve<F: Future<Output = ()>>(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    println!("listening on http://{bound}");
     let signal = shutdown_signal().shared();
+    println!("listening on http://{bound}");
     let server = axum::serve(listener, app).with_graceful_shutdown(signal.clone());
     tokio::select! {
         served = server.into_future() => served.map_err(|e| format!("serving failed: {e}"))?,
@@ -134,19 +134,24 @@ pub async fn serve<F: Future<Output = ()>>(
     Ok(())
 }
 
-/// Resolves on the first SIGTERM or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
+/// Resolves on the first SIGTERM or SIGINT (Ctrl-C). The handlers are
+/// installed when this is called, not when it is first polled, so a signal
+/// sent right after `listening on` is printed is not missed.
+pub fn shutdown_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let ctrl_c = tokio::signal::ctrl_c();
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = ctrl_c => {},
-                _ = term.recv() => {},
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = int.recv() => {},
+                }
             }
-        }
-        Err(_) => {
-            let _ = ctrl_c.await;
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     }
 }

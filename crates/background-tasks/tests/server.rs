@@ -46,6 +46,16 @@ async fn background_tasks_server_passes_verify() {
     assert!(report.passed(), "\n{}", report.table());
 }
 
+/// Per core, the queue's workers run on the acceptor's own runtime beside
+/// the serving threads.
+#[tokio::test]
+async fn the_per_core_runtime_passes_too() {
+    let server = start(&["--runtime", "per-core"]);
+    let contract = contract::load("background_tasks").expect("contract loads");
+    let report = contract::verify(&contract, &contract::VerifyOptions::new(&server.url)).await;
+    assert!(report.passed(), "\n{}", report.table());
+}
+
 #[tokio::test]
 async fn health_answers_while_workers_compute() {
     let server = start(&["--workers", "2"]);

@@ -24,6 +24,19 @@ async fn basic_server_passes_verify() {
 }
 
 #[tokio::test]
+async fn the_per_core_runtime_passes_too() {
+    let server = ServerProcess::start(
+        env!("CARGO_BIN_EXE_basic"),
+        &["--port", "0", "--threads", "2", "--runtime", "per-core"],
+        Duration::from_secs(20),
+    )
+    .expect("server starts");
+    let contract = contract::load("basic").expect("contract loads");
+    let report = contract::verify(&contract, &contract::VerifyOptions::new(&server.url)).await;
+    assert!(report.passed(), "\n{}", report.table());
+}
+
+#[tokio::test]
 async fn a_busy_port_is_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();

@@ -10,6 +10,7 @@ mod request;
 mod response;
 mod router;
 mod server;
+mod workers;
 
 pub use body::{Body, BodyError};
 pub use error::{error_response, ApiError};
@@ -17,7 +18,8 @@ pub use request::{BodyStream, Limits, Req};
 pub use response::{json, json_raw, json_status, stream, text, Response};
 pub use router::{with_state, Handler, Router};
 pub use server::{
-    run, run_with, serve, shutdown_signal, ServeArgs, ServeOptions, DEFAULT_MAX_BODY_BYTES,
+    run, run_with, serve, shutdown_signal, RuntimeKind, ServeArgs, ServeOptions,
+    DEFAULT_MAX_BODY_BYTES,
 };
 pub use shared::api::{parse_json, Query, Valid};
 pub use shared::gate::Gate;

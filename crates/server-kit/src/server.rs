@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Default of `--max-body-bytes`.
 pub const DEFAULT_MAX_BODY_BYTES: usize = shared::api::DEFAULT_MAX_BODY_BYTES;
@@ -34,9 +34,15 @@ pub struct ServeArgs {
     /// Port to listen on; 0 picks a free one [default: the category's port].
     #[arg(long)]
     pub port: Option<u16>,
-    /// Tokio worker threads [default: number of cores].
+    /// Threads serving connections [default: number of cores].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// How connections are served: `shared` (one multi-threaded runtime
+    /// that steals work between threads) or `per-core` (a thread per core,
+    /// each with its own single-threaded runtime, as actix-web does; an
+    /// acceptor hands connections out round robin).
+    #[arg(long, value_enum, default_value_t = RuntimeKind::Shared)]
+    pub runtime: RuntimeKind,
     /// Most threads for blocking work (file system, processing); more jobs
     /// wait for one to be free [default: Tokio's, 512].
     #[arg(long)]
@@ -58,6 +64,15 @@ pub struct ServeArgs {
     /// Log filter (`warn`, `info`, `server_kit=debug`, …); logs go to stderr.
     #[arg(long, default_value = "warn", env = "RUST_LOG")]
     pub log: String,
+}
+
+/// How a server spreads connections over its threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeKind {
+    /// A single-threaded runtime per thread; each connection stays on one.
+    PerCore,
+    /// One multi-threaded, work-stealing runtime.
+    Shared,
 }
 
 /// Settings of [`serve`].
@@ -122,10 +137,21 @@ where
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .try_init();
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = args.threads {
-        builder.worker_threads(n.max(1));
-    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    // Per core: this thread runs a small runtime of its own (accepting,
+    // signals, whatever `make` starts — a task queue's workers) beside the
+    // serving threads. Shared: one runtime does everything.
+    let mut builder = match args.runtime {
+        RuntimeKind::PerCore => tokio::runtime::Builder::new_current_thread(),
+        RuntimeKind::Shared => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(threads);
+            b
+        }
+    };
     if let Some(n) = args.blocking_threads {
         builder.max_blocking_threads(n.max(1));
     }
@@ -138,6 +164,7 @@ where
     };
     let addr = SocketAddr::new(args.host, args.port.unwrap_or(default_port));
     let options = args.options(server_name);
+    let (kind, blocking) = (args.runtime, args.blocking_threads);
     runtime.block_on(async move {
         let listener = match TcpListener::bind(addr).await {
             Ok(l) => l,
@@ -150,7 +177,14 @@ where
         let (router, after) = make(bound);
         let stop = shutdown_signal();
         println!("listening on http://{bound}");
-        serve(listener, router, options, stop).await;
+        match kind {
+            RuntimeKind::Shared => serve(listener, router, options, stop).await,
+            RuntimeKind::PerCore => {
+                let app = App::new(router, &options);
+                crate::workers::serve_per_core(listener, app, options, threads, blocking, stop)
+                    .await;
+            }
+        }
         after.await;
         ExitCode::SUCCESS
     })
@@ -178,10 +212,20 @@ pub fn shutdown_signal() -> impl Future<Output = ()> {
     }
 }
 
-struct App {
+pub(crate) struct App {
     router: Router,
     limits: Arc<Limits>,
     server: HeaderValue,
+}
+
+impl App {
+    pub(crate) fn new(router: Router, options: &ServeOptions) -> Arc<Self> {
+        Arc::new(Self {
+            router,
+            limits: Arc::new(options.limits),
+            server: HeaderValue::from_static(options.server_name),
+        })
+    }
 }
 
 async fn handle(
@@ -202,27 +246,47 @@ async fn handle(
     Ok(resp)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then stops
-/// accepting, lets in-flight requests finish within the grace period and
-/// returns. Keep-alive is on; pipelining is not used by clients here.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    options: ServeOptions,
-    shutdown: impl Future<Output = ()>,
-) {
-    let app = Arc::new(App {
-        router,
-        limits: Arc::new(options.limits),
-        server: HeaderValue::from_static(options.server_name),
-    });
+/// The HTTP/1.1 settings of every connection: keep-alive, and the header
+/// read timeout unless it is zero.
+pub(crate) fn http1_settings(options: &ServeOptions) -> http1::Builder {
     let mut http = http1::Builder::new();
     http.keep_alive(true);
     if !options.header_timeout.is_zero() {
         http.timer(TokioTimer::new())
             .header_read_timeout(options.header_timeout);
     }
-    let graceful = GracefulShutdown::new();
+    http
+}
+
+/// Serves one accepted connection on the current runtime; `permit` holds
+/// its place under the connection cap until it ends.
+pub(crate) fn serve_connection(
+    app: &Arc<App>,
+    http: &http1::Builder,
+    graceful: &GracefulShutdown,
+    stream: tokio::net::TcpStream,
+    permit: OwnedSemaphorePermit,
+) {
+    let app = app.clone();
+    let service = service_fn(move |req| handle(app.clone(), req));
+    let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!("connection ended with error: {e}");
+        }
+        drop(permit);
+    });
+}
+
+/// Accepts connections under the connection cap until `shutdown`
+/// resolves, handing each (with its permit) to `serve`; then drops the
+/// listener.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    options: &ServeOptions,
+    shutdown: impl Future<Output = ()>,
+    mut serve: impl FnMut(tokio::net::TcpStream, OwnedSemaphorePermit),
+) {
     let slots = Arc::new(Semaphore::new(options.max_connections));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -249,25 +313,38 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let service = service_fn(move |req| handle(app.clone(), req));
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!("connection ended with error: {e}");
-            }
-            drop(permit);
-        });
+        serve(stream, permit);
     }
     drop(listener);
+}
+
+/// Lets in-flight requests finish within `grace`.
+pub(crate) async fn drain(graceful: GracefulShutdown, grace: Duration) {
     tracing::info!("shutting down: draining in-flight requests");
-    if tokio::time::timeout(options.shutdown_timeout, graceful.shutdown())
+    if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()
     {
-        tracing::warn!(
-            "requests still running after {:?}; closing",
-            options.shutdown_timeout
-        );
+        tracing::warn!("requests still running after {grace:?}; closing");
     }
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then stops
+/// accepting, lets in-flight requests finish within the grace period and
+/// returns. Keep-alive is on; pipelining is not used by clients here. Every
+/// connection runs on the current (multi-threaded) runtime.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) {
+    let app = App::new(router, &options);
+    let http = http1_settings(&options);
+    let graceful = GracefulShutdown::new();
+    accept_loop(listener, &options, shutdown, |stream, permit| {
+        serve_connection(&app, &http, &graceful, stream, permit);
+    })
+    .await;
+    drain(graceful, options.shutdown_timeout).await;
 }

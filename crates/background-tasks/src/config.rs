@@ -1,5 +1,7 @@
 //! The category's own flags.
 
+use bytesize::ByteSize;
+use shared::tasks::request::{Limits, MAX_URL_BYTES};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,6 +18,16 @@ pub struct TaskArgs {
     /// Finished task records kept; the oldest are dropped (and counted).
     #[arg(long, default_value_t = 10_000)]
     pub retain_finished: usize,
+    /// Most payload bytes (as compact JSON) held by unfinished tasks;
+    /// further submits get 429.
+    #[arg(long, default_value = "64MiB")]
+    pub max_queued_payload_bytes: ByteSize,
+    /// Largest payload of one task, as compact JSON; larger gets 422.
+    #[arg(long, default_value = "64KiB")]
+    pub max_payload_bytes: ByteSize,
+    /// Longest `url` of a network task, in bytes; longer gets 422.
+    #[arg(long, default_value_t = MAX_URL_BYTES)]
+    pub max_url_bytes: usize,
     /// Where tasks write files (I/O tasks, outbox, reports) [default: a
     /// temporary directory, removed at exit].
     #[arg(long)]
@@ -36,7 +48,16 @@ impl TaskArgs {
             workers: self.workers,
             capacity: self.capacity,
             retain_finished: self.retain_finished,
+            max_queued_payload_bytes: bytes(self.max_queued_payload_bytes),
+            limits: Limits {
+                max_payload_bytes: bytes(self.max_payload_bytes),
+                max_url_bytes: self.max_url_bytes,
+            },
             journal: self.journal.clone(),
         }
     }
+}
+
+fn bytes(size: ByteSize) -> usize {
+    usize::try_from(size.as_u64()).unwrap_or(usize::MAX)
 }

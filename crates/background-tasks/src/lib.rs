@@ -62,7 +62,7 @@ pub fn router(service: &Arc<Service>) -> Router {
         .post(
             "/tasks/{id}/retry",
             with_state(service, |s, req: Req| async move {
-                json(&s.retry(req.raw_param("id"))?)
+                json(&s.retry(req.raw_param("id")).await?)
             }),
         )
 }

@@ -84,3 +84,66 @@ fn sigterm_lets_in_flight_requests_complete() {
     let status = server.wait_exit(Duration::from_secs(10)).unwrap();
     assert!(status.success(), "exit status {status}");
 }
+
+/// A second SIGTERM during the drain stops the server at once, with the
+/// status of a process killed by SIGTERM (143), cutting what is in flight.
+#[test]
+fn a_second_sigterm_stops_at_once() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut server = ServerProcess::start(
+        env!("CARGO_BIN_EXE_basic"),
+        &["--port", "0", "--shutdown-timeout", "60s"],
+        Duration::from_secs(20),
+    )
+    .expect("server starts");
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    // A request the drain would wait for: half its body, then nothing.
+    let mut held = TcpStream::connect(&addr).unwrap();
+    held.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\":",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    server.terminate().unwrap();
+    // Still draining: the held request keeps it alive.
+    assert!(
+        server.wait_exit(Duration::from_millis(700)).is_err(),
+        "exited with a request in flight after one SIGTERM"
+    );
+    let second = Instant::now();
+    server.terminate().unwrap();
+    let status = server.wait_exit(Duration::from_secs(5)).unwrap();
+    assert!(
+        second.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        second.elapsed()
+    );
+    assert_eq!(status.code(), Some(143), "exit status {status:?}");
+    assert_eq!(status.signal(), None);
+}
+
+/// The open-file limit is raised to the hard limit at start, so
+/// `--max-connections` can be reached even from a shell with `ulimit -n 256`.
+#[test]
+fn the_open_file_limit_is_raised_at_start() {
+    let server = ServerProcess::start(
+        "sh",
+        &[
+            "-c",
+            "ulimit -Sn 256 && exec \"$0\" --port 0",
+            env!("CARGO_BIN_EXE_basic"),
+        ],
+        Duration::from_secs(20),
+    )
+    .expect("server starts");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let (soft, hard) = (fields[3], fields[4]);
+    assert_ne!(soft, "256", "{line}");
+    // An unlimited hard limit raises the soft one to the kernel's ceiling.
+    assert!(soft == hard || hard == "unlimited", "{line}");
+}

@@ -2,6 +2,7 @@
 //! and a verifier that checks any live server against one: every endpoint,
 //! negative case and flow, plus TechEmpower-style header checks.
 
+pub mod hostile;
 mod jsonpath;
 mod load;
 mod matcher;
@@ -14,7 +15,7 @@ mod report;
 mod verify;
 
 pub use jsonpath::lookup;
-pub use load::{contracts_dir, load, load_from, load_in, CATEGORIES};
+pub use load::{contracts_dir, load, load_from, load_in, parse, CATEGORIES};
 pub use matcher::Matcher;
 pub use model::{
     Case, Contract, CsvExpect, Endpoint, Expect, Flow, GeneratedBody, LoadDefaults, MixEntry, Part,

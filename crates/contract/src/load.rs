@@ -63,22 +63,24 @@ pub fn load_in(dir: &Path, category: &str) -> Result<Contract> {
     load_from(&path)
 }
 
-/// Loads and checks one contract file.
+/// Loads and checks one contract file (fixtures from `fixtures/` beside it).
 pub fn load_from(path: &Path) -> Result<Contract> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut contract: Contract = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a valid contract", path.display()))?;
     let fixtures = path
         .parent()
         .unwrap_or_else(|| Path::new("."))
         .join("fixtures");
+    parse(&text, &fixtures).with_context(|| format!("{}", path.display()))
+}
+
+/// Parses and checks a contract from its text; named fixtures are read
+/// from `fixtures` (plain file names only).
+pub fn parse(text: &str, fixtures: &Path) -> Result<Contract> {
+    let mut contract: Contract = serde_json::from_str(text).context("not a valid contract")?;
     let read = |name: &str| -> Result<std::sync::Arc<Vec<u8>>> {
-        if name.contains(['/', '\\']) || name.starts_with('.') {
-            bail!(
-                "{}: fixture name `{name}` must be a plain file name",
-                path.display()
-            );
+        if name.is_empty() || name.contains(['/', '\\', '\0']) || name.starts_with('.') {
+            bail!("fixture name `{name}` must be a plain file name");
         }
         let file = fixtures.join(name);
         let bytes =
@@ -97,7 +99,7 @@ pub fn load_from(path: &Path) -> Result<Contract> {
     }
     let problems = contract.problems();
     if !problems.is_empty() {
-        bail!("{}: {}", path.display(), problems.join("; "));
+        bail!("{}", problems.join("; "));
     }
     Ok(contract)
 }

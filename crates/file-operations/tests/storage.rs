@@ -174,6 +174,44 @@ async fn refused_and_broken_uploads_leave_nothing_behind() {
     assert!(stats["files"]["rejected_uploads"].as_u64().unwrap() >= 3);
 }
 
+/// Sends an upload whose part header never ends (1 MiB declared) and
+/// returns the answer.
+fn endless_part_header(addr: &str) -> String {
+    let boundary = "rawboundary42";
+    let total = 1 << 20;
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\nX-Pad: "
+    )
+    .into_bytes();
+    body.resize(total, b'a');
+    write!(
+        s,
+        "POST /upload/single HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {total}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    // The server may answer and close before taking all of it.
+    let _ = s.write_all(&body);
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+}
+
+#[tokio::test]
+async fn a_part_header_that_never_ends_is_a_413() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &[]);
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let answer = tokio::task::spawn_blocking(move || endless_part_header(&addr))
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("\"payload_too_large\""), "{answer}");
+    assert!(staging_empties(dir.path()));
+    assert_eq!(get(&client(), &server.url, "/health").await.0, 200);
+}
+
 #[tokio::test]
 async fn files_and_metadata_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();

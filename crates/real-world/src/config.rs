@@ -25,6 +25,11 @@ pub struct WorldArgs {
     /// 503.
     #[arg(long, default_value_t = shared::realworld::service::DEFAULT_HASH_QUEUE)]
     pub hash_queue: usize,
+    /// Whom the `X-User-ID` header is believed from: `loopback` clients
+    /// only, `any` (behind a gateway that sets it) or `off` (bearer tokens
+    /// only). It proves nothing by itself.
+    #[arg(long, default_value = "loopback")]
+    pub user_id_header: shared::realworld::service::UserIdHeader,
     /// Lifetime of bearer tokens.
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
     pub token_ttl: Duration,
@@ -86,11 +91,12 @@ impl WorldArgs {
 impl WorldArgs {
     /// The seeded service with these flags' cost, bounds and hashing gate.
     pub fn service(&self) -> Result<std::sync::Arc<shared::realworld::service::Service>, String> {
-        shared::realworld::service::Service::seeded(
-            &self.config(),
-            self.hash_workers,
-            self.hash_queue,
-        )
+        let options = shared::realworld::service::Options {
+            hash_workers: self.hash_workers,
+            hash_queue: self.hash_queue,
+            user_id_header: self.user_id_header,
+        };
+        shared::realworld::service::Service::seeded(&self.config(), &options)
     }
 }
 

@@ -16,9 +16,13 @@ pub const DEFAULT_PORT: u16 = 8400;
 /// Value of the `Server` header.
 pub const SERVER_NAME: &str = "feature-bench";
 
-/// The identity headers of a request.
+/// The identity headers of a request, and who sent it.
 fn caller(req: &Req) -> Caller {
-    Caller::new(req.header(header::AUTHORIZATION), req.header("x-user-id"))
+    Caller::new(
+        req.header(header::AUTHORIZATION),
+        req.header("x-user-id"),
+        req.client_addr().map(|a| a.ip()),
+    )
 }
 
 /// A JSON answer with `status`.

@@ -11,18 +11,24 @@ use std::time::Duration;
 
 /// Cheap hashing keeps start-up (100 seeded users) and logins fast here.
 fn start() -> ServerProcess {
+    start_with(&[])
+}
+
+fn start_with(extra: &[&str]) -> ServerProcess {
+    let mut args = vec![
+        "--port",
+        "0",
+        "--threads",
+        "2",
+        "--argon2-memory-kib",
+        "256",
+        "--argon2-iterations",
+        "1",
+    ];
+    args.extend_from_slice(extra);
     ServerProcess::start(
         env!("CARGO_BIN_EXE_real-world"),
-        &[
-            "--port",
-            "0",
-            "--threads",
-            "2",
-            "--argon2-memory-kib",
-            "256",
-            "--argon2-iterations",
-            "1",
-        ],
+        &args,
         Duration::from_secs(30),
     )
     .expect("server starts")
@@ -161,4 +167,28 @@ async fn dashboard_equals_a_recount_of_tracked_events() {
         .collect();
     assert_eq!(got, want);
     assert_eq!(d["active_days"], 2);
+}
+
+/// `X-User-ID` proves nothing: with `--user-id-header off` it is ignored
+/// even from loopback, and only a bearer token names the user.
+#[tokio::test]
+async fn the_user_id_header_is_believed_only_as_configured() {
+    let order = json!({"items": [{"product_id": 3, "quantity": 1}],
+        "shipping_address": {"street": "1 Main St", "city": "Town", "state": "CA",
+                             "zip_code": "12345", "country": "USA"},
+        "payment_method": "paypal"});
+    let c = client();
+    for (flag, expected) in [("loopback", 201), ("off", 401)] {
+        let server = start_with(&["--user-id-header", flag]);
+        let status = c
+            .post(format!("{}/api/orders", server.url))
+            .header("x-user-id", "7")
+            .json(&order)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(status, expected, "--user-id-header {flag}");
+    }
 }

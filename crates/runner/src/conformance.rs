@@ -5,7 +5,7 @@
 //! report).
 
 use crate::progress::Progress;
-use crate::registry::{KnownFailure, Registry};
+use crate::registry::{Framework, KnownFailure, Registry};
 use crate::results::{CategoryResult, Results, VerifySummary};
 use crate::run::Setups;
 use crate::server::{Crash, Launch, Server};
@@ -392,34 +392,37 @@ pub struct MatrixOptions {
 }
 
 /// Starts every selected framework's server for every selected category
-/// (after the framework's setup), verifies it, stops it, and returns the
-/// matrix.
-pub fn verify_frameworks(opts: &MatrixOptions) -> Result<Matrix> {
+/// (after the framework's setup, once per framework), hands it to `cell`
+/// (or why there is none: a failed setup, no server for the category, a
+/// server that did not start), and stops it. `doing` names the step in the
+/// progress lines.
+pub fn for_each_server(
+    opts: &MatrixOptions,
+    doing: &str,
+    mut cell: impl FnMut(&str, &Framework, &Contract, Result<&mut Server, String>),
+) -> Result<()> {
     let registry = Registry::load(&opts.registry)?;
     let frameworks = registry.select(&opts.frameworks)?;
     let contracts = crate::run::contracts(&opts.contracts, &opts.categories)?;
     std::fs::create_dir_all(&opts.logs)
         .with_context(|| format!("creating {}", opts.logs.display()))?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
     let progress = Progress::new((frameworks.len() * contracts.len()) as u64);
     let mut setups = Setups::default();
-    let mut matrix = Matrix::default();
     for (name, f) in &frameworks {
         let setup = setups.run(f, &opts.root, &opts.logs, &progress);
         for contract in &contracts {
-            progress.step(format!("{name}/{}: verifying", contract.category));
-            let mut result = CategoryResult::new(&contract.category);
+            progress.step(format!("{name}/{}: {doing}", contract.category));
             match (f.categories.get(&contract.category), &setup) {
-                (_, Err(e)) => result.error = Some(e.clone()),
-                (None, Ok(())) => {
-                    result.error = Some(format!(
+                (_, Err(e)) => cell(name, f, contract, Err(e.clone())),
+                (None, Ok(())) => cell(
+                    name,
+                    f,
+                    contract,
+                    Err(format!(
                         "{name} has no server for {} in the registry",
                         contract.category
-                    ));
-                }
+                    )),
+                ),
                 (Some(command), Ok(())) => {
                     let label = format!("{name}-{}", contract.category);
                     let launch = Launch {
@@ -431,22 +434,41 @@ pub fn verify_frameworks(opts: &MatrixOptions) -> Result<Matrix> {
                         startup_timeout: opts.startup_timeout,
                     };
                     match Server::start(&launch) {
-                        Err(e) => result.error = Some(format!("{e:#}")),
+                        Err(e) => cell(name, f, contract, Err(format!("{e:#}"))),
                         Ok(mut server) => {
-                            let (report, crashes) =
-                                verify(&rt, &mut server, contract, opts.timeout);
-                            result.verify =
-                                summarize(&report, contract, &f.known_in(&contract.category));
-                            result.crashes = crashes;
+                            cell(name, f, contract, Ok(&mut server));
                             server.stop();
                         }
                     }
                 }
             }
-            matrix.push(Cell::of(name, &result));
         }
     }
     progress.finish();
+    Ok(())
+}
+
+/// Starts every selected framework's server for every selected category
+/// (after the framework's setup), verifies it, stops it, and returns the
+/// matrix.
+pub fn verify_frameworks(opts: &MatrixOptions) -> Result<Matrix> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let mut matrix = Matrix::default();
+    for_each_server(opts, "verifying", |name, f, contract, server| {
+        let mut result = CategoryResult::new(&contract.category);
+        match server {
+            Err(e) => result.error = Some(e),
+            Ok(server) => {
+                let (report, crashes) = verify(&rt, server, contract, opts.timeout);
+                result.verify = summarize(&report, contract, &f.known_in(&contract.category));
+                result.crashes = crashes;
+            }
+        }
+        matrix.push(Cell::of(name, &result));
+    })?;
     Ok(matrix)
 }
 

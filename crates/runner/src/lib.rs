@@ -1,11 +1,13 @@
 //! The suite's command-line runner: `verify` checks a live server against a
 //! category's contract; `run` benchmarks frameworks from the registry with
 //! wrk and writes a results file; `report` turns results into Markdown and
-//! charts; `compare` diffs two results files with a regression gate.
+//! charts; `compare` diffs two results files with a regression gate;
+//! `hostile` probes servers with a hostile raw-socket client.
 
 pub mod chart;
 pub mod compare;
 pub mod conformance;
+pub mod hostile;
 pub mod machine;
 pub mod managed;
 pub mod progress;
@@ -36,6 +38,63 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Which servers a command checks: one that runs (`--url`), or the
+/// registry's (`--framework`), started on free ports.
+#[derive(Debug, clap::Args)]
+pub struct Servers {
+    /// Category name; with --framework also comma-separated names or `all`.
+    #[arg(long)]
+    pub category: String,
+    /// Base URL of a running server.
+    #[arg(
+        long,
+        required_unless_present = "framework",
+        conflicts_with = "framework"
+    )]
+    pub url: Option<String>,
+    /// Framework name(s) from the registry, comma-separated, or `all`.
+    #[arg(long)]
+    pub framework: Option<String>,
+    /// The framework registry [default: the nearest frameworks.toml].
+    #[arg(long)]
+    pub registry: Option<PathBuf>,
+    /// Directory for the started servers' logs.
+    #[arg(long, default_value = "results")]
+    pub output: PathBuf,
+    /// How long a started server may take to become healthy.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub startup_timeout: Duration,
+}
+
+impl Servers {
+    /// What starting the registry's servers needs (logs in
+    /// `OUTPUT/<what>-<time>-logs`); installs the Ctrl-C handler that stops
+    /// them.
+    fn started(
+        self,
+        framework: String,
+        contracts: &Path,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<conformance::MatrixOptions> {
+        managed::install_signal_handler()?;
+        let registry = self.registry.unwrap_or_else(default_registry);
+        let stamp = machine::now().replace([':', '-'], "");
+        Ok(conformance::MatrixOptions {
+            root: registry_root(&registry)?,
+            registry,
+            contracts: contracts.to_path_buf(),
+            categories: self.category,
+            frameworks: framework,
+            logs: self
+                .output
+                .join(format!("{what}-{}-logs", stamp.trim_end_matches('Z'))),
+            startup_timeout: self.startup_timeout,
+            timeout,
+        })
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -45,34 +104,29 @@ pub enum Command {
     /// on free ports, verified, stopped, and summed up in a frameworks ×
     /// categories matrix. Exits 1 when any check fails.
     Verify {
-        /// Category name; with --framework also comma-separated names or `all`.
-        #[arg(long)]
-        category: String,
-        /// Base URL of a running server.
-        #[arg(
-            long,
-            required_unless_present = "framework",
-            conflicts_with = "framework"
-        )]
-        url: Option<String>,
-        /// Framework name(s) from the registry, comma-separated, or `all`.
-        #[arg(long)]
-        framework: Option<String>,
+        /// The servers to check.
+        #[command(flatten)]
+        servers: Servers,
         /// Per-request timeout.
         #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
         timeout: Duration,
         /// Also write the report (or the matrix) as JSON to this file.
         #[arg(long)]
         json: Option<PathBuf>,
-        /// The framework registry [default: the nearest frameworks.toml].
-        #[arg(long)]
-        registry: Option<PathBuf>,
-        /// Directory for the started servers' logs.
-        #[arg(long, default_value = "results")]
-        output: PathBuf,
-        /// How long a started server may take to become healthy.
-        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
-        startup_timeout: Duration,
+    },
+    /// Probe servers with a hostile client over raw sockets: malformed and
+    /// ambiguous HTTP, smuggling, oversized heads, slow and short bodies,
+    /// hostile paths and JSON, an idle-connection flood. Every probe must
+    /// get a 4xx or a close and `/health` must keep answering. Exits 1 when
+    /// any probe fails.
+    Hostile {
+        /// The servers to check.
+        #[command(flatten)]
+        servers: Servers,
+        /// Longest a server may take to answer or close a slow client (above
+        /// its header and body timeouts).
+        #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
+        slow_wait: Duration,
     },
     /// Benchmark: start each framework's server per category, verify it,
     /// measure every verified endpoint with wrk beside the ceiling, and write
@@ -210,30 +264,16 @@ fn verify_url(
 fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
     match command {
         Command::Verify {
-            category,
-            url,
-            framework,
+            servers,
             timeout,
             json,
-            registry,
-            output,
-            startup_timeout,
-        } => match (url, framework) {
-            (Some(url), _) => verify_url(contracts, &category, url, timeout, json.as_deref()),
+        } => match (servers.url.clone(), servers.framework.clone()) {
+            (Some(url), _) => {
+                verify_url(contracts, &servers.category, url, timeout, json.as_deref())
+            }
             (None, Some(framework)) => {
-                managed::install_signal_handler()?;
-                let registry = registry.unwrap_or_else(default_registry);
-                let stamp = machine::now().replace([':', '-'], "");
-                let matrix = conformance::verify_frameworks(&conformance::MatrixOptions {
-                    root: registry_root(&registry)?,
-                    registry,
-                    contracts: contracts.to_path_buf(),
-                    categories: category,
-                    frameworks: framework,
-                    logs: output.join(format!("verify-{}-logs", stamp.trim_end_matches('Z'))),
-                    startup_timeout,
-                    timeout,
-                })?;
+                let opts = servers.started(framework, contracts, "verify", timeout)?;
+                let matrix = conformance::verify_frameworks(&opts)?;
                 print!("{}", matrix.table());
                 if let Some(path) = json {
                     std::fs::write(&path, serde_json::to_vec_pretty(&matrix)?)
@@ -247,6 +287,49 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
             }
             (None, None) => anyhow::bail!("give --url or --framework"),
         },
+        Command::Hostile { servers, slow_wait } => {
+            let options = contract::hostile::HostileOptions {
+                slow_wait,
+                ..Default::default()
+            };
+            let probed = match (servers.url.clone(), servers.framework.clone()) {
+                (Some(url), _) => vec![hostile::Probed {
+                    framework: url.clone(),
+                    category: servers.category.clone(),
+                    report: Ok(hostile::probe_url(
+                        contracts,
+                        &servers.category,
+                        &url,
+                        &options,
+                    )?),
+                }],
+                (None, Some(framework)) => {
+                    let opts =
+                        servers.started(framework, contracts, "hostile", options.answer_wait)?;
+                    hostile::probe_frameworks(&opts, &options)?
+                }
+                (None, None) => anyhow::bail!("give --url or --framework"),
+            };
+            let mut passed = true;
+            for p in &probed {
+                println!("== {} / {}", p.framework, p.category);
+                match &p.report {
+                    Ok(report) => {
+                        print!("{}", report.table());
+                        passed &= report.passed();
+                    }
+                    Err(e) => {
+                        println!("not probed: {e}");
+                        passed = false;
+                    }
+                }
+            }
+            Ok(if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Run {
             category,
             framework,

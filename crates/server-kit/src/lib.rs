@@ -5,6 +5,7 @@
 //! only wire routes to the `shared` crate through it.
 
 mod body;
+mod conn;
 mod error;
 mod request;
 mod response;
@@ -19,7 +20,7 @@ pub use response::{json, json_raw, json_status, stream, text, Response};
 pub use router::{with_state, Handler, Router};
 pub use server::{
     run, run_with, serve, shutdown_signal, RuntimeKind, ServeArgs, ServeOptions,
-    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADER_BYTES,
 };
 pub use shared::api::{parse_json, Query, Valid};
 pub use shared::gate::Gate;

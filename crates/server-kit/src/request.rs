@@ -1,28 +1,54 @@
 //! The request a handler receives: path parameters, query, headers and a
-//! body that is read only through size-limited extractors.
+//! body that is read only through size-limited extractors, under read
+//! deadlines.
 
+use crate::conn::ConnState;
 use crate::error::ApiError;
 use bytes::Bytes;
 use http::{header, request::Parts};
-use http_body::Body as _;
+use http_body::{Body as _, Frame};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
 use shared::api::{parse_json, require_json, Query};
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::time::{sleep_until, Instant, Sleep};
 
 /// Limits applied to every request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest accepted request body in bytes; larger gets 413.
     pub max_body_bytes: usize,
+    /// Longest wait for the next bytes of a request body once reading has
+    /// begun (zero: no limit); beyond it the read fails with 408.
+    pub body_idle_timeout: Duration,
+    /// Longest time to read a whole buffered body ([`Req::bytes`],
+    /// [`Req::json_bytes`]), from the first read (zero: no limit).
+    pub body_timeout: Duration,
+    /// Longest time to read a whole streamed body ([`Req::into_stream`],
+    /// uploads), from the first read (zero: no limit).
+    pub upload_timeout: Duration,
 }
+
+/// Default of `--body-idle-timeout`.
+pub const DEFAULT_BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Default of `--body-timeout`.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default of `--upload-timeout`.
+pub const DEFAULT_UPLOAD_TIMEOUT: Duration = Duration::from_secs(300);
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_body_bytes: 1024 * 1024,
+            body_idle_timeout: DEFAULT_BODY_IDLE_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            upload_timeout: DEFAULT_UPLOAD_TIMEOUT,
         }
     }
 }
@@ -33,6 +59,178 @@ pub(crate) enum RawBody {
     Memory(Full<Bytes>),
 }
 
+/// A body read under deadlines: at most `idle` between data (counted
+/// only while the reader waits, so time the server spends between reads is
+/// not held against the client) and at most `total` for the whole body,
+/// both from the first read. A timeout ends the body with a
+/// [`BodyTimeout`] error and, unless the body is only being drained, is
+/// reported to the connection so the answer becomes a 408.
+pub(crate) struct TimedBody {
+    raw: RawBody,
+    idle: Duration,
+    total: Duration,
+    /// Set at the first read.
+    total_deadline: Option<Instant>,
+    started: bool,
+    waiting_since: Option<Instant>,
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// Where a timeout is reported (a connection's bodies only).
+    conn: Option<Arc<ConnState>>,
+    /// Draining a refused body: a timeout only ends the drain.
+    draining: bool,
+    /// Timed out: the body reads as ended from now on.
+    expired: bool,
+}
+
+/// The error a body read ends with when a deadline passes.
+#[derive(Debug)]
+pub(crate) struct BodyTimeout(String);
+
+impl std::fmt::Display for BodyTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BodyTimeout {}
+
+/// The 408 of a body that did not arrive in time; the connection is closed
+/// after it (the rest of the body is never read).
+pub(crate) fn request_timeout(why: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        408,
+        "request_timeout",
+        format!("the request body did not arrive in time: {why}"),
+    )
+    .with_header("connection", "close")
+}
+
+impl TimedBody {
+    fn new(raw: RawBody, conn: Option<Arc<ConnState>>, idle: Duration) -> Self {
+        Self {
+            raw,
+            idle,
+            total: Duration::ZERO,
+            total_deadline: None,
+            started: false,
+            waiting_since: None,
+            sleep: None,
+            conn,
+            draining: false,
+            expired: false,
+        }
+    }
+
+    fn with_total(mut self, total: Duration) -> Self {
+        self.total = total;
+        self
+    }
+
+    /// The reader is waiting for data: the timeout if a deadline passed,
+    /// else `None` with a timer armed to wake it at the nearest deadline.
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Option<BodyTimeout> {
+        let now = Instant::now();
+        let since = *self.waiting_since.get_or_insert(now);
+        let idle = (!self.idle.is_zero()).then(|| (since + self.idle, "idle"));
+        let total = self.total_deadline.map(|at| (at, "total"));
+        let (deadline, which) = match (idle, total) {
+            (Some(i), Some(t)) => {
+                if t.0 < i.0 {
+                    t
+                } else {
+                    i
+                }
+            }
+            (Some(d), None) | (None, Some(d)) => d,
+            (None, None) => return None,
+        };
+        let expired = now >= deadline || {
+            let sleep = match &mut self.sleep {
+                Some(sleep) => {
+                    if sleep.deadline() != deadline {
+                        sleep.as_mut().reset(deadline);
+                    }
+                    sleep
+                }
+                none => none.insert(Box::pin(sleep_until(deadline))),
+            };
+            sleep.as_mut().poll(cx).is_ready()
+        };
+        if !expired {
+            return None;
+        }
+        let why = if which == "idle" {
+            format!("no data for {:?}", self.idle)
+        } else {
+            format!("not complete within {:?}", self.total)
+        };
+        self.expired = true;
+        self.sleep = None;
+        if !self.draining {
+            tracing::debug!("request body read timed out: {why}");
+            if let Some(conn) = &self.conn {
+                conn.report_body_timeout(&why);
+            }
+        }
+        Some(BodyTimeout(why))
+    }
+}
+
+impl http_body::Body for TimedBody {
+    type Data = Bytes;
+    type Error = crate::BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.expired {
+            return Poll::Ready(None);
+        }
+        if !this.started {
+            this.started = true;
+            if !this.total.is_zero() {
+                this.total_deadline = Some(Instant::now() + this.total);
+            }
+        }
+        let frame = match &mut this.raw {
+            RawBody::Incoming(b) => Pin::new(b)
+                .poll_frame(cx)
+                .map(|f| f.map(|r| r.map_err(crate::BodyError::from))),
+            RawBody::Memory(b) => Pin::new(b)
+                .poll_frame(cx)
+                .map(|f| f.map(|r| r.map_err(crate::BodyError::from))),
+        };
+        match frame {
+            Poll::Ready(Some(Ok(f))) => {
+                this.waiting_since = None;
+                Poll::Ready(Some(Ok(f)))
+            }
+            Poll::Pending => match this.poll_deadline(cx) {
+                Some(timeout) => Poll::Ready(Some(Err(timeout.into()))),
+                None => Poll::Pending,
+            },
+            done => done,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.expired
+            || match &self.raw {
+                RawBody::Incoming(b) => b.is_end_stream(),
+                RawBody::Memory(b) => b.is_end_stream(),
+            }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match &self.raw {
+            RawBody::Incoming(b) => b.size_hint(),
+            RawBody::Memory(b) => b.size_hint(),
+        }
+    }
+}
+
 /// One request as handed to a handler.
 pub struct Req {
     /// Method, URI, headers and extensions.
@@ -40,6 +238,11 @@ pub struct Req {
     body: RawBody,
     params: Vec<(Box<str>, String)>,
     limits: Arc<Limits>,
+    /// The connection a body read timeout is reported to.
+    conn: Option<Arc<ConnState>>,
+    /// The client's address (a field, not an extension: no allocation per
+    /// request).
+    client: Option<std::net::SocketAddr>,
 }
 
 impl Req {
@@ -54,7 +257,38 @@ impl Req {
             body,
             params,
             limits,
+            conn: None,
+            client: None,
         }
+    }
+
+    /// Records the client's address.
+    pub(crate) fn with_client(mut self, client: Option<std::net::SocketAddr>) -> Self {
+        self.client = client;
+        self
+    }
+
+    /// Reports a body read timeout of this request to `conn`.
+    pub(crate) fn with_conn(mut self, conn: Arc<ConnState>) -> Self {
+        self.conn = Some(conn);
+        self
+    }
+
+    /// The body under the idle deadline and a total one of `total`.
+    fn timed_body(self, total: Duration) -> (Parts, TimedBody) {
+        let body = TimedBody::new(self.body, self.conn, self.limits.body_idle_timeout);
+        (self.parts, body.with_total(total))
+    }
+
+    /// Whether the client waits for `100 Continue` before sending the body
+    /// (hyper sends it when the body is first read).
+    fn expects_continue(&self) -> bool {
+        self.parts.version >= http::Version::HTTP_11
+            && self
+                .parts
+                .headers
+                .get(header::EXPECT)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
     }
 
     /// A request with an in-memory body, for tests of handlers and routers.
@@ -96,6 +330,11 @@ impl Req {
         Query::parse(self.parts.uri.query())
     }
 
+    /// The client's address, when the connection knew it.
+    pub fn client_addr(&self) -> Option<std::net::SocketAddr> {
+        self.client
+    }
+
     /// A request header as text, if present and valid.
     pub fn header(&self, name: impl header::AsHeaderName) -> Option<&str> {
         self.parts.headers.get(name).and_then(|v| v.to_str().ok())
@@ -107,27 +346,33 @@ impl Req {
     /// `shared::api::DRAIN_FACTOR` × the limit, for at most
     /// `shared::api::DRAIN_TIME`) so the
     /// client can finish sending and read the answer instead of hitting a
-    /// reset connection.
+    /// reset connection — except when the client sent
+    /// `Expect: 100-continue` with a `Content-Length` over the limit: it
+    /// waits for a go-ahead, so it gets the 413 at once and the body is
+    /// never invited. A body that stalls for [`Limits::body_idle_timeout`]
+    /// or takes longer than [`Limits::body_timeout`] is a 408
+    /// `request_timeout` (and the connection closes).
     pub async fn bytes(self) -> Result<Bytes, ApiError> {
         let limit = self.limits.max_body_bytes;
         let declared = self
             .header(header::CONTENT_LENGTH)
             .and_then(|v| v.parse::<u64>().ok());
-        let mut body = self.body;
+        let expects_continue = self.expects_continue();
+        let total = self.limits.body_timeout;
+        let (_, mut body) = self.timed_body(total);
         if declared.is_some_and(|n| n > limit as u64) {
-            drain(body, limit).await;
+            if !expects_continue {
+                drain(body, limit).await;
+            }
             return Err(ApiError::payload_too_large(limit as u64));
         }
-        let collected = match &mut body {
-            RawBody::Incoming(b) => Limited::new(b, limit).collect().await,
-            RawBody::Memory(b) => Limited::new(b, limit).collect().await,
-        };
-        match collected {
+        match Limited::new(&mut body, limit).collect().await {
             Ok(c) => Ok(c.to_bytes()),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
                 drain(body, limit).await;
                 Err(ApiError::payload_too_large(limit as u64))
             }
+            Err(e) if e.is::<BodyTimeout>() => Err(request_timeout(e)),
             Err(e) => Err(ApiError::bad_request(
                 "body_read_error",
                 format!("could not read the request body: {e}"),
@@ -137,14 +382,22 @@ impl Req {
 
     /// The body as a stream of chunks, for handlers that process it as it
     /// arrives (uploads). No size limit applies: the handler enforces its
-    /// own, then calls [`BodyStream::drain`] before refusing.
+    /// own, then calls [`BodyStream::drain`] before refusing. The stream
+    /// ends with an error when the body stalls for
+    /// [`Limits::body_idle_timeout`] or takes longer than
+    /// [`Limits::upload_timeout`]; the server then answers 408
+    /// `request_timeout` whatever the handler made of that error.
     pub fn into_stream(self) -> (Parts, BodyStream) {
         let limit = self.limits.max_body_bytes;
+        let expects_continue = self.expects_continue();
+        let total = self.limits.upload_timeout;
+        let (parts, body) = self.timed_body(total);
         (
-            self.parts,
+            parts,
             BodyStream {
-                body: self.body,
+                body,
                 limit,
+                expects_continue,
             },
         )
     }
@@ -165,16 +418,23 @@ impl Req {
 
 /// A request body read chunk by chunk.
 pub struct BodyStream {
-    body: RawBody,
+    body: TimedBody,
     limit: usize,
+    expects_continue: bool,
 }
 
 impl BodyStream {
     /// Reads and drops what is left (within `shared::api::DRAIN_FACTOR` ×
     /// the server's body limit and `shared::api::DRAIN_TIME`), so a client
     /// still sending can read
-    /// a refusal instead of hitting a reset connection.
+    /// a refusal instead of hitting a reset connection. A client that
+    /// sent `Expect: 100-continue` and was refused before anything was
+    /// read is not sending: its body is left alone (never invited).
     pub async fn drain(&mut self) {
+        if self.expects_continue && !self.body.started {
+            return;
+        }
+        self.body.draining = true;
         let limit = self.limit as u64;
         shared::api::drain(self, limit).await;
     }
@@ -183,22 +443,10 @@ impl BodyStream {
 impl futures_util::Stream for BodyStream {
     type Item = Result<Bytes, crate::BodyError>;
 
-    fn poll_next(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        use std::task::Poll;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            let frame = match &mut this.body {
-                RawBody::Incoming(b) => std::pin::Pin::new(b)
-                    .poll_frame(cx)
-                    .map(|f| f.map(|r| r.map_err(crate::BodyError::from))),
-                RawBody::Memory(b) => std::pin::Pin::new(b)
-                    .poll_frame(cx)
-                    .map(|f| f.map(|r| r.map_err(crate::BodyError::from))),
-            };
-            match frame {
+            match Pin::new(&mut this.body).poll_frame(cx) {
                 Poll::Ready(Some(Ok(f))) => match f.into_data() {
                     Ok(data) => return Poll::Ready(Some(Ok(data))),
                     Err(_trailers) => continue,
@@ -212,8 +460,13 @@ impl futures_util::Stream for BodyStream {
 }
 
 /// Reads and drops what is left of a refused body (see `shared::api::drain`).
-async fn drain(body: RawBody, limit: usize) {
-    let mut rest = BodyStream { body, limit };
+async fn drain(mut body: TimedBody, limit: usize) {
+    body.draining = true;
+    let mut rest = BodyStream {
+        body,
+        limit,
+        expects_continue: false,
+    };
     shared::api::drain(&mut rest, limit as u64).await;
 }
 
@@ -227,7 +480,14 @@ mod tests {
             b = b.header(header::CONTENT_LENGTH, n);
         }
         let (parts, ()) = b.body(()).unwrap().into_parts();
-        Req::from_parts(parts, body, Limits { max_body_bytes: 16 })
+        Req::from_parts(
+            parts,
+            body,
+            Limits {
+                max_body_bytes: 16,
+                ..Limits::default()
+            },
+        )
     }
 
     #[tokio::test]

@@ -2,12 +2,12 @@
 //! header-read timeout, `Server` header, panic containment and graceful
 //! shutdown on SIGTERM/SIGINT.
 
+use crate::conn::{ConnState, InFlight, TimedIo};
 use crate::error::ApiError;
-use crate::request::Limits;
-use crate::response::Response;
+use crate::request::{request_timeout, Limits};
 use crate::router::Router;
 use futures_util::FutureExt;
-use http::{header, HeaderValue};
+use http::{header, HeaderValue, StatusCode};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -55,6 +55,31 @@ pub struct ServeArgs {
     /// (`0s` turns the timeout off).
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_timeout: Duration,
+    /// Fail a request body read (408) when no body bytes arrive for this
+    /// long once the server reads it (`0s` turns it off).
+    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
+    pub body_idle_timeout: Duration,
+    /// Fail a buffered request body (JSON and the like, at most
+    /// `--max-body-bytes`) that takes longer than this in all (408; `0s`
+    /// turns it off).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub body_timeout: Duration,
+    /// Fail a streamed request body (uploads) that takes longer than this
+    /// in all (408; `0s` turns it off).
+    #[arg(long, default_value = "300s", value_parser = humantime::parse_duration)]
+    pub upload_timeout: Duration,
+    /// Close a connection whose peer has read nothing of the response for
+    /// this long (`0s` turns it off).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub write_timeout: Duration,
+    /// Close a keep-alive connection with no request in flight that has
+    /// received nothing for this long (`0s` turns it off).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub keep_alive_timeout: Duration,
+    /// Largest request head (request line and headers) in bytes; a larger
+    /// one gets 431 (at least 8 KiB).
+    #[arg(long, default_value_t = DEFAULT_MAX_HEADER_BYTES)]
+    pub max_header_bytes: usize,
     /// Most connections served at once; further clients wait in the backlog.
     #[arg(long, default_value_t = 10_000)]
     pub max_connections: usize,
@@ -82,6 +107,14 @@ pub struct ServeOptions {
     pub limits: Limits,
     /// Header read timeout; zero turns it off.
     pub header_timeout: Duration,
+    /// Longest time the peer may read nothing of a response being written
+    /// before the connection is closed; zero turns it off.
+    pub write_timeout: Duration,
+    /// Longest time a connection with no request in flight may receive
+    /// nothing before it is closed; zero turns it off.
+    pub keep_alive_timeout: Duration,
+    /// Largest request head in bytes (431 beyond; at least 8 KiB).
+    pub max_header_bytes: usize,
     /// Connection cap.
     pub max_connections: usize,
     /// Grace period for in-flight requests at shutdown.
@@ -96,8 +129,14 @@ impl ServeArgs {
         ServeOptions {
             limits: Limits {
                 max_body_bytes: self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+                body_idle_timeout: self.body_idle_timeout,
+                body_timeout: self.body_timeout,
+                upload_timeout: self.upload_timeout,
             },
             header_timeout: self.header_timeout,
+            write_timeout: self.write_timeout,
+            keep_alive_timeout: self.keep_alive_timeout,
+            max_header_bytes: self.max_header_bytes,
             max_connections: self.max_connections.max(1),
             shutdown_timeout: self.shutdown_timeout,
             server_name,
@@ -137,6 +176,7 @@ where
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .try_init();
+    raise_open_files_limit(args.max_connections);
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -165,34 +205,169 @@ where
     let addr = SocketAddr::new(args.host, args.port.unwrap_or(default_port));
     let options = args.options(server_name);
     let (kind, blocking) = (args.runtime, args.blocking_threads);
-    runtime.block_on(async move {
+    let (code, forced) = runtime.block_on(async move {
         let listener = match TcpListener::bind(addr).await {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("{server_name}: cannot listen on {addr}: {e}");
-                return ExitCode::FAILURE;
+                return (ExitCode::FAILURE, false);
             }
         };
         let bound = listener.local_addr().unwrap_or(addr);
         let (router, after) = make(bound);
-        let stop = shutdown_signal();
+        let (stop, again) = stop_signals();
         println!("listening on http://{bound}");
-        match kind {
-            RuntimeKind::Shared => serve(listener, router, options, stop).await,
-            RuntimeKind::PerCore => {
-                let app = App::new(router, &options);
-                crate::workers::serve_per_core(listener, app, options, threads, blocking, stop)
-                    .await;
+        let serving = async move {
+            match kind {
+                RuntimeKind::Shared => serve(listener, router, options, stop).await,
+                RuntimeKind::PerCore => {
+                    let app = App::new(router, &options);
+                    crate::workers::serve_per_core(listener, app, options, threads, blocking, stop)
+                        .await;
+                }
+            }
+            after.await;
+        };
+        tokio::select! {
+            () = serving => (ExitCode::SUCCESS, false),
+            signal = again => {
+                tracing::warn!(
+                    "second {} during shutdown: stopping now, in-flight requests are cut",
+                    signal.name()
+                );
+                (ExitCode::from(signal.exit_status()), true)
             }
         }
-        after.await;
-        ExitCode::SUCCESS
-    })
+    });
+    if forced {
+        // Do not wait for blocking jobs (file system, processing) either.
+        runtime.shutdown_background();
+    }
+    code
+}
+
+/// A stop signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopSignal {
+    Term,
+    Int,
+}
+
+impl StopSignal {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Term => "SIGTERM",
+            Self::Int => "SIGINT",
+        }
+    }
+
+    /// The shell's status of a process killed by it: 128 + its number
+    /// (143 for SIGTERM, 130 for SIGINT).
+    fn exit_status(self) -> u8 {
+        match self {
+            Self::Term => 128 + 15,
+            Self::Int => 128 + 2,
+        }
+    }
+}
+
+/// SIGTERM/SIGINT in two steps: the first future resolves on the first
+/// signal (stop accepting, drain), the second on the next one (stop now).
+/// The handlers are installed when this is called, so a signal sent right
+/// after `listening on` is printed is not missed; once installed they
+/// replace the default action for good, so the second signal must be
+/// acted on here or it would be ignored.
+fn stop_signals() -> (impl Future<Output = ()>, impl Future<Output = StopSignal>) {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    async fn next(term: &mut Signal, int: &mut Signal) -> StopSignal {
+        tokio::select! {
+            _ = term.recv() => StopSignal::Term,
+            _ = int.recv() => StopSignal::Int,
+        }
+    }
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel::<()>();
+    let (second_tx, second_rx) = tokio::sync::oneshot::channel::<StopSignal>();
+    tokio::spawn(async move {
+        if let (Ok(mut term), Ok(mut int)) = (term, int) {
+            next(&mut term, &mut int).await;
+            let _ = first_tx.send(());
+            let _ = second_tx.send(next(&mut term, &mut int).await);
+        } else {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = first_tx.send(());
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = second_tx.send(StopSignal::Int);
+        }
+    });
+    let first = async move {
+        let _ = first_rx.await;
+    };
+    let second = async move {
+        match second_rx.await {
+            Ok(signal) => signal,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    (first, second)
+}
+
+/// File descriptors the server needs besides its connections: listener,
+/// epoll and wake-up descriptors, standard streams, files served or being
+/// written, journals.
+const FD_MARGIN: u64 = 256;
+
+/// Raises the soft limit on open files (`RLIMIT_NOFILE`, often 1024) to
+/// the hard limit so `--max-connections` can be reached, and warns when
+/// even that stays below `max_connections` + [`FD_MARGIN`]: past it,
+/// `accept` fails with "too many open files" and clients wait.
+fn raise_open_files_limit(max_connections: usize) {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource, RLIM_INFINITY};
+    let (soft, hard) = match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok(limits) => limits,
+        Err(e) => {
+            tracing::warn!("cannot read the open-file limit: {e}");
+            return;
+        }
+    };
+    // An unlimited hard limit still has the kernel's ceiling on a soft one.
+    let target = if hard == RLIM_INFINITY {
+        std::fs::read_to_string("/proc/sys/fs/nr_open")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(1 << 20)
+    } else {
+        hard
+    };
+    let mut limit = soft;
+    if soft < target {
+        match setrlimit(Resource::RLIMIT_NOFILE, target, hard) {
+            Ok(()) => {
+                tracing::info!("open-file limit raised from {soft} to {target}");
+                limit = target;
+            }
+            Err(e) => {
+                tracing::warn!("cannot raise the open-file limit from {soft} to {target}: {e}")
+            }
+        }
+    }
+    let wanted = (max_connections as u64).saturating_add(FD_MARGIN);
+    if limit < wanted {
+        tracing::warn!(
+            "the open-file limit is {limit} (hard limit {}), below --max-connections {max_connections} + {FD_MARGIN}: \
+             past about {} connections accepts fail and clients wait; raise the hard limit \
+             (ulimit -Hn, LimitNOFILE=) or lower --max-connections",
+            if hard == RLIM_INFINITY { "unlimited".to_owned() } else { hard.to_string() },
+            limit.saturating_sub(FD_MARGIN),
+        );
+    }
 }
 
 /// Resolves on the first SIGTERM or SIGINT (Ctrl-C). The handlers are
 /// installed when this is called, not when it is first polled, so a signal
-/// sent right after `listening on` is printed is not missed.
+/// sent right after `listening on` is printed is not missed. ([`run`]
+/// does more: a second signal during the drain stops at once.)
 pub fn shutdown_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
     let term = signal(SignalKind::terminate());
@@ -216,6 +391,8 @@ pub(crate) struct App {
     router: Router,
     limits: Arc<Limits>,
     server: HeaderValue,
+    keep_alive_timeout: Duration,
+    write_timeout: Duration,
 }
 
 impl App {
@@ -224,16 +401,29 @@ impl App {
             router,
             limits: Arc::new(options.limits),
             server: HeaderValue::from_static(options.server_name),
+            keep_alive_timeout: options.keep_alive_timeout,
+            write_timeout: options.write_timeout,
         })
     }
 }
 
 async fn handle(
     app: Arc<App>,
+    conn: Arc<ConnState>,
+    client: Option<SocketAddr>,
     req: http::Request<hyper::body::Incoming>,
-) -> Result<Response, Infallible> {
+) -> Result<http::Response<Tracked>, Infallible> {
+    // In flight (for the keep-alive deadline) until the response body is done.
+    let in_flight = conn.enter();
     let (parts, body) = req.into_parts();
-    let req = Router::request(parts, body, app.limits.clone());
+    let has_body = !http_body::Body::is_end_stream(&body);
+    let mut req = Router::request(parts, body, app.limits.clone()).with_client(client);
+    if has_body {
+        // A late report of an earlier body (one read after its response)
+        // must not turn this request into a 408.
+        conn.take_body_timeout();
+        req = req.with_conn(conn.clone());
+    }
     let mut resp = AssertUnwindSafe(app.router.dispatch(req))
         .catch_unwind()
         .await
@@ -241,16 +431,63 @@ async fn handle(
             tracing::error!("handler panicked");
             crate::error_response(&ApiError::internal("the handler failed"))
         });
+    if let Some(why) = has_body.then(|| conn.take_body_timeout()).flatten() {
+        // The body did not arrive in time: whatever the handler made of the
+        // failed read (an upload's service calls it a broken body), the
+        // answer is a 408, and the connection closes after it.
+        if resp.status() != StatusCode::REQUEST_TIMEOUT {
+            resp = crate::error_response(&request_timeout(why));
+        }
+    }
     resp.headers_mut()
         .insert(header::SERVER, app.server.clone());
-    Ok(resp)
+    Ok(resp.map(|body| Tracked {
+        body,
+        _in_flight: in_flight,
+    }))
 }
+
+/// A response body that keeps its request counted in flight until hyper
+/// has taken all of it (or dropped it).
+pub(crate) struct Tracked {
+    body: crate::Body,
+    _in_flight: InFlight,
+}
+
+impl http_body::Body for Tracked {
+    type Data = bytes::Bytes;
+    type Error = crate::BodyError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// Default of `--max-header-bytes`: far above any legitimate head (browsers
+/// send 1–2 KiB; common proxies cap at 8–64 KiB).
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
+/// The smallest head cap hyper accepts.
+const MIN_HEADER_BYTES: usize = 8 * 1024;
 
 /// The HTTP/1.1 settings of every connection: keep-alive, and the header
 /// read timeout unless it is zero.
 pub(crate) fn http1_settings(options: &ServeOptions) -> http1::Builder {
     let mut http = http1::Builder::new();
-    http.keep_alive(true);
+    http.keep_alive(true)
+        // hyper's read buffer holds the head being parsed: its cap is the
+        // head limit (hyper refuses caps under 8 KiB).
+        .max_buf_size(options.max_header_bytes.max(MIN_HEADER_BYTES));
     if !options.header_timeout.is_zero() {
         http.timer(TokioTimer::new())
             .header_read_timeout(options.header_timeout);
@@ -268,8 +505,16 @@ pub(crate) fn serve_connection(
     permit: OwnedSemaphorePermit,
 ) {
     let app = app.clone();
-    let service = service_fn(move |req| handle(app.clone(), req));
-    let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+    let client = stream.peer_addr().ok();
+    let state = Arc::new(ConnState::default());
+    let io = TimedIo::new(
+        stream,
+        state.clone(),
+        app.keep_alive_timeout,
+        app.write_timeout,
+    );
+    let service = service_fn(move |req| handle(app.clone(), state.clone(), client, req));
+    let conn = graceful.watch(http.serve_connection(TokioIo::new(io), service));
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::debug!("connection ended with error: {e}");

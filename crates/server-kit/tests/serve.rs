@@ -13,8 +13,12 @@ fn options(max_connections: usize) -> ServeOptions {
     ServeOptions {
         limits: Limits {
             max_body_bytes: 64 * 1024,
+            ..Limits::default()
         },
         header_timeout: Duration::from_millis(300),
+        write_timeout: Duration::from_secs(30),
+        keep_alive_timeout: Duration::from_secs(5),
+        max_header_bytes: server_kit::DEFAULT_MAX_HEADER_BYTES,
         max_connections,
         shutdown_timeout: Duration::from_secs(5),
         server_name: "kit-test",

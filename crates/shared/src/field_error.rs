@@ -2,6 +2,12 @@
 
 use serde::Serialize;
 
+/// Most failures recorded for one request (a batch shares one budget over
+/// its items): past it they are only counted, so a body of a million bad
+/// values cannot turn into a million error records. Every engine's errors
+/// are listed up to it in an answer ([`crate::Error::validation`]).
+pub const MAX_RECORDED_ERRORS: usize = 100;
+
 /// One failing field: `path` uses dots and indexes (`personal_info.email`,
 /// `items[2].quantity`), `code` is stable for machines, `message` for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

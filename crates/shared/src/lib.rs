@@ -11,8 +11,9 @@
 //! Most calls are quick, in-memory work under short locks. These block the
 //! calling thread and belong off an async reactor (a blocking pool, or the
 //! [`gate`]): file commits and processing (`files::Store::commit_all`,
-//! `files::process`), the task queue's journal writes
-//! (`tasks::Journal`), and password hashing
+//! `files::process`), opening the task queue's journal
+//! (`tasks::Journal::open`; its syncs run on a thread of its own and are
+//! awaited), and password hashing
 //! (`realworld::accounts::Accounts::register`/`login`). The endpoint-level
 //! services in each domain already hand these off themselves, so their
 //! `async` functions are safe to await on any Tokio runtime.

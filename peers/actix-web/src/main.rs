@@ -51,7 +51,6 @@ impl Category {
     }
 }
 
-use shared::realworld::service::DEFAULT_HASH_QUEUE as HASH_QUEUE;
 use shared::tasks::service::DRAIN_TIMEOUT as TASK_DRAIN_TIMEOUT;
 
 type Outcome = Result<(), Box<dyn std::error::Error>>;
@@ -148,7 +147,10 @@ fn background_tasks(addr: SocketAddr, threads: usize) -> Outcome {
 /// per core).
 fn real_world(addr: SocketAddr, threads: usize) -> Outcome {
     let config = shared::realworld::Config::default();
-    let service = shared::realworld::service::Service::seeded(&config, None, HASH_QUEUE)?;
+    let service = shared::realworld::service::Service::seeded(
+        &config,
+        &shared::realworld::service::Options::default(),
+    )?;
     serve(addr, threads, |_| realworld::routes(service))?;
     Ok(())
 }

@@ -32,9 +32,13 @@ pub fn routes(service: Arc<Service>) -> impl Fn(&mut web::ServiceConfig) + Clone
     }
 }
 
-/// Who is asking: the identity headers as sent.
+/// Who is asking: the identity headers as sent, and from where.
 fn caller(req: &HttpRequest) -> Caller {
-    Caller::new(header(req, names::AUTHORIZATION), header(req, "x-user-id"))
+    Caller::new(
+        header(req, names::AUTHORIZATION),
+        header(req, "x-user-id"),
+        req.peer_addr().map(|a| a.ip()),
+    )
 }
 
 /// A JSON answer with `status`.

@@ -53,5 +53,5 @@ async fn cancel(s: web::Data<Service>, id: web::Path<String>) -> Result<HttpResp
 }
 
 async fn retry(s: web::Data<Service>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(s.retry(&id)?))
+    Ok(HttpResponse::Ok().json(s.retry(&id).await?))
 }

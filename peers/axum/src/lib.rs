@@ -123,6 +123,7 @@ pub async fn serve<F: Future<Output = ()>>(
     });
     let signal = shutdown_signal().shared();
     println!("listening on http://{bound}");
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(signal.clone());
     tokio::select! {
         served = server.into_future() => served.map_err(|e| format!("serving failed: {e}"))?,

@@ -5,14 +5,15 @@
 
 use crate::common::{App, BodyLimit, JsonBody, Param, RawJson};
 use crate::error::{not_found, ApiResult};
-use axum::extract::{FromRequestParts, RawQuery, State};
+use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, State};
 use axum::http::{header, request::Parts, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use shared::api::Query;
-use shared::realworld::service::{Caller, Service, DEFAULT_HASH_QUEUE, MAX_BODY_BYTES};
+use shared::realworld::service::{Caller, Options, Service, MAX_BODY_BYTES};
 use shared::realworld::Config;
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 type World = App<Service>;
@@ -20,7 +21,7 @@ type World = App<Service>;
 /// The seeded store with the reference's default cost and bounds, hashing
 /// on as many workers as cores (blocking: seeding hashes passwords).
 pub fn service() -> Result<Arc<Service>, String> {
-    Service::seeded(&Config::default(), None, DEFAULT_HASH_QUEUE)
+    Service::seeded(&Config::default(), &Options::default())
 }
 
 /// The category's routes.
@@ -43,8 +44,8 @@ pub fn router(service: &Arc<Service>) -> Router {
         .with_state(App::new(service.clone(), BodyLimit(MAX_BODY_BYTES)))
 }
 
-/// Who is asking: the `Authorization` and `X-User-ID` headers as sent (the
-/// service decides what they are worth).
+/// Who is asking: the `Authorization` and `X-User-ID` headers as sent and
+/// the client's address (the service decides what they are worth).
 pub struct Who(pub Caller);
 
 impl<S: Send + Sync> FromRequestParts<S> for Who {
@@ -52,9 +53,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Who {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
         let text = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
         Ok(Self(Caller::new(
             text(header::AUTHORIZATION.as_str()),
             text("x-user-id"),
+            client,
         )))
     }
 }

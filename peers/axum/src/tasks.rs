@@ -85,5 +85,5 @@ async fn cancel(State(s): State<Tasks>, Param(id): Param) -> ApiResult<Json<Task
 }
 
 async fn retry(State(s): State<Tasks>, Param(id): Param) -> ApiResult<Json<Task>> {
-    Ok(Json(s.retry(&id)?))
+    Ok(Json(s.retry(&id).await?))
 }

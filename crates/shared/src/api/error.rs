@@ -19,6 +19,9 @@ pub struct Error {
     /// Headers this answer carries (`Allow` of a 405, `Content-Range` of a
     /// 416), besides the ones its status implies (see [`Error::headers`]).
     pub extra_headers: Vec<(&'static str, String)>,
+    /// How many failures there were in all, when `details` lists only the
+    /// first of them (a recording cap).
+    pub total_errors: Option<usize>,
 }
 
 /// The JSON body of an [`Error`].
@@ -30,6 +33,12 @@ pub struct ErrorBody<'a> {
     pub message: &'a str,
     /// The failing fields.
     pub details: &'a [FieldError],
+    /// Present (true) when `details` lists only the first failures.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    /// How many failures there were in all, when truncated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_errors: Option<usize>,
 }
 
 impl Error {
@@ -41,12 +50,26 @@ impl Error {
             message: message.into(),
             details: Vec::new(),
             extra_headers: Vec::new(),
+            total_errors: None,
         }
     }
 
     /// Adds field details.
     pub fn with_details(mut self, details: Vec<FieldError>) -> Self {
         self.details = details;
+        self
+    }
+
+    /// Says there were `total` failures in all; when that is more than
+    /// `details` lists, the body reports `truncated: true` and the count.
+    pub fn with_total(mut self, total: usize) -> Self {
+        if total > self.details.len() {
+            self.message = format!(
+                "{total} field(s) failed validation; the first {} are listed",
+                self.details.len()
+            );
+            self.total_errors = Some(total);
+        }
         self
     }
 
@@ -118,15 +141,21 @@ impl Error {
         )
     }
 
-    /// 422 `validation_failed`, listing every failing field.
+    /// 422 `validation_failed`, listing the failing fields: all of them,
+    /// or the first [`crate::field_error::MAX_RECORDED_ERRORS`] with the
+    /// total and `truncated: true`, so no engine's answer can grow with a
+    /// hostile body.
     pub fn validation(failure: ValidationFailure) -> Self {
-        let n = failure.errors.len();
+        let mut errors = failure.errors;
+        let n = errors.len();
+        errors.truncate(crate::field_error::MAX_RECORDED_ERRORS);
         Self::new(
             422,
             "validation_failed",
             format!("{n} field(s) failed validation"),
         )
-        .with_details(failure.errors)
+        .with_details(errors)
+        .with_total(n)
     }
 
     /// 422 naming one failing field.
@@ -157,6 +186,8 @@ impl Error {
             error: self.code,
             message: &self.message,
             details: &self.details,
+            truncated: self.total_errors.is_some(),
+            total_errors: self.total_errors,
         }
     }
 
@@ -208,6 +239,21 @@ impl From<validator::ValidationErrors> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validation_answers_list_at_most_the_cap() {
+        let errors = (0..250)
+            .map(|i| FieldError::new(format!("payload.k{i}"), "unknown_field", "no"))
+            .collect();
+        let e = Error::validation(ValidationFailure { errors });
+        assert_eq!(e.details.len(), crate::field_error::MAX_RECORDED_ERRORS);
+        assert_eq!(e.total_errors, Some(250));
+        let body: serde_json::Value = serde_json::from_slice(&e.to_json()).unwrap();
+        assert_eq!(body["truncated"], true);
+        assert_eq!(body["total_errors"], 250);
+        let few = Error::invalid("a", "range", "no");
+        assert_eq!(few.total_errors, None);
+    }
 
     #[test]
     fn statuses_bring_their_headers() {

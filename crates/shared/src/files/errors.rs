@@ -1,6 +1,7 @@
 //! Store and multipart failures as the contract's errors: only file-system
 //! faults are 500s.
 
+use super::framing::Violation;
 use super::StoreError;
 use crate::api::Error;
 use crate::FieldError;
@@ -17,6 +18,11 @@ impl From<StoreError> for Error {
             StoreError::NotAnImage(why) => Self::new(422, "not_an_image", why.clone())
                 .with_details(vec![FieldError::new("file_id", "not_an_image", why)]),
             StoreError::Invalid(failure) => Self::validation(failure),
+            StoreError::Full { limit } => Self::new(
+                507,
+                "insufficient_storage",
+                format!("uploads in progress fill the storage quota of {limit} bytes"),
+            ),
             StoreError::Io(e) => {
                 tracing::error!("storage failure: {e}");
                 Self::internal(format!("storage failure: {e}"))
@@ -37,10 +43,18 @@ impl From<multer::Error> for Error {
                     field_name.unwrap_or_default()
                 ),
             ),
-            multer::Error::StreamReadFailed(cause) => Self::bad_request(
-                "body_read_error",
-                format!("could not read the request body: {cause}"),
-            ),
+            multer::Error::StreamReadFailed(cause) => match cause.downcast_ref::<Violation>() {
+                Some(v @ Violation::HeaderTooLarge) => {
+                    Self::new(413, "payload_too_large", v.to_string())
+                }
+                Some(v @ Violation::NoBoundary) => {
+                    Self::bad_request("malformed_multipart", v.to_string())
+                }
+                None => Self::bad_request(
+                    "body_read_error",
+                    format!("could not read the request body: {cause}"),
+                ),
+            },
             other => Self::bad_request(
                 "malformed_multipart",
                 format!("malformed multipart body: {other}"),

@@ -1,23 +1,31 @@
 //! Upload forms: a `multipart/form-data` body read part by part with multer
 //! from any stream of bytes (any server's request body), each file part
-//! streamed into a staging file (sha256 on the way, per-file limit), the
-//! text fields checked, and the whole request committed only when it was
-//! good. A refused or broken request leaves no file behind.
+//! streamed into a staging file off the reactor (sha256 on the way,
+//! per-file limit), the text fields checked, and the whole request
+//! committed only when it was good. A refused or broken request leaves no
+//! file behind. Bounded: header blocks and preamble (see [`super::framing`]),
+//! the number of parts and the size of text fields.
 
-use super::{names, FileMeta, NewFile, Store, Upload};
+use super::framing::Framing;
+use super::incoming::Incoming;
+use super::{names, FileMeta, NewFile, Store, StoreError, Upload};
 use crate::api::Error;
 use crate::{FieldError, ValidationFailure};
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use multer::{Constraints, Multipart, SizeLimit};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Largest text field (`category`, `description`, …).
-const MAX_TEXT_FIELD: u64 = 64 * 1024;
-
 /// Longest description, in characters.
 pub const MAX_DESCRIPTION: usize = 1000;
+
+/// Largest text field (`category`, `description`, the flag): room for the
+/// longest description in UTF-8.
+pub const MAX_TEXT_FIELD: u64 = 4 * MAX_DESCRIPTION as u64 + 96;
+
+/// The text fields of a form, each allowed once besides the file parts.
+const TEXT_FIELDS: usize = 3;
 
 /// The shape of an upload form.
 #[derive(Debug, Clone, Copy)]
@@ -50,9 +58,12 @@ impl Form {
     }
 }
 
-/// A received file, written to its staging file but not yet synced.
+/// A received file: written to its staging file but not yet synced, or
+/// (small) held in memory until the commit writes it.
 pub struct Part {
-    upload: Upload,
+    pub(crate) upload: Upload,
+    /// Bytes still to write.
+    head: Bytes,
     filename: String,
     content_type: Option<String>,
 }
@@ -77,8 +88,8 @@ fn is_multipart(content_type: &str) -> bool {
 }
 
 /// Reads and validates an upload form from `body`: 415 not multipart, 400
-/// broken, 413 over the limits (`declared` is the `Content-Length`), 422
-/// naming every bad field.
+/// broken, 413 over the limits (`declared` is the `Content-Length`; a
+/// header block, the parts, a text field), 422 naming every bad field.
 pub async fn read<S, O, E>(
     store: &Store,
     max_request_bytes: u64,
@@ -103,6 +114,12 @@ where
         )
     })?;
     crate::api::check_declared_length(declared, max_request_bytes)?;
+    let mut framing = Framing::new(&boundary);
+    let body = body.map(move |item| {
+        let bytes: Bytes = item.map_err(Into::into)?.into();
+        framing.scan(&bytes)?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(bytes)
+    });
     let max_file = store.options().max_file_bytes;
     let limits = SizeLimit::new()
         .whole_stream(max_request_bytes)
@@ -112,7 +129,9 @@ where
         Multipart::with_constraints(body, boundary, Constraints::new().size_limit(limits));
     let mut files = Vec::new();
     let mut text: HashMap<String, String> = HashMap::new();
+    let mut parts = 0;
     while let Some(mut field) = multipart.next_field().await? {
+        parts += 1;
         let name = field.name().unwrap_or_default().to_owned();
         if name == form.file_field {
             let Some(filename) = field.file_name().map(str::to_owned) else {
@@ -130,17 +149,38 @@ where
                 ));
             }
             let content_type = field.content_type().map(|m| m.to_string());
-            let mut upload = store
-                .begin_upload()
-                .map_err(|e| Error::from(super::StoreError::from(e)))?;
-            while let Some(chunk) = field.chunk().await? {
-                upload.write(&chunk)?;
+            let held: usize = files.iter().map(|p: &Part| p.head.len()).sum();
+            let mut incoming = Incoming::new(
+                store.begin_upload().map_err(StoreError::from)?,
+                super::IO_BUFFER.saturating_sub(held),
+            );
+            let received = async {
+                while let Some(chunk) = field.chunk().await? {
+                    incoming.push(chunk).await?;
+                }
+                Ok::<_, Error>(())
             }
+            .await;
+            if let Err(e) = received {
+                incoming.abort().await;
+                return Err(e);
+            }
+            let (upload, head) = incoming.end().await?;
             files.push(Part {
                 upload,
+                head,
                 filename,
                 content_type,
             });
+        } else if parts > form.max_files + TEXT_FIELDS {
+            return Err(Error::new(
+                413,
+                "payload_too_large",
+                format!(
+                    "more than {} parts in the form",
+                    form.max_files + TEXT_FIELDS
+                ),
+            ));
         } else if ["category", "description", form.flag_field].contains(&name.as_str()) {
             let value = field.text().await?;
             text.insert(name, value);
@@ -210,9 +250,10 @@ fn validate(
     })
 }
 
-/// Syncs and commits every received file in one blocking job (one hand-off
-/// to the blocking pool per request, one directory sync per batch): all of
-/// them become visible, or none.
+/// Writes the small files held in memory, then syncs and commits every
+/// received file in one blocking job (one hand-off to the blocking pool per
+/// request, one directory sync per batch): all of them become visible, or
+/// none.
 pub async fn commit(store: Arc<Store>, received: Received) -> Result<Vec<Arc<FileMeta>>, Error> {
     tokio::task::spawn_blocking(move || {
         let mut batch = Vec::with_capacity(received.files.len());
@@ -223,7 +264,9 @@ pub async fn commit(store: Arc<Store>, received: Received) -> Result<Vec<Arc<Fil
                 category: received.category.clone(),
                 description: received.description.clone(),
             };
-            batch.push((part.upload.finish()?, new));
+            let mut upload = part.upload;
+            upload.write(&part.head)?;
+            batch.push((upload.finish()?, new));
         }
         store.commit_all(batch)
     })

@@ -125,7 +125,8 @@ impl Processor {
             ..queued.clone()
         };
         tokio::spawn(async move {
-            this.record(&id, running);
+            // A file deleted meanwhile was forgotten: its record stays gone.
+            this.update(&id, running);
             let record = match this.run(&id, Operation::Analyze).await {
                 Ok((Processed::Analysis(a), _)) => JobRecord {
                     status: "done",
@@ -139,6 +140,10 @@ impl Processor {
                     result: None,
                     error: Some("analysis produced a file".into()),
                 },
+                Err(e) if e.status == 404 => {
+                    this.forget(std::slice::from_ref(&id));
+                    return;
+                }
                 Err(e) => JobRecord {
                     status: "failed",
                     operation: "analyze",
@@ -146,13 +151,20 @@ impl Processor {
                     error: Some(e.message),
                 },
             };
-            this.record(&id, record);
+            this.update(&id, record);
         });
         queued
     }
 
     fn record(&self, id: &str, record: JobRecord) {
         lock(&self.records).put(id, record, MAX_RECORDS);
+    }
+
+    /// Replaces the record of `id`, if it still has one.
+    fn update(&self, id: &str, record: JobRecord) {
+        if let Some(r) = lock(&self.records).by_id.get_mut(id) {
+            *r = record;
+        }
     }
 
     /// The automatic processing record of `id`.
@@ -204,5 +216,84 @@ mod tests {
             r.put(&format!("g{i}"), job("queued"), 3);
         }
         assert!(r.order.len() <= 6, "forgotten ids do not pile up");
+    }
+
+    fn stored(store: &Arc<Store>, bytes: &[u8]) -> String {
+        let mut up = store.begin_upload().unwrap();
+        up.write(bytes).unwrap();
+        store
+            .commit(up.finish().unwrap(), crate::files::NewFile::default())
+            .unwrap()
+            .id
+            .clone()
+    }
+
+    fn open(dir: &std::path::Path) -> Arc<Store> {
+        let mut o = crate::files::StoreOptions::new(dir);
+        o.fsync = false;
+        Arc::new(Store::open(o).unwrap())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_file_deleted_while_its_automatic_job_waited_leaves_no_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let id = stored(&store, b"some text");
+        let processor = Arc::new(Processor::new(store.clone(), 1, 4));
+        let weak = Arc::downgrade(&processor);
+        let target = id.clone();
+        // The file goes (as `DELETE` does it) once the job has looked it up.
+        *lock(&store.hooks.before_open) = Some(Box::new(move |s: &Store| {
+            let gone = s.delete(&target).unwrap();
+            if let Some(p) = weak.upgrade() {
+                p.forget(&gone);
+            }
+        }));
+        assert_eq!(processor.analyze_later(&id).status, "queued");
+        let deadline = Instant::now() + std::time::Duration::from_secs(20);
+        while processor
+            .job(&id)
+            .is_some_and(|r| matches!(r.status, "queued" | "running"))
+        {
+            assert!(Instant::now() < deadline, "the job never ended");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert!(
+            processor.job(&id).is_none(),
+            "a deleted file keeps a record: {:?}",
+            processor.job(&id)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn processing_a_file_deleted_while_its_job_waited_is_a_404() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let id = stored(&store, b"some text");
+        let processor = Arc::new(Processor::new(store.clone(), 1, 4));
+        // A first job holds the only worker until released.
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        *lock(&store.hooks.before_open) = Some(Box::new(move |_: &Store| {
+            let _ = hold.recv();
+        }));
+        let first = {
+            let p = processor.clone();
+            tokio::spawn(async move { p.run("test-file-1", Operation::Analyze).await })
+        };
+        while lock(&store.hooks.before_open).is_some() {
+            tokio::task::yield_now().await;
+        }
+        let second = {
+            let (p, id) = (processor.clone(), id.clone());
+            tokio::spawn(async move { p.run(&id, Operation::Analyze).await })
+        };
+        while processor.gate.load() < 2 {
+            tokio::task::yield_now().await;
+        }
+        store.delete(&id).unwrap();
+        release.send(()).unwrap();
+        assert!(first.await.unwrap().is_ok());
+        let err = second.await.unwrap().unwrap_err();
+        assert_eq!((err.status, err.code), (404, "not_found"));
     }
 }

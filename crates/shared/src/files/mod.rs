@@ -11,13 +11,18 @@
 /// concurrent uploads stay cheap in memory.
 pub const IO_BUFFER: usize = 64 * 1024;
 
+mod commit;
 mod errors;
 pub mod fixtures;
 pub mod form;
+pub mod framing;
+mod incoming;
+mod index;
 pub mod jobs;
 pub mod meta;
 pub mod names;
 pub mod process;
+mod quota;
 pub mod range;
 pub mod service;
 pub mod stats;
@@ -34,5 +39,7 @@ pub use stats::{Stats, StatsSnapshot};
 pub use store::{Store, StoreError, StoreOptions};
 pub use upload::{Staged, Upload};
 
+#[cfg(test)]
+mod form_tests;
 #[cfg(test)]
 mod tests;

@@ -11,7 +11,7 @@ use crate::{FieldError, ValidationFailure};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::sync::Arc;
 
 /// Largest width or height `resize` produces.
@@ -331,8 +331,12 @@ fn detect(head: &[u8]) -> Option<&'static str> {
 
 /// Streams the file once and measures it.
 pub fn analyze(path: &std::path::Path) -> io::Result<Analysis> {
+    analyze_file(File::open(path)?)
+}
+
+/// [`analyze`] of an open file (read from its start).
+fn analyze_file(mut f: File) -> io::Result<Analysis> {
     use sha2::Digest;
-    let mut f = File::open(path)?;
     let mut buf = vec![0u8; super::IO_BUFFER];
     let mut hasher = sha2::Sha256::new();
     let mut counts = [0u64; 256];
@@ -389,8 +393,8 @@ pub fn analyze(path: &std::path::Path) -> io::Result<Analysis> {
     let detected = detect(&head).unwrap_or(if is_text { "text" } else { "binary" });
     let image = matches!(detected, "png" | "jpeg" | "gif" | "webp")
         .then(|| {
-            image::ImageReader::open(path)
-                .ok()?
+            f.seek(io::SeekFrom::Start(0)).ok()?;
+            image::ImageReader::new(BufReader::new(&mut f))
                 .with_guessed_format()
                 .ok()?
                 .into_dimensions()
@@ -416,9 +420,9 @@ fn counts_newlines(chunk: &[u8]) -> u64 {
 }
 
 /// Decodes an image with size and memory limits.
-fn decode(path: &std::path::Path) -> Result<(image::DynamicImage, ImageKind), StoreError> {
+fn decode(file: File) -> Result<(image::DynamicImage, ImageKind), StoreError> {
     let not_image = |why: String| StoreError::NotAnImage(why);
-    let mut reader = image::ImageReader::open(path)?
+    let mut reader = image::ImageReader::new(BufReader::new(file))
         .with_guessed_format()
         .map_err(|e| not_image(format!("cannot read the file: {e}")))?;
     let kind = reader
@@ -471,16 +475,28 @@ impl Store {
         result
     }
 
+    /// The source is pinned against eviction while the job runs; one
+    /// deleted before it is opened is not found.
     fn run(&self, id: &str, op: Operation) -> Result<Processed, StoreError> {
-        let source = self
-            .get(id)
-            .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
-        let path = self.content_path(&source);
+        let not_found = || StoreError::NotFound(id.to_owned());
+        let (source, _pinned) = self.pin(id).ok_or_else(not_found)?;
+        #[cfg(test)]
+        {
+            // Taken first: the hook may wait, and must not hold the lock.
+            let hook = crate::sync::lock(&self.hooks.before_open).take();
+            if let Some(hook) = hook {
+                hook(self);
+            }
+        }
+        let file = File::open(self.content_path(&source)).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound if self.get(id).is_none() => not_found(),
+            _ => e.into(),
+        })?;
         match op {
-            Operation::Analyze => Ok(Processed::Analysis(analyze(&path)?)),
+            Operation::Analyze => Ok(Processed::Analysis(analyze_file(file)?)),
             Operation::Compress { level } => {
                 let temp = self.output_file();
-                let mut input = BufReader::with_capacity(super::IO_BUFFER, File::open(&path)?);
+                let mut input = BufReader::with_capacity(super::IO_BUFFER, file);
                 let out = HashingWriter::new(BufWriter::with_capacity(
                     super::IO_BUFFER,
                     File::create_new(temp.path())?,
@@ -511,7 +527,7 @@ impl Store {
                 })
             }
             Operation::Resize { width, height } => {
-                let (img, kind) = decode(&path)?;
+                let (img, kind) = decode(file)?;
                 let resized = img.resize(width, height, image::imageops::FilterType::Triangle);
                 self.image_output(
                     &source,
@@ -526,7 +542,7 @@ impl Store {
                 )
             }
             Operation::Convert { format, quality } => {
-                let (img, from) = decode(&path)?;
+                let (img, from) = decode(file)?;
                 self.image_output(
                     &source,
                     op,

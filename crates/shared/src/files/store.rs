@@ -1,19 +1,23 @@
 //! The store: a directory with `files/<id>` (content), `meta/<id>.json`
-//! (metadata) and `tmp/` (staging), an in-memory index over them, and a
-//! storage quota that evicts the oldest non-fixture files.
+//! (metadata), `tmp/` (staging) and `batches/` (intents of batch commits),
+//! an in-memory index over them, and a storage quota that evicts the oldest
+//! non-fixture files.
 //!
 //! A file becomes visible only once its content and metadata are on disk
-//! and renamed into place; at start the store keeps every file whose
-//! metadata and content agree, and removes staging leftovers and orphans.
+//! and renamed into place (see [`super::commit`]); at start the store rolls
+//! back interrupted batches, keeps every file whose metadata and content
+//! agree, and removes staging leftovers and orphans.
 
 use super::fixtures::{self, FIXTURES};
+use super::index::Index;
 use super::meta::{FileMeta, NewFile};
 use super::names;
+use super::quota::Reserved;
 use super::stats::{Stats, StatsSnapshot};
 use super::upload::{HashingWriter, Staged, TempPath, Upload};
 use crate::sync::{read, write};
 use crate::ValidationFailure;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -70,85 +74,15 @@ pub enum StoreError {
     /// Bad operation parameters.
     #[error("invalid processing request")]
     Invalid(ValidationFailure),
+    /// Uploads in progress alone would pass the storage quota.
+    #[error("uploads in progress fill the storage quota of {limit} bytes")]
+    Full {
+        /// The quota in bytes.
+        limit: u64,
+    },
     /// The file system failed.
     #[error("storage error: {0}")]
     Io(#[from] io::Error),
-}
-
-#[derive(Default)]
-struct Index {
-    files: HashMap<String, Arc<FileMeta>>,
-    /// `(created_ms, id)`, oldest first.
-    order: BTreeSet<(u64, String)>,
-    /// Source id to the ids derived from it.
-    derived: HashMap<String, BTreeSet<String>>,
-    /// Files per category.
-    per_category: HashMap<String, usize>,
-    /// Bytes and count of non-fixture files (the quota's measure).
-    quota_bytes: u64,
-    quota_files: usize,
-    total_bytes: u64,
-}
-
-impl Index {
-    fn insert(&mut self, meta: Arc<FileMeta>) -> Option<Arc<FileMeta>> {
-        let old = self.remove(&meta.id);
-        self.order.insert((meta.created_ms, meta.id.clone()));
-        if let Some(src) = &meta.derived_from {
-            self.derived
-                .entry(src.clone())
-                .or_default()
-                .insert(meta.id.clone());
-        }
-        if !meta.fixture {
-            self.quota_bytes += meta.size;
-            self.quota_files += 1;
-        }
-        self.total_bytes += meta.size;
-        *self.per_category.entry(meta.category.clone()).or_default() += 1;
-        self.files.insert(meta.id.clone(), meta);
-        old
-    }
-
-    fn remove(&mut self, id: &str) -> Option<Arc<FileMeta>> {
-        let meta = self.files.remove(id)?;
-        self.order.remove(&(meta.created_ms, meta.id.clone()));
-        if let Some(src) = &meta.derived_from {
-            if let Some(set) = self.derived.get_mut(src) {
-                set.remove(id);
-                if set.is_empty() {
-                    self.derived.remove(src);
-                }
-            }
-        }
-        if !meta.fixture {
-            self.quota_bytes -= meta.size;
-            self.quota_files -= 1;
-        }
-        self.total_bytes -= meta.size;
-        if let Some(n) = self.per_category.get_mut(&meta.category) {
-            *n -= 1;
-            if *n == 0 {
-                self.per_category.remove(&meta.category);
-            }
-        }
-        Some(meta)
-    }
-
-    /// Removes `id` and everything derived from it.
-    fn remove_tree(&mut self, id: &str) -> Vec<Arc<FileMeta>> {
-        let mut out = Vec::new();
-        let children: Vec<String> = self
-            .derived
-            .get(id)
-            .map(|s| s.iter().cloned().collect())
-            .unwrap_or_default();
-        for child in children {
-            out.extend(self.remove_tree(&child));
-        }
-        out.extend(self.remove(id));
-        out
-    }
 }
 
 /// A processing output, written and synced in staging.
@@ -160,12 +94,38 @@ pub(crate) struct DerivedOutput {
     pub(crate) filename: String,
 }
 
-/// The file store.
+/// Test hooks: a crash point in commits, a step between a processing
+/// job's lookup and its open, and a count of directory syncs.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct Hooks {
+    /// Stop a commit after this many renames (closing a batch's intent
+    /// counts as one), as a crash would (nothing undone, nothing indexed).
+    pub(crate) crash_after_renames: std::sync::Mutex<Option<usize>>,
+    /// Runs once after a processing job looked its source up.
+    #[allow(clippy::type_complexity)]
+    pub(crate) before_open: std::sync::Mutex<Option<Box<dyn FnOnce(&Store) + Send>>>,
+    /// Directory syncs done.
+    pub(crate) dir_syncs: AtomicU64,
+}
+
+/// The file store. Uploads in progress hold a handle on it (their bytes
+/// count toward the quota), so its state is shared.
 pub struct Store {
-    opts: StoreOptions,
+    pub(super) inner: Arc<Inner>,
+    #[cfg(test)]
+    pub(crate) hooks: Arc<Hooks>,
+}
+
+/// The store's state, shared by its handles.
+pub(super) struct Inner {
+    pub(super) opts: StoreOptions,
     index: RwLock<Index>,
-    stats: Stats,
-    staging: AtomicU64,
+    pub(super) stats: Stats,
+    /// Names of staging files.
+    temp_names: AtomicU64,
+    /// Bytes of uploads in progress (counted toward the quota).
+    pub(super) staged: AtomicU64,
 }
 
 fn now_ms() -> u64 {
@@ -182,20 +142,26 @@ fn rfc3339(ms: u64) -> String {
 }
 
 /// Syncs a directory so renames into it are durable.
-fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
 impl Store {
     /// Opens (or creates) the store in `opts.dir`: clears staging leftovers,
-    /// seeds missing fixtures, and loads every file whose metadata and
-    /// content agree (orphans of an interrupted commit are removed).
+    /// rolls back interrupted batches, seeds missing fixtures, and loads
+    /// every file whose metadata and content agree (orphans of an
+    /// interrupted commit are removed).
     pub fn open(opts: StoreOptions) -> io::Result<Self> {
         let store = Self {
-            opts,
-            index: RwLock::default(),
-            stats: Stats::default(),
-            staging: AtomicU64::new(0),
+            inner: Arc::new(Inner {
+                opts,
+                index: RwLock::default(),
+                stats: Stats::default(),
+                temp_names: AtomicU64::new(0),
+                staged: AtomicU64::new(0),
+            }),
+            #[cfg(test)]
+            hooks: Arc::default(),
         };
         for dir in [store.files_dir(), store.meta_dir(), store.tmp_dir()] {
             fs::create_dir_all(dir)?;
@@ -203,46 +169,57 @@ impl Store {
         for entry in fs::read_dir(store.tmp_dir())? {
             let _ = fs::remove_file(entry?.path());
         }
+        store.roll_back_batches()?;
         store.seed_fixtures()?;
         store.load_metadata()?;
         Ok(store)
     }
 
+    /// Another handle on the same store.
+    pub(crate) fn handle(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            #[cfg(test)]
+            hooks: self.hooks.clone(),
+        }
+    }
+
     /// The options the store was opened with.
     pub fn options(&self) -> &StoreOptions {
-        &self.opts
+        &self.inner.opts
     }
 
     /// The counters.
     pub fn stats(&self) -> &Stats {
-        &self.stats
+        &self.inner.stats
     }
 
     /// The counters with the current file count and size.
     pub fn snapshot(&self) -> StatsSnapshot {
         let index = self.read();
-        self.stats
+        self.inner
+            .stats
             .snapshot(index.files.len() as u64, index.total_bytes)
     }
 
-    fn files_dir(&self) -> PathBuf {
-        self.opts.dir.join("files")
+    pub(super) fn files_dir(&self) -> PathBuf {
+        self.inner.opts.dir.join("files")
     }
 
-    fn meta_dir(&self) -> PathBuf {
-        self.opts.dir.join("meta")
+    pub(super) fn meta_dir(&self) -> PathBuf {
+        self.inner.opts.dir.join("meta")
     }
 
     fn tmp_dir(&self) -> PathBuf {
-        self.opts.dir.join("tmp")
+        self.inner.opts.dir.join("tmp")
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Index> {
-        read(&self.index)
+    pub(super) fn read(&self) -> RwLockReadGuard<'_, Index> {
+        read(&self.inner.index)
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Index> {
-        write(&self.index)
+    pub(super) fn write(&self) -> RwLockWriteGuard<'_, Index> {
+        write(&self.inner.index)
     }
 
     /// Path of a stored file's content. Only metadata from the index names
@@ -251,8 +228,8 @@ impl Store {
         self.files_dir().join(&meta.id)
     }
 
-    fn temp_file(&self, what: &str) -> TempPath {
-        let n = self.staging.fetch_add(1, Ordering::Relaxed);
+    pub(super) fn temp_file(&self, what: &str) -> TempPath {
+        let n = self.inner.temp_names.fetch_add(1, Ordering::Relaxed);
         TempPath::new(
             self.tmp_dir()
                 .join(format!("{}-{n}.{what}", std::process::id())),
@@ -365,12 +342,16 @@ impl Store {
         Ok(())
     }
 
-    /// Starts an upload in the staging directory, limited to
-    /// [`StoreOptions::max_file_bytes`].
+    /// Starts an upload in the staging directory (its file is created by
+    /// its first write), limited to [`StoreOptions::max_file_bytes`]; its
+    /// bytes count toward the quota as they are written.
     pub fn begin_upload(&self) -> io::Result<Upload> {
-        let temp = self.temp_file("part");
-        let path = temp.keep();
-        Upload::create(path, self.opts.max_file_bytes, self.opts.fsync)
+        Ok(Upload::new(
+            self.temp_file("part"),
+            self.inner.opts.max_file_bytes,
+            self.inner.opts.fsync,
+            Reserved::none(self.handle()),
+        ))
     }
 
     /// Makes a staged upload a stored file with a fresh id: renamed into
@@ -384,16 +365,18 @@ impl Store {
     }
 
     /// Commits several uploads at once: all become visible together, or
-    /// none does (a failure removes what was already moved). The
+    /// none does, even across a crash (see [`super::commit`]). The
     /// directories are synced once for the whole batch.
     pub fn commit_all(
         &self,
         uploads: Vec<(Staged, NewFile)>,
     ) -> Result<Vec<Arc<FileMeta>>, StoreError> {
         let created_ms = now_ms();
+        let mut reserved = Reserved::none(self.handle());
         let items = uploads
             .into_iter()
             .map(|(staged, new)| {
+                reserved.absorb(staged.reserved);
                 let meta = FileMeta {
                     id: names::new_id(),
                     filename: names::sanitize_filename(&new.filename),
@@ -411,110 +394,12 @@ impl Store {
                 (staged.temp, meta)
             })
             .collect();
-        let stored = self.place(items)?;
-        self.stats.uploads(stored.len() as u64);
-        self.stats
+        let stored = self.place(items, reserved)?;
+        self.inner.stats.uploads(stored.len() as u64);
+        self.inner
+            .stats
             .upload_bytes(stored.iter().map(|m| m.size).sum::<u64>());
         Ok(stored)
-    }
-
-    /// Moves content into place and writes its metadata, for each item;
-    /// syncs the directories; then indexes them all at once.
-    fn place(&self, items: Vec<(TempPath, FileMeta)>) -> Result<Vec<Arc<FileMeta>>, StoreError> {
-        let mut moved: Vec<Arc<FileMeta>> = Vec::with_capacity(items.len());
-        let undo = |moved: &[Arc<FileMeta>], e: StoreError| {
-            self.remove_from_disk(moved);
-            Err(e)
-        };
-        for (content, meta) in items {
-            match self.move_into_place(content, &meta) {
-                Ok(()) => moved.push(Arc::new(meta)),
-                Err(e) => return undo(&moved, e),
-            }
-        }
-        if self.opts.fsync {
-            if let Err(e) = sync_dir(&self.files_dir()).and_then(|()| sync_dir(&self.meta_dir())) {
-                return undo(&moved, e.into());
-            }
-        }
-        let evicted = {
-            let mut index = self.write();
-            // A source deleted while its output was being made takes the
-            // output with it.
-            let orphan = moved
-                .iter()
-                .filter_map(|m| m.derived_from.as_ref())
-                .find(|src| !index.files.contains_key(src.as_str()))
-                .cloned();
-            if let Some(src) = orphan {
-                drop(index);
-                return undo(&moved, StoreError::NotFound(src));
-            }
-            for m in &moved {
-                index.insert(m.clone());
-            }
-            self.over_quota(&mut index, &moved)
-        };
-        self.stats.evicted(evicted.len() as u64);
-        self.remove_from_disk(&evicted);
-        Ok(moved)
-    }
-
-    /// Writes `meta` (synced) and renames it and `content` into place.
-    fn move_into_place(&self, content: TempPath, meta: &FileMeta) -> Result<(), StoreError> {
-        let target = self.files_dir().join(&meta.id);
-        let meta_temp = self.temp_file("meta");
-        {
-            let mut f = File::create(meta_temp.path())?;
-            f.write_all(&serde_json::to_vec(meta).map_err(io::Error::other)?)?;
-            if self.opts.fsync {
-                f.sync_all()?;
-            }
-        }
-        fs::rename(content.path(), &target)?;
-        let _ = content.keep();
-        let meta_path = self.meta_dir().join(format!("{}.json", meta.id));
-        if let Err(e) = fs::rename(meta_temp.path(), &meta_path) {
-            let _ = fs::remove_file(&target);
-            return Err(e.into());
-        }
-        let _ = meta_temp.keep();
-        Ok(())
-    }
-
-    /// Takes the oldest non-fixture files (never those in `keep` or derived
-    /// from them) out of the index until the quota holds.
-    fn over_quota(&self, index: &mut Index, keep: &[Arc<FileMeta>]) -> Vec<Arc<FileMeta>> {
-        let kept = |id: Option<&str>| id.is_some_and(|id| keep.iter().any(|k| k.id == id));
-        let mut out = Vec::new();
-        while index.quota_bytes > self.opts.max_stored_bytes
-            || index.quota_files > self.opts.max_stored_files
-        {
-            let victim = index
-                .order
-                .iter()
-                .map(|(_, id)| id)
-                .find(|id| {
-                    !kept(Some(id.as_str()))
-                        && index
-                            .files
-                            .get(*id)
-                            .is_some_and(|m| !m.fixture && !kept(m.derived_from.as_deref()))
-                })
-                .cloned();
-            match victim {
-                Some(id) => out.extend(index.remove_tree(&id)),
-                None => break,
-            }
-        }
-        out
-    }
-
-    fn remove_from_disk(&self, files: &[Arc<FileMeta>]) {
-        for m in files {
-            let _ = fs::remove_file(self.meta_dir().join(format!("{}.json", m.id)));
-            let _ = fs::remove_file(self.files_dir().join(&m.id));
-        }
     }
 
     /// The file called `id`, if it exists (malformed ids never match).
@@ -554,7 +439,7 @@ impl Store {
             .order
             .iter()
             .rev()
-            .filter_map(|(_, id)| index.files.get(id))
+            .filter_map(|(_, _, id)| index.files.get(id))
             .filter(|m| category.is_none_or(|c| m.category == c))
             .skip(offset)
             .take(limit)
@@ -575,7 +460,7 @@ impl Store {
             }
         };
         self.remove_from_disk(&removed);
-        self.stats.delete(1);
+        self.inner.stats.delete(1);
         Ok(removed.iter().map(|m| m.id.clone()).collect())
     }
 
@@ -610,7 +495,7 @@ impl Store {
             derived_from: Some(source.id.clone()),
             operation: Some(operation.to_owned()),
         };
-        let mut placed = self.place(vec![(output.temp, meta)])?;
+        let mut placed = self.place(vec![(output.temp, meta)], Reserved::none(self.handle()))?;
         placed
             .pop()
             .ok_or_else(|| StoreError::Io(io::Error::other("nothing placed")))

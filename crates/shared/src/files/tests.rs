@@ -347,3 +347,179 @@ fn a_batch_commits_all_or_nothing() {
     assert_eq!(store.list(Some("batch"), 10, 0).0, 2);
     assert!(tmp_is_empty(dir.path()));
 }
+
+fn shared(o: StoreOptions) -> std::sync::Arc<Store> {
+    std::sync::Arc::new(Store::open(o).unwrap())
+}
+
+fn later() {
+    // Files are ordered by creation time in milliseconds.
+    std::thread::sleep(std::time::Duration::from_millis(2));
+}
+
+#[test]
+fn a_derived_file_never_evicts_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(dir.path());
+    o.max_stored_files = 2;
+    let store = shared(o);
+    let source = put(&store, &[b'a'; 5000], "general");
+    later();
+    let other = put(&store, b"other", "general");
+    later();
+    let Processed::Derived { file, .. } = store
+        .process(&source.id, Operation::Compress { level: 6 })
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(store.get(&file.id).is_some(), "the new output stands");
+    assert!(store.get(&source.id).is_some(), "its source stands");
+    assert!(
+        store.get(&other.id).is_none(),
+        "the oldest other file made room"
+    );
+    // An output of an output: neither its parent nor the original go.
+    later();
+    let Processed::Derived { file: again, .. } = store
+        .process(&file.id, Operation::Compress { level: 1 })
+        .unwrap()
+    else {
+        panic!()
+    };
+    for id in [&source.id, &file.id, &again.id] {
+        assert!(store.get(id).is_some(), "{id} was evicted");
+        assert!(dir.path().join("files").join(id).exists());
+    }
+}
+
+#[test]
+fn uploads_in_progress_count_toward_the_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(dir.path());
+    o.max_stored_bytes = 1000;
+    let store = shared(o);
+    let a = put(&store, &[1; 400], "general");
+    later();
+    let b = put(&store, &[2; 400], "general");
+    let mut writing = store.begin_upload().unwrap();
+    writing.write(&[3; 300]).unwrap();
+    assert!(
+        store.get(&a.id).is_none(),
+        "the oldest file made room for the bytes being written"
+    );
+    assert!(!dir.path().join("files").join(&a.id).exists());
+    assert!(store.get(&b.id).is_some());
+    // Uploads in progress alone past the quota: refused, nothing evicted
+    // for it.
+    let mut another = store.begin_upload().unwrap();
+    let refused = another.write(&[4; 800]).unwrap_err();
+    assert_eq!(crate::api::Error::from(refused).status, 507);
+    assert!(store.get(&b.id).is_some());
+    drop(another);
+    // Committed bytes move from staging to the store, not counted twice.
+    let c = store
+        .commit(writing.finish().unwrap(), NewFile::default())
+        .unwrap();
+    assert!(store.get(&b.id).is_some() && store.get(&c.id).is_some());
+    let mut next = store.begin_upload().unwrap();
+    next.write(&[5; 300]).unwrap();
+    assert!(store.get(&b.id).is_some(), "400 + 300 + 300 fit in 1000");
+    next.write(&[5; 1]).unwrap();
+    assert!(store.get(&b.id).is_none());
+    drop(next);
+    assert!(tmp_is_empty(dir.path()));
+}
+
+#[test]
+fn deleting_and_evicting_sync_the_directories() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(dir.path());
+    o.fsync = true;
+    o.max_stored_files = 1;
+    let store = shared(o);
+    let syncs = || store.hooks.dir_syncs.load(Ordering::Relaxed);
+    let a = put(&store, b"a", "general");
+    let before = syncs();
+    store.delete(&a.id).unwrap();
+    assert!(syncs() >= before + 2, "a delete syncs files/ and meta/");
+    put(&store, b"b", "general");
+    later();
+    let before = syncs();
+    put(&store, b"c", "general");
+    assert_eq!(store.snapshot().evicted, 1);
+    assert!(
+        syncs() >= before + 4,
+        "the commit and the eviction each sync files/ and meta/"
+    );
+}
+
+#[test]
+fn a_batch_cut_by_a_crash_is_all_or_nothing_after_a_restart() {
+    let files = 3;
+    for k in 0..=2 * files {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = shared(opts(dir.path()));
+            let batch = (0..files)
+                .map(|n| {
+                    let mut up = store.begin_upload().unwrap();
+                    up.write(&[n as u8; 100]).unwrap();
+                    let new = NewFile {
+                        filename: format!("{n}.bin"),
+                        category: "batch".into(),
+                        ..NewFile::default()
+                    };
+                    (up.finish().unwrap(), new)
+                })
+                .collect();
+            *crate::sync::lock(&store.hooks.crash_after_renames) = Some(k);
+            assert!(store.commit_all(batch).is_err(), "k={k}");
+        }
+        let store = Store::open(opts(dir.path())).unwrap();
+        let visible = store.list(Some("batch"), 10, 0).0;
+        assert!(
+            visible == 0 || visible == files,
+            "crash after {k} renames: {visible} of {files} files visible after the restart"
+        );
+        let names = |d: &str| {
+            let mut v: Vec<String> = std::fs::read_dir(dir.path().join(d))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .map(|n| n.trim_end_matches(".json").to_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names("files"), names("meta"), "k={k}");
+    }
+}
+
+#[test]
+fn processing_a_file_deleted_under_it_is_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = shared(opts(dir.path()));
+    let png = content(&store, &store.get("test-image-1").unwrap());
+    let ops = [
+        Operation::Analyze,
+        Operation::Compress { level: 6 },
+        Operation::Resize {
+            width: 8,
+            height: 8,
+        },
+    ];
+    for op in ops {
+        let file = put(&store, &png, "general");
+        let id = file.id.clone();
+        // Deleted after the job looked it up, before it opened it.
+        *crate::sync::lock(&store.hooks.before_open) = Some(Box::new(move |s: &Store| {
+            s.delete(&id).unwrap();
+        }));
+        let err = store.process(&file.id, op).unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(_)), "{op:?}: {err:?}");
+        assert_eq!(crate::api::Error::from(err).status, 404);
+        assert!(store.get(&file.id).is_none());
+    }
+    assert!(tmp_is_empty(dir.path()));
+}

@@ -1,8 +1,12 @@
 //! An upload in progress: bytes go to a staging file as they arrive, the
-//! sha256 is computed on the way, and the size limit is enforced per chunk.
-//! Dropping an unfinished upload (error, limit, broken connection) removes
-//! its staging file, so nothing partial is ever left behind.
+//! sha256 is computed on the way, the size limit is enforced per chunk and
+//! the bytes count toward the store's quota as they are written. Dropping
+//! an unfinished upload (error, limit, broken connection) removes its
+//! staging file and gives its bytes back, so nothing partial is left
+//! behind. Blocking: async callers write from a blocking thread (see
+//! [`super::incoming`]).
 
+use super::quota::Reserved;
 use super::store::StoreError;
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -39,18 +43,25 @@ impl Drop for TempPath {
 /// An upload being written.
 #[derive(Debug)]
 pub struct Upload {
-    out: BufWriter<File>,
+    /// Created by the first write.
+    out: Option<BufWriter<File>>,
     temp: TempPath,
+    reserved: Reserved,
     hasher: Sha256,
     size: u64,
     limit: u64,
     fsync: bool,
+    /// Threads that wrote (tests check they are not the reactor's).
+    #[cfg(test)]
+    pub(crate) threads: Vec<std::thread::ThreadId>,
 }
 
 /// A complete, durable upload waiting to be committed to the store.
 #[derive(Debug)]
 pub struct Staged {
     pub(crate) temp: TempPath,
+    /// Its bytes, counted toward the quota until committed.
+    pub(crate) reserved: Reserved,
     /// Size in bytes.
     pub size: u64,
     /// Lower-case hex sha256.
@@ -58,16 +69,29 @@ pub struct Staged {
 }
 
 impl Upload {
-    pub(crate) fn create(path: PathBuf, limit: u64, fsync: bool) -> std::io::Result<Self> {
-        let file = File::create_new(&path)?;
-        Ok(Self {
-            out: BufWriter::with_capacity(super::IO_BUFFER, file),
-            temp: TempPath::new(path),
+    pub(crate) fn new(temp: TempPath, limit: u64, fsync: bool, reserved: Reserved) -> Self {
+        Self {
+            out: None,
+            temp,
+            reserved,
             hasher: Sha256::new(),
             size: 0,
             limit,
             fsync,
-        })
+            #[cfg(test)]
+            threads: Vec::new(),
+        }
+    }
+
+    /// The staging file's writer, taken out (created if need be).
+    fn take_out(&mut self) -> std::io::Result<BufWriter<File>> {
+        match self.out.take() {
+            Some(out) => Ok(out),
+            None => Ok(BufWriter::with_capacity(
+                super::IO_BUFFER,
+                File::create_new(self.temp.path())?,
+            )),
+        }
     }
 
     /// Bytes written so far.
@@ -75,24 +99,36 @@ impl Upload {
         self.size
     }
 
-    /// Appends a chunk; past the per-file limit the upload is refused.
+    /// Appends a chunk; past the per-file limit the upload is refused, and
+    /// so it is when uploads in progress alone would pass the quota
+    /// (older files may be evicted to make room for it).
     pub fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
         let size = self.size + chunk.len() as u64;
         if size > self.limit {
             return Err(StoreError::TooLarge { limit: self.limit });
         }
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        #[cfg(test)]
+        if !self.threads.contains(&std::thread::current().id()) {
+            self.threads.push(std::thread::current().id());
+        }
+        self.reserved.grow(chunk.len() as u64)?;
         self.hasher.update(chunk);
-        self.out.write_all(chunk)?;
+        let out = self.take_out()?;
+        self.out.insert(out).write_all(chunk)?;
         self.size = size;
         Ok(())
     }
 
     /// Flushes and (unless the store was opened without fsync) syncs the
     /// staging file: after this its bytes are on disk.
-    pub fn finish(self) -> Result<Staged, StoreError> {
+    pub fn finish(mut self) -> Result<Staged, StoreError> {
+        let out = self.take_out()?;
         let Self {
-            out,
             temp,
+            reserved,
             hasher,
             size,
             fsync,
@@ -104,6 +140,7 @@ impl Upload {
         }
         Ok(Staged {
             temp,
+            reserved,
             size,
             sha256: crate::hex::hex(&hasher.finalize()),
         })

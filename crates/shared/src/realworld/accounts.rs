@@ -36,6 +36,16 @@ pub struct HashCost {
     pub parallelism: u32,
 }
 
+impl HashCost {
+    /// A very cheap cost (64 KiB, one pass) for tests and fuzzing; never
+    /// for real passwords.
+    pub const CHEAPEST: Self = Self {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+}
+
 impl Default for HashCost {
     fn default() -> Self {
         Self {

@@ -12,11 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 fn cheap() -> Config {
     Config {
-        hash_cost: HashCost {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        },
+        hash_cost: HashCost::CHEAPEST,
         ..Config::default()
     }
 }

@@ -15,8 +15,8 @@ mod stats;
 pub mod work;
 
 pub use journal::Journal;
-pub use model::{Priority, Status, Task, TaskSpec, TaskType};
-pub use queue::{Cancel, Executor, Observer, Queue, QueueError, QueueOptions, TaskInput};
+pub use model::{BatchRef, Priority, Status, Task, TaskSpec, TaskType};
+pub use queue::{Cancel, Event, Executor, Observer, Queue, QueueError, QueueOptions, TaskInput};
 pub use request::{BatchRequest, BatchSpec, TaskRequest};
 pub use service::Service;
 pub use stats::QueueStats;

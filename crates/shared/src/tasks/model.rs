@@ -138,3 +138,45 @@ pub struct Task {
     /// The batch it came in, if any.
     pub batch_id: Option<String>,
 }
+
+/// A batch as submitted: its id and how its tasks may run (kept with each
+/// of its tasks, journaled, and brought back with them after a restart).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRef {
+    /// Id of the batch.
+    pub id: String,
+    /// Concurrently (up to `max_concurrent`) or one by one in order.
+    pub parallel: bool,
+    /// Cap of concurrently running tasks when parallel.
+    pub max_concurrent: usize,
+}
+
+impl BatchRef {
+    /// Tasks of the batch that may run at once.
+    pub fn limit(&self) -> usize {
+        if self.parallel {
+            self.max_concurrent.max(1)
+        } else {
+            1
+        }
+    }
+}
+
+/// The size of a payload as compact JSON, which is what task payloads are
+/// bounded and accounted by.
+pub fn payload_bytes(payload: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a `Value` into a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut count, payload);
+    count.0
+}

@@ -1,9 +1,11 @@
 //! The queue itself: one lock over the task table, a priority heap of ready
 //! tasks, a timer map of delayed and backing-off ones, and a pool of worker
-//! tasks that take the highest-priority ready task whose batch has a free
-//! slot, run it with its timeout, and record the outcome.
+//! tasks that take the highest-priority ready task, run it with its timeout,
+//! and record the outcome. A batch has at most its cap of tasks running or
+//! in the heap; its other ready tasks wait in the batch's own heap, so a
+//! saturated batch costs other picks nothing.
 
-use super::model::{Priority, Status, Task, TaskSpec, TaskType};
+use super::model::{payload_bytes, BatchRef, Priority, Status, Task, TaskSpec, TaskType};
 use super::stats::{priority_name, status_name, QueueStats, Window};
 use crate::sync::lock;
 use serde_json::Value;
@@ -30,7 +32,13 @@ pub struct QueueOptions {
     pub backoff_base: Duration,
     /// Longest backoff.
     pub backoff_max: Duration,
+    /// Most bytes of payload (as compact JSON) held by unfinished tasks;
+    /// submitting more is refused.
+    pub max_queued_payload_bytes: usize,
 }
+
+/// Default of [`QueueOptions::max_queued_payload_bytes`]: 64 MiB.
+pub const MAX_QUEUED_PAYLOAD_BYTES: usize = 64 * 1024 * 1024;
 
 impl Default for QueueOptions {
     fn default() -> Self {
@@ -40,6 +48,7 @@ impl Default for QueueOptions {
             retain_finished: 10_000,
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
+            max_queued_payload_bytes: MAX_QUEUED_PAYLOAD_BYTES,
         }
     }
 }
@@ -100,6 +109,12 @@ pub enum QueueError {
         /// The capacity.
         capacity: usize,
     },
+    /// The unfinished tasks' payloads would take more bytes than allowed.
+    #[error("the queued payloads would exceed {limit} bytes")]
+    PayloadBytes {
+        /// The budget, in bytes.
+        limit: usize,
+    },
     /// No task with that id (or its record was dropped).
     #[error("no task with id {0:?}")]
     NotFound(String),
@@ -118,7 +133,10 @@ pub enum QueueError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {
     Nowhere,
+    /// In the ready heap.
     Ready,
+    /// Ready, in its batch's heap until the batch has a free slot.
+    Held,
     Timed,
 }
 
@@ -134,6 +152,10 @@ struct Entry {
     timeout: Duration,
     /// Never dropped by retention (seeded fixtures).
     pinned: bool,
+    /// Payload size, counted against the byte budget while unfinished.
+    bytes: usize,
+    /// The batch it belongs to.
+    batch: Option<Arc<BatchRef>>,
 }
 
 #[derive(PartialEq, Eq)]
@@ -155,11 +177,15 @@ impl PartialOrd for Ready {
     }
 }
 
-/// Running tasks of a batch and its cap.
-#[derive(Debug, Clone, Copy)]
+/// A batch with unfinished tasks.
 struct Group {
-    limit: usize,
-    running: usize,
+    batch: Arc<BatchRef>,
+    /// Tasks running or in the ready heap (at most the batch's limit).
+    admitted: usize,
+    /// Its other ready tasks, best first.
+    held: BinaryHeap<Ready>,
+    /// Its tasks not finished; the group goes when none are left.
+    unfinished: usize,
 }
 
 #[derive(Default)]
@@ -173,6 +199,8 @@ struct Inner {
     by_status: HashMap<Status, usize>,
     finished_order: VecDeque<(String, u64)>,
     groups: HashMap<String, Group>,
+    /// Payload bytes of unfinished tasks.
+    queued_bytes: usize,
     submitted: u64,
     rejected: u64,
     finished: u64,
@@ -180,11 +208,36 @@ struct Inner {
     wait: Window,
     run: Window,
     closed: bool,
+    /// Heap entries looked at while picking (a test probe).
+    examined: u64,
 }
 
-/// Called (under the queue's lock, so keep it short) each time a task
-/// finishes; a journal records it.
-pub type Observer = Box<dyn Fn(&Task) + Send + Sync>;
+/// What happened to a task, as an [`Observer`] is told.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// Accepted by a submit, before it can run.
+    Accepted {
+        /// Its record.
+        task: &'a Task,
+        /// Its batch.
+        batch: Option<&'a BatchRef>,
+    },
+    /// Queued again by a manual retry, before it can run.
+    Requeued {
+        /// Its record.
+        task: &'a Task,
+        /// Its batch.
+        batch: Option<&'a BatchRef>,
+    },
+    /// Finished (completed, failed or cancelled).
+    Finished(&'a Task),
+}
+
+/// Told (under the queue's lock, so in the order things happen; keep it
+/// short) of every accepted, requeued and finished task; a journal records
+/// them. Tasks brought back by [`Queue::restore`] or seeded by
+/// [`Queue::submit_as`] are not told.
+pub type Observer = Box<dyn Fn(Event<'_>) + Send + Sync>;
 
 /// The queue. Start it with [`Queue::start`] inside a Tokio runtime.
 pub struct Queue {
@@ -203,6 +256,16 @@ struct Job {
     cancel: Cancel,
     timeout: Duration,
     batch: Option<String>,
+}
+
+/// How a task comes in: fresh ones are checked against the limits and
+/// told to the observer; seeded ones are checked only; restored ones
+/// neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admission {
+    Fresh,
+    Seeded,
+    Restored,
 }
 
 fn now_rfc3339() -> String {
@@ -241,21 +304,84 @@ impl Inner {
         *self.by_status.entry(to).or_default() += 1;
     }
 
+    /// Makes `id` ready: into the ready heap, or into its batch's heap when
+    /// the batch has no free slot.
     fn push_ready(&mut self, id: &str, now: Instant) {
         let seq = self.seq();
         let Some(e) = self.tasks.get_mut(id) else {
             return;
         };
         e.seq = seq;
-        e.slot = Slot::Ready;
         e.ready_at = now;
         let priority = e.task.priority;
         self.depth[priority as usize] += 1;
-        self.ready.push(Ready {
+        let ready = Ready {
             priority,
             seq: Reverse(seq),
             id: id.to_owned(),
-        });
+        };
+        let group = e.batch.as_ref().and_then(|b| self.groups.get_mut(&b.id));
+        match group {
+            Some(g) if g.admitted >= g.batch.limit() => {
+                e.slot = Slot::Held;
+                g.held.push(ready);
+            }
+            Some(g) => {
+                g.admitted += 1;
+                e.slot = Slot::Ready;
+                self.ready.push(ready);
+            }
+            None => {
+                e.slot = Slot::Ready;
+                self.ready.push(ready);
+            }
+        }
+    }
+
+    /// Moves `batch`'s best held tasks to the ready heap while it has free
+    /// slots.
+    fn admit(&mut self, batch: &str) {
+        let Some(g) = self.groups.get_mut(batch) else {
+            return;
+        };
+        while g.admitted < g.batch.limit() {
+            let Some(r) = g.held.pop() else {
+                break;
+            };
+            self.examined += 1;
+            let Some(e) = self
+                .tasks
+                .get_mut(&r.id)
+                .filter(|e| e.seq == r.seq.0 && e.slot == Slot::Held)
+            else {
+                continue;
+            };
+            e.slot = Slot::Ready;
+            g.admitted += 1;
+            self.ready.push(r);
+        }
+    }
+
+    /// Frees a slot of `batch` (a task of it left the heap or stopped
+    /// running) and fills it.
+    fn release_slot(&mut self, batch: &str) {
+        if let Some(g) = self.groups.get_mut(batch) {
+            g.admitted = g.admitted.saturating_sub(1);
+        }
+        self.admit(batch);
+    }
+
+    /// Counts `n` more unfinished tasks of `batch`, opening its group.
+    fn join_group(&mut self, batch: &Arc<BatchRef>, n: usize) {
+        self.groups
+            .entry(batch.id.clone())
+            .or_insert_with(|| Group {
+                batch: batch.clone(),
+                admitted: 0,
+                held: BinaryHeap::new(),
+                unfinished: 0,
+            })
+            .unfinished += n;
     }
 
     fn push_timed(&mut self, id: &str, at: Instant) {
@@ -270,12 +396,19 @@ impl Inner {
     /// Takes `id` out of wherever it waits.
     fn unqueue(&mut self, id: &str) {
         let seq = self.seq();
-        if let Some(e) = self.tasks.get_mut(id) {
-            if e.slot == Slot::Ready {
-                self.depth[e.task.priority as usize] -= 1;
+        let Some(e) = self.tasks.get_mut(id) else {
+            return;
+        };
+        let was = e.slot;
+        if matches!(was, Slot::Ready | Slot::Held) {
+            self.depth[e.task.priority as usize] -= 1;
+        }
+        e.slot = Slot::Nowhere;
+        e.seq = seq;
+        if was == Slot::Ready {
+            if let Some(b) = e.batch.clone() {
+                self.release_slot(&b.id);
             }
-            e.slot = Slot::Nowhere;
-            e.seq = seq;
         }
     }
 }
@@ -313,17 +446,33 @@ impl Queue {
 
     /// Accepts a task, or refuses it when the queue is full or closing.
     pub fn submit(&self, spec: TaskSpec) -> Result<Task, QueueError> {
-        self.submit_all(vec![(task_id(), spec)], None)
+        self.submit_all(vec![(task_id(), spec)], None, Admission::Fresh)
             .map(|mut v| v.remove(0))
     }
 
-    /// Accepts a task under a given id (seeded fixtures, journal replay);
-    /// an id already present is left as it is and returned.
+    /// Accepts a task under a given id (seeded fixtures); an id already
+    /// present is left as it is and returned. The observer is not told.
     pub fn submit_as(&self, id: &str, spec: TaskSpec) -> Result<Task, QueueError> {
         if let Some(t) = self.get(id) {
             return Ok(t);
         }
-        self.submit_all(vec![(id.to_owned(), spec)], None)
+        self.submit_all(vec![(id.to_owned(), spec)], None, Admission::Seeded)
+            .map(|mut v| v.remove(0))
+    }
+
+    /// Brings back a task accepted before a restart (journal replay), in
+    /// its batch, whatever the capacity and byte budget; an id already
+    /// present is left as it is. The observer is not told.
+    pub fn restore(
+        &self,
+        id: &str,
+        spec: TaskSpec,
+        batch: Option<BatchRef>,
+    ) -> Result<Task, QueueError> {
+        if let Some(t) = self.get(id) {
+            return Ok(t);
+        }
+        self.submit_all(vec![(id.to_owned(), spec)], batch, Admission::Restored)
             .map(|mut v| v.remove(0))
     }
 
@@ -336,40 +485,58 @@ impl Queue {
         parallel: bool,
         max_concurrent: usize,
     ) -> Result<(String, Vec<Task>), QueueError> {
-        let batch = format!("batch-{}", &task_id()[5..]);
-        let limit = if parallel { max_concurrent.max(1) } else { 1 };
+        let batch = BatchRef {
+            id: format!("batch-{}", &task_id()[5..]),
+            parallel,
+            max_concurrent,
+        };
+        let id = batch.id.clone();
         let specs = specs.into_iter().map(|s| (task_id(), s)).collect();
-        let tasks = self.submit_all(specs, Some((batch.clone(), limit)))?;
-        Ok((batch, tasks))
+        let tasks = self.submit_all(specs, Some(batch), Admission::Fresh)?;
+        Ok((id, tasks))
+    }
+
+    /// Refuses what would exceed the capacity or the byte budget.
+    fn check_room(&self, inner: &mut Inner, tasks: usize, bytes: usize) -> Result<(), QueueError> {
+        let refused = if inner.active() + tasks > self.opts.capacity {
+            QueueError::Full {
+                capacity: self.opts.capacity,
+            }
+        } else if inner.queued_bytes.saturating_add(bytes) > self.opts.max_queued_payload_bytes {
+            QueueError::PayloadBytes {
+                limit: self.opts.max_queued_payload_bytes,
+            }
+        } else {
+            return Ok(());
+        };
+        inner.rejected += tasks as u64;
+        Err(refused)
     }
 
     fn submit_all(
         &self,
         specs: Vec<(String, TaskSpec)>,
-        batch: Option<(String, usize)>,
+        batch: Option<BatchRef>,
+        admission: Admission,
     ) -> Result<Vec<Task>, QueueError> {
         let now = Instant::now();
+        let sizes: Vec<usize> = specs
+            .iter()
+            .map(|(_, s)| payload_bytes(&s.payload))
+            .collect();
         let mut inner = self.lock();
         if inner.closed {
             return Err(QueueError::Closed);
         }
-        if inner.active() + specs.len() > self.opts.capacity {
-            inner.rejected += specs.len() as u64;
-            return Err(QueueError::Full {
-                capacity: self.opts.capacity,
-            });
+        if admission != Admission::Restored {
+            self.check_room(&mut inner, specs.len(), sizes.iter().sum())?;
         }
-        if let Some((id, limit)) = &batch {
-            inner.groups.insert(
-                id.clone(),
-                Group {
-                    limit: *limit,
-                    running: 0,
-                },
-            );
+        let batch = batch.map(Arc::new);
+        if let Some(b) = &batch {
+            inner.join_group(b, specs.len());
         }
         let mut out = Vec::with_capacity(specs.len());
-        for (id, spec) in specs {
+        for ((id, spec), bytes) in specs.into_iter().zip(sizes) {
             let task = Task {
                 id: id.clone(),
                 task_type: spec.task_type,
@@ -388,8 +555,14 @@ impl Queue {
                 timeout_seconds: spec.timeout_seconds,
                 delay_seconds: spec.delay_seconds,
                 cancel_requested: false,
-                batch_id: batch.as_ref().map(|(b, _)| b.clone()),
+                batch_id: batch.as_ref().map(|b| b.id.clone()),
             };
+            if let (Some(observe), Admission::Fresh) = (&self.observer, admission) {
+                observe(Event::Accepted {
+                    task: &task,
+                    batch: batch.as_deref(),
+                });
+            }
             out.push(task.clone());
             let created_seq = inner.seq();
             inner.tasks.insert(
@@ -403,8 +576,11 @@ impl Queue {
                     ready_at: now,
                     timeout: Duration::from_secs(spec.timeout_seconds.max(1)),
                     pinned: false,
+                    bytes,
+                    batch: batch.clone(),
                 },
             );
+            inner.queued_bytes += bytes;
             inner.by_creation.insert(created_seq, id.clone());
             inner.count(None, Status::Pending);
             inner.submitted += 1;
@@ -484,11 +660,11 @@ impl Queue {
             _ => {
                 inner.unqueue(id);
                 self.finish(&mut inner, id, Status::Cancelled, None, None);
-                Ok(inner
-                    .tasks
-                    .get(id)
-                    .map(|e| e.task.clone())
-                    .ok_or_else(|| QueueError::NotFound(id.to_owned()))?)
+                let task = inner.tasks.get(id).map(|e| e.task.clone());
+                drop(inner);
+                // A batch's held task may have taken the freed slot.
+                self.work.notify_one();
+                task.ok_or_else(|| QueueError::NotFound(id.to_owned()))
             }
         }
     }
@@ -497,10 +673,10 @@ impl Queue {
     pub fn retry(&self, id: &str) -> Result<Task, QueueError> {
         let now = Instant::now();
         let mut inner = self.lock();
-        let status = inner
+        let (status, bytes, batch) = inner
             .tasks
             .get(id)
-            .map(|e| e.task.status)
+            .map(|e| (e.task.status, e.bytes, e.batch.clone()))
             .ok_or_else(|| QueueError::NotFound(id.to_owned()))?;
         if !matches!(status, Status::Failed | Status::Cancelled) {
             return Err(QueueError::NotRetryable(id.to_owned(), status));
@@ -508,11 +684,10 @@ impl Queue {
         if inner.closed {
             return Err(QueueError::Closed);
         }
-        if inner.active() >= self.opts.capacity {
-            inner.rejected += 1;
-            return Err(QueueError::Full {
-                capacity: self.opts.capacity,
-            });
+        self.check_room(&mut inner, 1, bytes)?;
+        inner.queued_bytes += bytes;
+        if let Some(b) = &batch {
+            inner.join_group(b, 1);
         }
         if let Some(e) = inner.tasks.get_mut(id) {
             e.cancel = Cancel::default();
@@ -525,6 +700,12 @@ impl Queue {
             t.started_at = None;
             t.completed_at = None;
             t.cancel_requested = false;
+            if let Some(observe) = &self.observer {
+                observe(Event::Requeued {
+                    task: t,
+                    batch: batch.as_deref(),
+                });
+            }
         }
         inner.count(Some(status), Status::Pending);
         inner.push_ready(id, now);
@@ -534,7 +715,8 @@ impl Queue {
         task.ok_or_else(|| QueueError::NotFound(id.to_owned()))
     }
 
-    /// Ends a task's current life: status, time, counters, retention.
+    /// Ends a task's current life: status, time, counters, its payload
+    /// bytes and batch membership, retention.
     fn finish(
         &self,
         inner: &mut Inner,
@@ -558,7 +740,17 @@ impl Queue {
         }
         let seq = e.seq;
         if let Some(observe) = &self.observer {
-            observe(&e.task);
+            observe(Event::Finished(&e.task));
+        }
+        inner.queued_bytes = inner.queued_bytes.saturating_sub(e.bytes);
+        if let Some(b) = e.batch.clone() {
+            let done = inner.groups.get_mut(&b.id).is_some_and(|g| {
+                g.unfinished = g.unfinished.saturating_sub(1);
+                g.unfinished == 0
+            });
+            if done {
+                inner.groups.remove(&b.id);
+            }
         }
         inner.count(Some(from), status);
         inner.finished += 1;
@@ -610,35 +802,20 @@ impl Queue {
         }
     }
 
-    /// The highest-priority ready task whose batch has a free slot.
+    /// The highest-priority ready task (batches only ever have tasks with
+    /// a free slot in the heap).
     fn take_ready(inner: &mut Inner, now: Instant) -> Option<Job> {
-        let mut skipped = Vec::new();
-        let mut found = None;
-        while let Some(r) = inner.ready.pop() {
+        let r = loop {
+            let r = inner.ready.pop()?;
+            inner.examined += 1;
             let valid = inner
                 .tasks
                 .get(&r.id)
                 .is_some_and(|e| e.seq == r.seq.0 && e.slot == Slot::Ready);
-            if !valid {
-                continue;
+            if valid {
+                break r;
             }
-            let batch = inner.tasks.get(&r.id).and_then(|e| e.task.batch_id.clone());
-            let free = batch
-                .as_ref()
-                .and_then(|b| inner.groups.get(b))
-                .is_none_or(|g| g.running < g.limit);
-            if !free {
-                skipped.push(r);
-                continue;
-            }
-            found = Some((r, batch));
-            break;
-        }
-        inner.ready.extend(skipped);
-        let (r, batch) = found?;
-        if let Some(g) = batch.as_ref().and_then(|b| inner.groups.get_mut(b)) {
-            g.running += 1;
-        }
+        };
         inner.count(Some(Status::Pending), Status::Running);
         let e = inner.tasks.get_mut(&r.id)?;
         inner.depth[e.task.priority as usize] -= 1;
@@ -657,7 +834,7 @@ impl Queue {
             },
             cancel: e.cancel.clone(),
             timeout: e.timeout,
-            batch,
+            batch: e.batch.as_ref().map(|b| b.id.clone()),
         };
         inner.wait.push(waited);
         Some(job)
@@ -709,8 +886,8 @@ impl Queue {
         let now = Instant::now();
         let mut inner = self.lock();
         inner.run.push(now - started);
-        if let Some(g) = job.batch.as_ref().and_then(|b| inner.groups.get_mut(b)) {
-            g.running -= 1;
+        if let Some(b) = &job.batch {
+            inner.release_slot(b);
         }
         let (retries, max) = inner
             .tasks
@@ -771,6 +948,7 @@ impl Queue {
             evicted: inner.evicted,
             active: inner.active(),
             capacity: self.opts.capacity,
+            queued_payload_bytes: inner.queued_bytes,
             workers: self.opts.workers.max(1),
             wait_time: inner.wait.percentiles(),
             run_time: inner.run.percentiles(),
@@ -795,6 +973,13 @@ impl Queue {
         if let Some(e) = self.lock().tasks.get_mut(id) {
             e.pinned = true;
         }
+    }
+
+    /// Open batch groups and heap entries looked at while picking.
+    #[cfg(test)]
+    pub(crate) fn probe(&self) -> (usize, u64) {
+        let inner = self.lock();
+        (inner.groups.len(), inner.examined)
     }
 
     /// Unfinished tasks (cheap; for health checks).

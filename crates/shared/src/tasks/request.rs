@@ -1,12 +1,15 @@
 //! Task submissions as clients send them, validated into [`TaskSpec`]s:
 //! every failing field is reported with its path (`tasks[3].priority`,
 //! `payload.iterations`), and payloads are checked per task type so no
-//! task can ask for unbounded work or a non-loopback address.
+//! task can ask for unbounded work or a non-loopback address. Payloads are
+//! bounded in bytes too ([`Limits`]), and a network task's URL is parsed
+//! once, by [`parse_target`], for the validator and the fetcher alike.
 
-use super::model::{Priority, TaskSpec, TaskType};
+use super::model::{payload_bytes, Priority, TaskSpec, TaskType};
 use crate::{FieldError, ValidationFailure};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use url::{Host, Position, Url};
 
 /// Longest start delay, retry count and timeout a task may ask for.
 pub const MAX_DELAY_SECONDS: i64 = 3600;
@@ -18,6 +21,32 @@ pub const MAX_TIMEOUT_SECONDS: i64 = 3600;
 pub const MAX_BATCH: usize = 100;
 /// Largest `max_concurrent` of a batch.
 pub const MAX_CONCURRENT: i64 = 20;
+/// Largest payload of one task, as compact JSON, by default: a hundred
+/// times what the largest legitimate payload (50 recipients and a few
+/// template fields) needs, and small enough that a full queue of them stays
+/// within the queued-bytes budget's order of magnitude.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+/// Longest `url` of a network task by default (what browsers, proxies and
+/// CDNs commonly accept).
+pub const MAX_URL_BYTES: usize = 2048;
+
+/// Size bounds of a task's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest payload, in bytes of compact JSON (422 on `payload` beyond).
+    pub max_payload_bytes: usize,
+    /// Longest `payload.url` (422 on `payload.url` beyond).
+    pub max_url_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_payload_bytes: MAX_PAYLOAD_BYTES,
+            max_url_bytes: MAX_URL_BYTES,
+        }
+    }
+}
 
 /// `POST /tasks` as sent.
 #[derive(Debug, Clone, Deserialize)]
@@ -119,32 +148,86 @@ fn payload_int(p: &Map<String, Value>, name: &str, lo: u64, hi: u64, e: &mut Err
     }
 }
 
-/// Whether `url` names this machine: `/path` (the server itself) or
-/// `http://127.x.x.x`, `http://localhost`, `http://[::1]` with any port.
-pub fn is_loopback_url(url: &str) -> bool {
-    if url.starts_with('/') {
-        // A path of this server; `//host/…` would name another host.
-        return !url.starts_with("//") && !url.contains('\\');
-    }
-    let Some(rest) = url.strip_prefix("http://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains('@') {
-        return false;
-    }
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        authority.split(':').next().unwrap_or("")
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+/// Where a network task's URL leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A path and query of this server (`/health?x=1`), normalized.
+    OwnPath(String),
+    /// An `http://` URL of `localhost`, `127.0.0.0/8` or `[::1]`, without
+    /// its fragment (never sent).
+    Loopback(Url),
 }
 
-fn check_payload(kind: TaskType, p: &Map<String, Value>, e: &mut Errors<'_>) {
+/// Why a URL was refused: a machine code and a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UrlRefused {
+    /// `invalid_url` or `loopback_only`.
+    pub code: &'static str,
+    /// For people.
+    pub message: &'static str,
+}
+
+const LOOPBACK_ONLY: UrlRefused = UrlRefused {
+    code: "loopback_only",
+    message: "network tasks may only reach this machine (http://127.0.0.1, http://localhost, http://[::1] or a /path of this server)",
+};
+
+/// Parses a network task's URL: `/path` (the server itself) or
+/// `http://localhost`, `http://127.x.x.x`, `http://[::1]` with any port.
+/// One parser (the WHATWG one of the `url` crate) decides both what is
+/// allowed and what is fetched, so the two cannot disagree; spaces and
+/// control characters (which that parser would strip or encode) are
+/// refused outright.
+pub fn parse_target(raw: &str) -> Result<Target, UrlRefused> {
+    let invalid = |message| UrlRefused {
+        code: "invalid_url",
+        message,
+    };
+    if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(invalid("must not contain spaces or control characters"));
+    }
+    if raw.starts_with('/') {
+        // A path of this server; `//host/…` (and `/\host`, the same to a
+        // WHATWG parser) would name another host.
+        if raw.starts_with("//") || raw.contains('\\') {
+            return Err(LOOPBACK_ONLY);
+        }
+        let url = Url::parse(&format!("http://127.0.0.1{raw}"))
+            .map_err(|_| invalid("must be a path of this server"))?;
+        if url.host() != Some(Host::Ipv4(std::net::Ipv4Addr::LOCALHOST)) || url.port().is_some() {
+            return Err(LOOPBACK_ONLY);
+        }
+        return Ok(Target::OwnPath(
+            url[Position::BeforePath..Position::AfterQuery].to_owned(),
+        ));
+    }
+    let mut url =
+        Url::parse(raw).map_err(|_| invalid("must be an http:// URL or a /path of this server"))?;
+    if url.scheme() != "http" {
+        return Err(LOOPBACK_ONLY);
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("must not carry credentials"));
+    }
+    let loopback = match url.host() {
+        Some(Host::Domain(d)) => d == "localhost",
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if !loopback {
+        return Err(LOOPBACK_ONLY);
+    }
+    url.set_fragment(None);
+    Ok(Target::Loopback(url))
+}
+
+/// Whether `url` is a network task's URL that [`parse_target`] accepts.
+pub fn is_loopback_url(url: &str) -> bool {
+    parse_target(url).is_ok()
+}
+
+fn check_payload(kind: TaskType, p: &Map<String, Value>, limits: &Limits, e: &mut Errors<'_>) {
     let allowed: &[&str] = match kind {
         TaskType::Computation => &["iterations"],
         TaskType::IoOperation => &["file_size"],
@@ -173,12 +256,16 @@ fn check_payload(kind: TaskType, p: &Map<String, Value>, e: &mut Errors<'_>) {
         TaskType::DataProcessing => payload_int(p, "records", 1, 100_000, e),
         TaskType::NetworkRequest => match p.get("url").map(Value::as_str) {
             None => {}
-            Some(Some(url)) if is_loopback_url(url) => {}
-            Some(Some(_)) => e.add(
+            Some(Some(url)) if url.len() > limits.max_url_bytes => e.add(
                 "payload.url",
-                "loopback_only",
-                "network tasks may only reach this machine (http://127.0.0.1, http://localhost, http://[::1] or a /path of this server)",
+                "too_long",
+                format!("must be at most {} bytes long", limits.max_url_bytes),
             ),
+            Some(Some(url)) => {
+                if let Err(refused) = parse_target(url) {
+                    e.add("payload.url", refused.code, refused.message);
+                }
+            }
             Some(None) => e.add("payload.url", "invalid_type", "must be a string"),
         },
         TaskType::EmailSending => {
@@ -187,18 +274,31 @@ fn check_payload(kind: TaskType, p: &Map<String, Value>, e: &mut Errors<'_>) {
                 Some(Some(list)) if (1..=50).contains(&list.len()) => {
                     for (i, r) in list.iter().enumerate() {
                         let ok = r.as_str().is_some_and(|s| {
-                            s.split_once('@').is_some_and(|(u, d)| !u.is_empty() && d.contains('.'))
+                            s.split_once('@')
+                                .is_some_and(|(u, d)| !u.is_empty() && d.contains('.'))
                         });
                         if !ok {
-                            e.add(&format!("payload.recipients[{i}]"), "email", "must be an e-mail address");
+                            e.add(
+                                &format!("payload.recipients[{i}]"),
+                                "email",
+                                "must be an e-mail address",
+                            );
                         }
                     }
                 }
-                Some(_) => e.add("payload.recipients", "length", "must be a list of 1 to 50 addresses"),
+                Some(_) => e.add(
+                    "payload.recipients",
+                    "length",
+                    "must be a list of 1 to 50 addresses",
+                ),
             }
             if let Some(t) = p.get("template") {
                 if !matches!(t.as_str(), Some("welcome" | "notification" | "report")) {
-                    e.add("payload.template", "one_of", "must be one of welcome, notification, report");
+                    e.add(
+                        "payload.template",
+                        "one_of",
+                        "must be one of welcome, notification, report",
+                    );
                 }
             }
             if p.get("data").is_some_and(|d| !d.is_object()) {
@@ -215,7 +315,12 @@ fn check_payload(kind: TaskType, p: &Map<String, Value>, e: &mut Errors<'_>) {
     }
 }
 
-fn validate_in(req: &TaskRequest, prefix: &str, errors: &mut Vec<FieldError>) -> Option<TaskSpec> {
+fn validate_in(
+    req: &TaskRequest,
+    prefix: &str,
+    limits: &Limits,
+    errors: &mut Vec<FieldError>,
+) -> Option<TaskSpec> {
     let mut e = Errors {
         prefix,
         list: Vec::new(),
@@ -240,9 +345,26 @@ fn validate_in(req: &TaskRequest, prefix: &str, errors: &mut Vec<FieldError>) ->
         .clone()
         .unwrap_or_else(|| Value::Object(Map::new()));
     match (&payload, kind) {
-        (Value::Object(p), Some(k)) => check_payload(k, p, &mut e),
+        (Value::Object(p), Some(k)) => check_payload(k, p, limits, &mut e),
         (Value::Object(_), None) => {}
         _ => e.add("payload", "invalid_type", "must be an object"),
+    }
+    if let Value::Object(p) = &payload {
+        let size = payload_bytes(&payload);
+        if size > limits.max_payload_bytes {
+            let largest = p
+                .iter()
+                .max_by_key(|(_, v)| payload_bytes(v))
+                .map_or("", |(k, _)| k.as_str());
+            e.add(
+                "payload",
+                "too_large",
+                format!(
+                    "must be at most {} bytes as JSON (is {size}, most of it in `{largest}`)",
+                    limits.max_payload_bytes
+                ),
+            );
+        }
     }
     let delay = e.range("delay_seconds", req.delay_seconds, 0, MAX_DELAY_SECONDS, 0);
     let retries = e.range("max_retries", req.max_retries, 0, MAX_RETRIES, 3);
@@ -269,16 +391,28 @@ fn validate_in(req: &TaskRequest, prefix: &str, errors: &mut Vec<FieldError>) ->
 }
 
 impl TaskRequest {
-    /// The validated task, or every failing field.
+    /// The validated task under the default [`Limits`], or every failing
+    /// field.
     pub fn validate(&self) -> Result<TaskSpec, ValidationFailure> {
+        self.validate_with(&Limits::default())
+    }
+
+    /// The validated task, or every failing field.
+    pub fn validate_with(&self, limits: &Limits) -> Result<TaskSpec, ValidationFailure> {
         let mut errors = Vec::new();
-        validate_in(self, "", &mut errors).ok_or(ValidationFailure { errors })
+        validate_in(self, "", limits, &mut errors).ok_or(ValidationFailure { errors })
     }
 }
 
 impl BatchRequest {
-    /// The validated batch, or every failing field (`tasks[i].…`).
+    /// The validated batch under the default [`Limits`], or every failing
+    /// field (`tasks[i].…`).
     pub fn validate(&self) -> Result<BatchSpec, ValidationFailure> {
+        self.validate_with(&Limits::default())
+    }
+
+    /// The validated batch, or every failing field (`tasks[i].…`).
+    pub fn validate_with(&self, limits: &Limits) -> Result<BatchSpec, ValidationFailure> {
         let mut errors = Vec::new();
         if self.tasks.is_empty() || self.tasks.len() > MAX_BATCH {
             errors.push(FieldError::new(
@@ -297,7 +431,7 @@ impl BatchRequest {
             .tasks
             .iter()
             .enumerate()
-            .map(|(i, t)| validate_in(t, &format!("tasks[{i}]"), &mut errors))
+            .map(|(i, t)| validate_in(t, &format!("tasks[{i}]"), limits, &mut errors))
             .collect();
         ValidationFailure::check(errors)?;
         Ok(BatchSpec {
@@ -389,6 +523,43 @@ mod tests {
             task(serde_json::json!({"task_type": "network_request", "payload": {"url": "https://example.com"}})).unwrap_err(),
             ["payload.url:loopback_only"]
         );
+    }
+
+    #[test]
+    fn payload_bytes_and_url_length_are_bounded() {
+        let blob = "x".repeat(100 * 1024);
+        assert_eq!(
+            task(serde_json::json!({"task_type": "email_sending",
+                "payload": {"recipients": ["a@b.org"], "data": {"blob": blob}}}))
+            .unwrap_err(),
+            ["payload:too_large"]
+        );
+        let long = format!("/{}", "a".repeat(5000));
+        assert_eq!(
+            task(serde_json::json!({"task_type": "network_request", "payload": {"url": long}}))
+                .unwrap_err(),
+            ["payload.url:too_long"]
+        );
+        let small = serde_json::json!({"task_type": "email_sending",
+            "payload": {"data": {"name": "x".repeat(1000)}}});
+        assert!(task(small).is_ok());
+    }
+
+    #[test]
+    fn urls_with_control_characters_or_spaces_are_refused() {
+        for bad in [
+            "/health\r\nX-Injected: 1",
+            "/health HTTP/1.1",
+            "/a\tb",
+            "http://localhost/a\nb",
+            "http://127.0.0.1/\u{7f}",
+            " /health",
+            "/health ",
+            "http://localhost:99999/",
+            "http://user@localhost/",
+        ] {
+            assert!(!is_loopback_url(bad), "{bad:?}");
+        }
     }
 
     #[test]

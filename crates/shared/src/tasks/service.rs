@@ -11,9 +11,11 @@
 //! blocking hand-off, and can be called from any thread or runtime.
 
 use super::journal::Resumed;
+use super::queue::MAX_QUEUED_PAYLOAD_BYTES;
+use super::request::Limits;
 use super::{
-    BatchRequest, Journal, Observer, Priority, Queue, QueueError, QueueOptions, Status, Task,
-    TaskRequest, TaskSpec, TaskType, Workbench,
+    BatchRequest, Journal, Priority, Queue, QueueError, QueueOptions, Status, Task, TaskRequest,
+    TaskSpec, TaskType, Workbench,
 };
 use crate::api::{parse_json, Error, Query};
 use crate::{FieldError, ValidationFailure};
@@ -39,6 +41,11 @@ pub struct Options {
     pub capacity: usize,
     /// Finished task records kept; the oldest are dropped (and counted).
     pub retain_finished: usize,
+    /// Most payload bytes held by unfinished tasks; further submits get
+    /// 429.
+    pub max_queued_payload_bytes: usize,
+    /// Size bounds of one task's payload and URL (422 beyond).
+    pub limits: Limits,
     /// Journal file, when accepted tasks must survive a restart.
     pub journal: Option<PathBuf>,
 }
@@ -49,6 +56,8 @@ impl Default for Options {
             workers: None,
             capacity: 10_000,
             retain_finished: 10_000,
+            max_queued_payload_bytes: MAX_QUEUED_PAYLOAD_BYTES,
+            limits: Limits::default(),
             journal: None,
         }
     }
@@ -59,6 +68,7 @@ impl From<QueueError> for Error {
         let message = e.to_string();
         match e {
             QueueError::Full { .. } => Self::too_many_requests("queue_full", message),
+            QueueError::PayloadBytes { .. } => Self::too_many_requests("queue_bytes_full", message),
             QueueError::NotFound(_) => Self::not_found(message),
             QueueError::AlreadyFinished(..) => Self::conflict("already_finished", message),
             QueueError::NotRetryable(..) => Self::conflict("not_retryable", message),
@@ -133,6 +143,7 @@ pub struct Service {
     pub queue: Arc<Queue>,
     /// The journal, when durable.
     pub journal: Option<Arc<Journal>>,
+    limits: Limits,
     started: Instant,
 }
 
@@ -254,13 +265,7 @@ impl Service {
             resumed,
         } = prepared;
         bench.set_own_addr(addr);
-        let observer: Option<Observer> = journal.clone().map(|j| -> Observer {
-            Box::new(move |task| {
-                if let Err(e) = j.finished(task) {
-                    tracing::warn!("journal: {e}");
-                }
-            })
-        });
+        let observer = journal.as_ref().map(Journal::observer);
         let queue_opts = QueueOptions {
             workers: opts
                 .workers
@@ -268,6 +273,7 @@ impl Service {
             // Room for the fixtures and what the journal brings back.
             capacity: opts.capacity.max(resumed.len() + fixtures().len()),
             retain_finished: opts.retain_finished,
+            max_queued_payload_bytes: opts.max_queued_payload_bytes,
             ..QueueOptions::default()
         };
         let queue = Queue::start_with(queue_opts, bench.executor(), observer);
@@ -278,8 +284,8 @@ impl Service {
                 resumed.len()
             );
         }
-        for (id, spec) in resumed {
-            if let Err(e) = queue.submit_as(&id, spec) {
+        for Resumed { id, spec, batch } in resumed {
+            if let Err(e) = queue.restore(&id, spec, batch) {
                 tracing::warn!("cannot resume {id}: {e}");
             }
         }
@@ -292,26 +298,20 @@ impl Service {
         Arc::new(Self {
             queue,
             journal,
+            limits: opts.limits,
             started: Instant::now(),
         })
     }
 
-    /// Records accepted tasks in the journal (synced, on a blocking thread)
-    /// before they are answered; a failed write takes them back.
-    async fn journal(&self, accepted: &[(String, TaskSpec)]) -> Result<(), Error> {
-        let Some(j) = self.journal.clone() else {
+    /// Waits until the journal has synced the lines of `ids` (appended as
+    /// the queue accepted them, before they could run); a failed sync takes
+    /// them back.
+    async fn durable<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Result<(), Error> {
+        let Some(j) = &self.journal else {
             return Ok(());
         };
-        let entries = accepted.to_vec();
-        let written = tokio::task::spawn_blocking(move || {
-            entries
-                .iter()
-                .try_for_each(|(id, spec)| j.submitted(id, spec))
-        })
-        .await
-        .map_err(|e| Error::internal(format!("the journal writer failed: {e}")))?;
-        if let Err(e) = written {
-            for (id, _) in accepted {
+        if let Err(e) = j.sync().await {
+            for id in ids {
                 let _ = self.queue.cancel(id);
             }
             return Err(journal_failed(e));
@@ -322,23 +322,20 @@ impl Service {
     /// `POST /tasks`: the JSON body validated and queued (the 201's record).
     pub async fn submit(&self, body: &[u8]) -> Result<Task, Error> {
         let request: TaskRequest = parse_json(body)?;
-        let spec = request.validate()?;
-        let task = self.queue.submit(spec.clone())?;
-        self.journal(&[(task.id.clone(), spec)]).await?;
+        let spec = request.validate_with(&self.limits)?;
+        let task = self.queue.submit(spec)?;
+        self.durable([task.id.as_str()]).await?;
         Ok(task)
     }
 
     /// `POST /tasks/batch`: all the tasks queued, or none.
     pub async fn submit_batch(&self, body: &[u8]) -> Result<BatchAccepted, Error> {
         let request: BatchRequest = parse_json(body)?;
-        let batch = request.validate()?;
-        let specs = batch.tasks.clone();
+        let batch = request.validate_with(&self.limits)?;
         let (batch_id, tasks) =
             self.queue
                 .submit_batch(batch.tasks, batch.parallel, batch.max_concurrent)?;
-        let accepted: Vec<(String, TaskSpec)> =
-            tasks.iter().map(|t| t.id.clone()).zip(specs).collect();
-        self.journal(&accepted).await?;
+        self.durable(tasks.iter().map(|t| t.id.as_str())).await?;
         Ok(BatchAccepted {
             batch_id,
             count: tasks.len(),
@@ -364,9 +361,12 @@ impl Service {
         Ok(self.queue.cancel(id)?)
     }
 
-    /// `POST /tasks/{id}/retry`: 409 unless failed or cancelled.
-    pub fn retry(&self, id: &str) -> Result<Task, Error> {
-        Ok(self.queue.retry(id)?)
+    /// `POST /tasks/{id}/retry`: 409 unless failed or cancelled; journaled
+    /// (synced) before it is answered.
+    pub async fn retry(&self, id: &str) -> Result<Task, Error> {
+        let task = self.queue.retry(id)?;
+        self.durable([id]).await?;
+        Ok(task)
     }
 
     /// `GET /tasks?status&task_type&priority&limit&offset`: newest first.
@@ -411,6 +411,11 @@ impl Service {
         let waiting = self.queue.close();
         let still_running = self.queue.drain(grace).await;
         let left = waiting + still_running;
+        if let Some(j) = &self.journal {
+            if let Err(e) = j.sync().await {
+                tracing::warn!("journal: {e}");
+            }
+        }
         match &self.journal {
             Some(j) => format!(
                 "stopped with {left} unfinished task(s), kept in {}",

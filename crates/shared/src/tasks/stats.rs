@@ -65,7 +65,8 @@ pub struct QueueStats {
     pub queue_depth: BTreeMap<&'static str, usize>,
     /// Tasks accepted since start.
     pub submitted: u64,
-    /// Submissions refused because the queue was full.
+    /// Submissions refused because the queue was full (of tasks or of
+    /// payload bytes).
     pub rejected: u64,
     /// Tasks that finished (completed, failed or cancelled) since start.
     pub finished: u64,
@@ -77,6 +78,8 @@ pub struct QueueStats {
     pub active: usize,
     /// The capacity.
     pub capacity: usize,
+    /// Payload bytes (compact JSON) of the unfinished tasks.
+    pub queued_payload_bytes: usize,
     /// Workers.
     pub workers: usize,
     /// Time from ready to started.

@@ -57,6 +57,7 @@ fn options(workers: usize) -> QueueOptions {
         retain_finished: 100,
         backoff_base: Duration::from_secs(1),
         backoff_max: Duration::from_secs(8),
+        ..QueueOptions::default()
     }
 }
 
@@ -272,6 +273,89 @@ async fn closing_refuses_new_work_and_drains_the_running() {
     assert_eq!(q.get(&running.id).unwrap().status, Status::Completed);
 }
 
+#[tokio::test(start_paused = true)]
+async fn finished_batches_leave_nothing_behind_and_saturated_ones_cost_nothing() {
+    let mut opts = options(2);
+    opts.capacity = 1000;
+    let q = Queue::start(opts, executor(Log::default(), Instant::now()));
+    // A saturated batch: 200 tasks, one at a time.
+    let specs = (0..200)
+        .map(|i| spec(&format!("b{i}"), Priority::Normal, json!({"sleep_ms": 20})))
+        .collect();
+    let (_, batch) = q.submit_batch(specs, false, 5).unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    // Picking other work does not wade through the batch's backlog.
+    let (_, before) = q.probe();
+    for i in 0..20 {
+        let id = q
+            .submit(spec(&format!("t{i}"), Priority::Normal, json!({})))
+            .unwrap()
+            .id;
+        until_finished(&q, &id).await;
+    }
+    let (_, after) = q.probe();
+    assert!(
+        after - before < 100,
+        "{} heap entries looked at for 20 picks",
+        after - before
+    );
+    for t in &batch {
+        until_finished(&q, &t.id).await;
+    }
+    assert_eq!(q.probe().0, 0, "the finished batch's group is gone");
+    // Small batches come and go without leaving groups behind.
+    for _ in 0..10 {
+        let specs = (0..3)
+            .map(|i| spec(&format!("s{i}"), Priority::High, json!({})))
+            .collect();
+        let (_, tasks) = q.submit_batch(specs, true, 2).unwrap();
+        for t in &tasks {
+            until_finished(&q, &t.id).await;
+        }
+    }
+    assert_eq!(q.probe().0, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn queued_payload_bytes_are_bounded_without_dropping_anything() {
+    let opts = QueueOptions {
+        workers: 1,
+        ..QueueOptions::default()
+    };
+    let q = Queue::start(opts, executor(Log::default(), Instant::now()));
+    let blob = "x".repeat(1024 * 1024);
+    let gate = q
+        .submit(spec("gate", Priority::Urgent, json!({"sleep_ms": 100_000})))
+        .unwrap();
+    let mut accepted = Vec::new();
+    let mut refused = None;
+    for i in 0..100 {
+        match q.submit(spec(
+            &format!("m{i}"),
+            Priority::Normal,
+            json!({ "blob": blob }),
+        )) {
+            Ok(t) => accepted.push(t.id),
+            Err(e) => {
+                refused = Some(e);
+                break;
+            }
+        }
+    }
+    let refused = refused.expect("a 1 MiB payload is refused once 64 MiB are queued");
+    assert!(refused.to_string().contains("bytes"), "{refused}");
+    assert!((60..=64).contains(&accepted.len()), "{}", accepted.len());
+    // Nothing accepted was dropped, and a finished task makes room.
+    for id in &accepted {
+        assert_eq!(q.get(id).unwrap().status, Status::Pending);
+    }
+    q.cancel(&accepted[0]).unwrap();
+    assert!(q
+        .submit(spec("again", Priority::Normal, json!({ "blob": blob })))
+        .is_ok());
+    q.cancel(&gate.id).unwrap();
+}
+
 mod work {
     use super::*;
     use crate::tasks::work::{aggregate, computation_checksum};
@@ -304,6 +388,74 @@ mod work {
             }
         });
         addr
+    }
+
+    /// An HTTP server on loopback that answers every connection with
+    /// `answer` and keeps each request head it read.
+    fn recording_server(answer: Vec<u8>) -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let seen = heads.clone();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            for mut s in listener.incoming().flatten() {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).is_ok_and(|n| n == 1) {
+                    head.push(byte[0]);
+                }
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&head).into_owned());
+                let _ = s.write_all(&answer);
+            }
+        });
+        (addr, heads)
+    }
+
+    #[tokio::test]
+    async fn network_tasks_fetch_what_was_validated_and_no_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let bench = Workbench::new(dir.path()).unwrap();
+        let q = Queue::start(options(2), bench.executor());
+        let run = |url: String| {
+            let q = q.clone();
+            async move {
+                let id = q
+                    .submit(typed(TaskType::NetworkRequest, json!({ "url": url })))
+                    .unwrap()
+                    .id;
+                until_finished(&q, &id).await
+            }
+        };
+        // What follows `#` is a fragment, for the validator and the fetcher
+        // alike: the request goes to the loopback host and asks for `/`.
+        let (addr, heads) =
+            recording_server(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n".to_vec());
+        let url = format!("http://127.0.0.1:{}#.x.example/", addr.port());
+        assert!(crate::tasks::request::is_loopback_url(&url));
+        let t = run(url).await;
+        assert_eq!(t.status, Status::Completed, "{:?}", t.error);
+        assert_eq!(t.result.unwrap()["status"], 204);
+        let head = heads.lock().unwrap()[0].clone();
+        assert!(head.starts_with("GET / HTTP/1.1\r\n"), "{head:?}");
+        assert!(!head.contains("x.example"), "{head:?}");
+        // Redirects are answers, not followed.
+        let (moved, heads) = recording_server(
+            format!("HTTP/1.1 302 Found\r\nLocation: http://{addr}/\r\nContent-Length: 0\r\n\r\n")
+                .into_bytes(),
+        );
+        let t = run(format!("http://localhost:{}/old", moved.port())).await;
+        assert_eq!(t.result.unwrap()["status"], 302);
+        assert_eq!(heads.lock().unwrap().len(), 1);
+        // An answer larger than the limit fails the task.
+        let mut huge = b"HTTP/1.1 200 OK\r\nContent-Length: 3145728\r\n\r\n".to_vec();
+        huge.resize(huge.len() + 3 * 1024 * 1024, b'x');
+        let (big, _) = recording_server(huge);
+        let t = run(format!("http://127.0.0.1:{}/big", big.port())).await;
+        assert_eq!(t.status, Status::Failed, "{:?}", t.result);
+        assert!(t.error.unwrap().contains("larger than"));
     }
 
     #[tokio::test]

@@ -1,24 +1,36 @@
-//! What the six task types do: real, bounded work on a blocking thread,
-//! with results a caller can check. Two payload knobs work for every type:
+//! What the six task types do: real, bounded work on a blocking thread (a
+//! network request is async, with one shared HTTP client), with results a
+//! caller can check. Two payload knobs work for every type:
 //! `fail_times: n` fails the first n attempts (to exercise retries) and
 //! `hold_ms` keeps the task busy that long first, checking for
 //! cancellation (to exercise timeouts and cancel).
 
 use super::model::TaskType;
 use super::queue::{Cancel, Executor, Queue, TaskInput, Work};
+use super::request::{parse_target, Target};
 use crate::mix::splitmix64;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
+
+/// Largest answer a network task reads.
+pub const MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+/// How long a network task may take to connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a network task's whole exchange may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where tasks do their work, and what they may reach.
 pub struct Workbench {
     dir: PathBuf,
     own_addr: OnceLock<SocketAddr>,
     queue: OnceLock<Weak<Queue>>,
+    /// Network tasks' client: no redirects followed, no proxy, `localhost`
+    /// pinned to loopback, bounded times.
+    http: reqwest::Client,
 }
 
 /// The deterministic result of `computation` for `iterations`: a SplitMix64
@@ -47,10 +59,23 @@ impl Workbench {
         for sub in ["io", "outbox", "reports"] {
             std::fs::create_dir_all(dir.join(sub))?;
         }
+        let loopback = [
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0),
+        ];
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .resolve_to_addrs("localhost", &loopback)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(FETCH_TIMEOUT)
+            .build()
+            .map_err(std::io::Error::other)?;
         Ok(Arc::new(Self {
             dir,
             own_addr: OnceLock::new(),
             queue: OnceLock::new(),
+            http,
         }))
     }
 
@@ -89,6 +114,9 @@ impl Workbench {
                 p["fail_times"]
             ));
         }
+        if input.task_type == TaskType::NetworkRequest {
+            return self.fetch(p["url"].as_str().unwrap_or("/health")).await;
+        }
         let bench = self.clone();
         tokio::task::spawn_blocking(move || bench.work(&input, &cancel))
             .await
@@ -105,7 +133,7 @@ impl Workbench {
                 Ok(json!({ "iterations": iterations, "checksum": format!("{sum:016x}") }))
             }
             TaskType::IoOperation => self.io(&input.id, input.attempt, n("file_size", 1024)),
-            TaskType::NetworkRequest => self.fetch(p["url"].as_str().unwrap_or("/health")),
+            TaskType::NetworkRequest => Err("network tasks are not blocking work".into()),
             TaskType::DataProcessing => Ok(aggregate(n("records", 1000))),
             TaskType::EmailSending => self.email(&input.id, p),
             TaskType::ReportGeneration => {
@@ -133,55 +161,51 @@ impl Workbench {
         Ok(json!({ "bytes": size, "sha256": sha256_hex(&back), "verified": true }))
     }
 
-    fn fetch(&self, url: &str) -> Result<Value, String> {
-        if !super::request::is_loopback_url(url) {
-            return Err("network tasks may only reach this machine".into());
-        }
-        let (addr, host, path) = if url.starts_with('/') {
-            let addr = *self
-                .own_addr
-                .get()
-                .ok_or("no address of this server is known")?;
-            (addr, addr.to_string(), url.to_owned())
-        } else {
-            let rest = url.trim_start_matches("http://");
-            let (authority, path) = rest
-                .split_once('/')
-                .map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
-            let with_port = if authority
-                .rsplit_once(':')
-                .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-                && !authority.ends_with(']')
-            {
-                authority.to_owned()
-            } else {
-                format!("{authority}:80")
-            };
-            let addr = with_port
-                .to_socket_addrs()
-                .map_err(|e| format!("cannot resolve {authority}: {e}"))?
-                .find(|a| a.ip().is_loopback())
-                .ok_or("the host does not resolve to a loopback address")?;
-            (addr, authority.to_owned(), path)
+    /// GET of a URL [`parse_target`] accepts, its answer read up to
+    /// [`MAX_RESPONSE_BYTES`].
+    async fn fetch(&self, url: &str) -> Result<Value, String> {
+        let target = match parse_target(url).map_err(|r| r.message.to_owned())? {
+            Target::Loopback(u) => u,
+            Target::OwnPath(path) => {
+                let mut addr = *self
+                    .own_addr
+                    .get()
+                    .ok_or("no address of this server is known")?;
+                if addr.ip().is_unspecified() {
+                    addr.set_ip(match addr {
+                        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                        SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+                    });
+                }
+                reqwest::Url::parse(&format!("http://{addr}{path}")).map_err(|e| e.to_string())?
+            }
         };
-        let timeout = Duration::from_secs(5);
-        let mut s = TcpStream::connect_timeout(&addr, timeout)
-            .map_err(|e| format!("connect {addr}: {e}"))?;
-        s.set_read_timeout(Some(timeout))
-            .map_err(|e| e.to_string())?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-        s.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
-        let mut answer = Vec::new();
-        s.take(1024 * 1024)
-            .read_to_end(&mut answer)
-            .map_err(|e| format!("reading the answer: {e}"))?;
-        let head = String::from_utf8_lossy(&answer[..answer.len().min(64)]).into_owned();
-        let status: u16 = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or("not an HTTP answer")?;
-        Ok(json!({ "url": url, "status": status, "bytes": answer.len() }))
+        let too_large = || format!("the answer is larger than {MAX_RESPONSE_BYTES} bytes");
+        let mut answer = self
+            .http
+            .get(target)
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        if answer
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE_BYTES)
+        {
+            return Err(too_large());
+        }
+        let status = answer.status().as_u16();
+        let mut bytes = 0u64;
+        while let Some(chunk) = answer
+            .chunk()
+            .await
+            .map_err(|e| format!("reading the answer: {e}"))?
+        {
+            bytes += chunk.len() as u64;
+            if bytes > MAX_RESPONSE_BYTES {
+                return Err(too_large());
+            }
+        }
+        Ok(json!({ "url": url, "status": status, "bytes": bytes }))
     }
 
     fn email(&self, id: &str, p: &Value) -> Result<Value, String> {

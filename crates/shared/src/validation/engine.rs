@@ -1,7 +1,7 @@
 //! Entry points: a JSON body in, a normalized model or every failure out.
 
 use super::models::Model;
-use super::reader::{Reader, Stop};
+use super::reader::{Reader, Stop, MAX_RECORDED_ERRORS};
 use crate::{FieldError, ValidationFailure};
 use serde::Serialize;
 
@@ -11,8 +11,9 @@ pub enum Rejection {
     /// Not JSON at all (empty, syntax, nesting deeper than 200, trailing
     /// data): a 400.
     Malformed(String),
-    /// JSON that breaks the model's rules; every failing field: a 422.
-    Invalid(ValidationFailure),
+    /// JSON that breaks the model's rules: a 422 with the failing fields
+    /// (at most [`MAX_RECORDED_ERRORS`]) and how many there were in all.
+    Invalid(ValidationFailure, usize),
 }
 
 /// Largest number of items a batch may hold.
@@ -24,8 +25,9 @@ impl From<Stop> for Rejection {
     }
 }
 
-fn invalid(errors: Vec<FieldError>) -> Rejection {
-    Rejection::Invalid(ValidationFailure { errors })
+fn invalid(errors: Vec<FieldError>, total: usize) -> Rejection {
+    let total = total.max(errors.len());
+    Rejection::Invalid(ValidationFailure { errors }, total)
 }
 
 fn reader(body: &[u8]) -> Result<Reader<'_>, Rejection> {
@@ -43,8 +45,8 @@ pub fn parse<'j, T: Model<'j>>(body: &'j [u8]) -> Result<T, Rejection> {
     let value = T::read(&mut r)?;
     r.finish()?;
     match value {
-        Some(v) if r.c.errors.is_empty() => Ok(v),
-        _ => Err(invalid(r.c.errors)),
+        Some(v) if r.c.total == 0 => Ok(v),
+        _ => Err(invalid(r.c.errors, r.c.total)),
     }
 }
 
@@ -66,8 +68,15 @@ pub struct BatchReport<T> {
     pub valid: usize,
     /// Items that failed.
     pub invalid: usize,
-    /// Failures by item.
+    /// Failures by item (items past the recording budget are counted in
+    /// `invalid` but listed with no errors, or not at all).
     pub errors: Vec<ItemErrors>,
+    /// Failures found over all items.
+    pub total_errors: usize,
+    /// Whether failures were left out of `errors` (more than
+    /// [`MAX_RECORDED_ERRORS`]); not serialized when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
     /// The items that passed, normalized (not serialized).
     #[serde(skip)]
     pub items: Vec<T>,
@@ -82,6 +91,8 @@ pub fn parse_batch<'j, T: Model<'j>>(body: &'j [u8]) -> Result<BatchReport<T>, R
         valid: 0,
         invalid: 0,
         errors: Vec::new(),
+        total_errors: 0,
+        truncated: false,
         items: Vec::new(),
     };
     let mut spare = String::with_capacity(64);
@@ -92,34 +103,42 @@ pub fn parse_batch<'j, T: Model<'j>>(body: &'j [u8]) -> Result<BatchReport<T>, R
         }
         // Each item collects its own failures with paths relative to it.
         let outer = std::mem::take(&mut r.c.errors);
+        let before = r.c.total;
         r.c.swap_path(&mut spare);
         let item = T::read(r);
         r.c.swap_path(&mut spare);
         spare.clear();
         let errors = std::mem::replace(&mut r.c.errors, outer);
         match item? {
-            Some(item) if errors.is_empty() => {
+            Some(item) if r.c.total == before => {
                 report.valid += 1;
                 report.items.push(item);
             }
             _ => {
                 report.invalid += 1;
-                report.errors.push(ItemErrors { index, errors });
+                if !errors.is_empty() {
+                    report.errors.push(ItemErrors { index, errors });
+                }
             }
         }
         Ok(())
     })?;
     r.finish()?;
     if !is_array {
-        return Err(invalid(r.c.errors));
+        return Err(invalid(r.c.errors, r.c.total));
     }
     if report.count == 0 || report.count > MAX_BATCH {
-        return Err(invalid(vec![FieldError::new(
-            "",
-            "length",
-            format!("a batch holds 1 to {MAX_BATCH} items, got {}", report.count),
-        )]));
+        return Err(invalid(
+            vec![FieldError::new(
+                "",
+                "length",
+                format!("a batch holds 1 to {MAX_BATCH} items, got {}", report.count),
+            )],
+            1,
+        ));
     }
+    report.total_errors = r.c.total;
+    report.truncated = r.c.total > MAX_RECORDED_ERRORS;
     Ok(report)
 }
 
@@ -130,10 +149,36 @@ mod tests {
 
     fn fields(r: Result<impl Sized, Rejection>) -> Vec<String> {
         match r {
-            Err(Rejection::Invalid(f)) => f.errors.into_iter().map(|e| e.field).collect(),
+            Err(Rejection::Invalid(f, _)) => f.errors.into_iter().map(|e| e.field).collect(),
             Err(Rejection::Malformed(m)) => panic!("malformed: {m}"),
             Ok(_) => panic!("accepted"),
         }
+    }
+
+    #[test]
+    fn a_million_failures_are_counted_but_a_hundred_recorded() {
+        // 2 MB of wrong-typed tags: one failure each.
+        let body = format!(
+            r#"{{"id":5,"username":"abc","email":"a@b.co","age":30,"height":1.8,"tags":[{}0]}}"#,
+            "0,".repeat(1_000_000)
+        );
+        match parse::<AdvancedUser>(body.as_bytes()) {
+            Err(Rejection::Invalid(f, total)) => {
+                assert_eq!(f.errors.len(), MAX_RECORDED_ERRORS);
+                assert_eq!(total, 1_000_001);
+                assert_eq!(f.errors[99].field, "tags[99]");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A batch shares one budget: items past it are counted, not listed.
+        let item = r#"{"id":0,"username":"x","email":"bad","age":5,"height":9}"#;
+        let batch = format!("[{}]", vec![item; 1000].join(","));
+        let report = parse_batch::<AdvancedUser>(batch.as_bytes()).unwrap();
+        assert_eq!((report.count, report.invalid), (1000, 1000));
+        assert_eq!(report.total_errors, 5000);
+        assert!(report.truncated);
+        let listed: usize = report.errors.iter().map(|e| e.errors.len()).sum();
+        assert_eq!(listed, MAX_RECORDED_ERRORS);
     }
 
     #[test]

@@ -15,6 +15,6 @@ pub use models::{
     Address, AdvancedUser, ComplexUser, MegaBatch, Model, Order, OrderItem, Preference, Product,
     RawJson, SimpleUser,
 };
-pub use reader::{opt, Checker, Reader, Slot, Stop, R};
+pub use reader::{opt, Checker, Reader, Slot, Stop, MAX_RECORDED_ERRORS, R};
 pub use service::Service;
 pub use stats::{Counter, CounterSnapshot};

@@ -352,6 +352,10 @@ impl<'j> Model<'j> for ComplexUser<'j> {
     }
 }
 
+/// The largest price a product or an order line may have (999,999.99): it
+/// keeps every total and sum of a request far inside `Decimal`'s range.
+pub const MAX_PRICE: Decimal = Decimal::from_parts(99_999_999, 0, 0, false, 2);
+
 fn price_in(r: &mut Reader<'_>, min: Decimal, max: Option<Decimal>) -> R<Option<Decimal>> {
     Ok(r.decimal()?.filter(|d| {
         let ok = *d >= min && max.is_none_or(|m| *d <= m);
@@ -434,11 +438,7 @@ impl<'j> Model<'j> for Product<'j> {
         if !r.object(&F, |r, i| {
             match i {
                 0 => name = r.slot(|r| r.text(1, Some(200)))?,
-                1 => {
-                    price = r.slot(|r| {
-                        price_in(r, Decimal::new(1, 2), Some(Decimal::new(99_999_999, 2)))
-                    })?
-                }
+                1 => price = r.slot(|r| price_in(r, Decimal::new(1, 2), Some(MAX_PRICE)))?,
                 2 => category = r.slot(|r| r.matching(&CATEGORY))?,
                 3 => description = r.slot(|r| r.text(0, Some(1000)))?,
                 4 => sku = r.slot(|r| r.matching(&SKU))?,
@@ -482,7 +482,7 @@ pub struct OrderItem {
     pub product_id: i64,
     /// 1 to 1000.
     pub quantity: i64,
-    /// At least 0.01, exact.
+    /// 0.01 to [`MAX_PRICE`], exact.
     #[serde(with = "rust_decimal::serde::str")]
     pub unit_price: Decimal,
 }
@@ -494,7 +494,7 @@ impl<'j> Model<'j> for OrderItem {
             match i {
                 0 => product_id = r.slot(|r| r.int_in(Some(1), None))?,
                 1 => quantity = r.slot(|r| r.int_in(Some(1), Some(1000)))?,
-                _ => unit_price = r.slot(|r| price_in(r, Decimal::new(1, 2), None))?,
+                _ => unit_price = r.slot(|r| price_in(r, Decimal::new(1, 2), Some(MAX_PRICE)))?,
             }
             Ok(())
         })? {

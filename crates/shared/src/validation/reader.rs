@@ -33,18 +33,41 @@ pub enum Slot<T> {
 }
 
 /// Collects failures; `path` is where the value being read stands.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Checker {
-    /// Failures so far, in document order.
+    /// Failures recorded so far, in document order (at most
+    /// [`MAX_RECORDED_ERRORS`] per request; [`Checker::total`] counts all).
     pub errors: Vec<FieldError>,
+    /// Failures found so far, recorded or not.
+    pub total: usize,
+    /// Failures that may still be recorded.
+    budget: usize,
     path: String,
 }
 
+pub use crate::field_error::MAX_RECORDED_ERRORS;
+
+impl Default for Checker {
+    fn default() -> Self {
+        Self {
+            errors: Vec::new(),
+            total: 0,
+            budget: MAX_RECORDED_ERRORS,
+            path: String::new(),
+        }
+    }
+}
+
 impl Checker {
-    /// Records a failure at the current path.
+    /// Records a failure at the current path (only counts it once
+    /// [`MAX_RECORDED_ERRORS`] are recorded).
     pub fn fail(&mut self, code: &str, message: impl Into<String>) {
-        self.errors
-            .push(FieldError::new(self.path.clone(), code, message.into()));
+        self.total += 1;
+        if self.budget > 0 {
+            self.budget -= 1;
+            self.errors
+                .push(FieldError::new(self.path.clone(), code, message.into()));
+        }
     }
 
     /// Exchanges the current path with `other` (batches read each item

@@ -63,6 +63,18 @@ impl Default for Service {
     }
 }
 
+/// The exact sum, or `None` when a term or the sum leaves `Decimal`'s range.
+fn checked_sum(terms: impl Iterator<Item = Option<Decimal>>) -> Option<Decimal> {
+    terms
+        .into_iter()
+        .try_fold(Decimal::ZERO, |acc, t| acc.checked_add(t?))
+}
+
+/// 422 naming `field`: a sum of the request does not fit in a decimal.
+fn overflow(field: &str) -> Error {
+    Error::invalid(field, "range", "the sum overflows the decimal range")
+}
+
 fn to_json(value: &impl Serialize) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(value)
         .map_err(|e| Error::internal(format!("response serialization failed: {e}")))
@@ -72,7 +84,7 @@ impl From<Rejection> for Error {
     fn from(r: Rejection) -> Self {
         match r {
             Rejection::Malformed(message) => Self::bad_request("malformed_json", message),
-            Rejection::Invalid(failure) => Self::validation(failure),
+            Rejection::Invalid(failure, total) => Self::validation(failure).with_total(total),
         }
     }
 }
@@ -172,7 +184,8 @@ impl Service {
             total_amount: Decimal,
         }
         let report = self.batch::<Order<'_>>(Endpoint::BatchOrders, body)?;
-        let total_amount = report.items.iter().map(|o| o.total_amount).sum();
+        let total_amount = checked_sum(report.items.iter().map(|o| Some(o.total_amount)))
+            .ok_or_else(|| overflow("total_amount"))?;
         to_json(&OrdersReport {
             report: &report,
             total_amount,
@@ -196,6 +209,22 @@ impl Service {
         }
         let counter = self.counter(Endpoint::MegaBatch);
         let batch = parse::<MegaBatch<'_>>(body).inspect_err(|_| counter.record(0, 1))?;
+        let order_total = checked_sum(batch.orders.iter().map(|o| Some(o.total_amount)));
+        let inventory_value = checked_sum(
+            batch
+                .products
+                .iter()
+                .map(|p| p.price.checked_mul(Decimal::from(p.stock_quantity))),
+        );
+        let (Some(order_total), Some(inventory_value)) = (order_total, inventory_value) else {
+            counter.record(0, 1);
+            let field = if order_total.is_none() {
+                "orders"
+            } else {
+                "products"
+            };
+            return Err(overflow(field));
+        };
         counter.record(1, 0);
         to_json(&MegaSummary {
             valid: true,
@@ -204,12 +233,8 @@ impl Service {
             users: batch.users.len(),
             products: batch.products.len(),
             orders: batch.orders.len(),
-            order_total: batch.orders.iter().map(|o| o.total_amount).sum(),
-            inventory_value: batch
-                .products
-                .iter()
-                .map(|p| p.price * Decimal::from(p.stock_quantity))
-                .sum(),
+            order_total,
+            inventory_value,
         })
     }
 
@@ -234,5 +259,52 @@ impl Service {
     /// `GET /health`.
     pub fn health(&self) -> Health {
         Health::new("validation", self.started)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_flood_of_failures_gets_a_small_answer() {
+        let body = format!(
+            r#"{{"id":5,"username":"abc","email":"a@b.co","age":30,"height":1.8,"tags":[{}0]}}"#,
+            "0,".repeat(1_000_000)
+        );
+        let e = Service::new().advanced_user(body.as_bytes()).unwrap_err();
+        assert_eq!(e.status, 422);
+        let json = e.to_json();
+        assert!(json.len() < 20_000, "{} bytes", json.len());
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v["truncated"], true);
+        assert_eq!(v["total_errors"], 1_000_001);
+        assert_eq!(v["details"].as_array().unwrap().len(), 100);
+    }
+
+    #[test]
+    fn prices_past_the_maximum_are_refused_and_sums_never_panic() {
+        // Two orders whose lines hold Decimal's largest value: their sum
+        // used to overflow and panic (a 500). Prices now have a maximum, so
+        // each line is refused by name, and the batch answers per item.
+        let order = |id: u32| {
+            format!(
+                r#"{{"id":{id},"customer_id":1,"items":[{{"product_id":1,"quantity":1,"unit_price":"79228162514264337593543950335"}}],
+                   "shipping_address":{{"street":"1 Main Street","city":"Town","state":"CA","zip_code":"12345"}},
+                   "order_date":"2024-01-01T00:00:00Z","status":"pending"}}"#
+            )
+        };
+        let body = format!("[{},{}]", order(1), order(2));
+        let answer = Service::new().batch_orders(body.as_bytes()).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(v["invalid"], 2);
+        assert_eq!(v["errors"][0]["errors"][0]["field"], "items[0].unit_price");
+        // Sums are checked all the same.
+        assert_eq!(
+            checked_sum([Some(Decimal::MAX), Some(Decimal::ONE)].into_iter()),
+            None
+        );
+        assert_eq!(overflow("orders").status, 422);
     }
 }

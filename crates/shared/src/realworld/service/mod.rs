@@ -9,7 +9,7 @@ mod errors;
 pub mod identity;
 pub mod params;
 
-pub use identity::Caller;
+pub use identity::{Caller, UserIdHeader};
 
 use super::accounts::{Login, Registration};
 use super::analytics::{EventRequest, EVENT_TYPES};
@@ -31,12 +31,34 @@ pub const MAX_BODY_BYTES: usize = crate::api::DEFAULT_MAX_BODY_BYTES;
 /// (503 beyond).
 pub const DEFAULT_HASH_QUEUE: usize = 256;
 
+/// How the service hashes and whom it believes.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Hashes computed at once [default: cores].
+    pub hash_workers: Option<usize>,
+    /// Registrations and logins allowed to wait for a hashing worker.
+    pub hash_queue: usize,
+    /// Whom `X-User-ID` is believed from.
+    pub user_id_header: UserIdHeader,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            hash_workers: None,
+            hash_queue: DEFAULT_HASH_QUEUE,
+            user_id_header: UserIdHeader::default(),
+        }
+    }
+}
+
 /// The category's state.
 pub struct Service {
     /// The seeded store.
     pub world: RealWorld,
     /// Password hashing runs behind this gate.
     pub hashing: Gate,
+    user_id_header: UserIdHeader,
     started: Instant,
 }
 
@@ -47,21 +69,18 @@ fn to_json(value: &impl Serialize) -> Result<Vec<u8>, Error> {
 
 impl Service {
     /// Seeds the store (hashing the seeded users' passwords with the
-    /// configured cost: blocking, seconds); `hash_workers` hashes at once
-    /// (default: cores) and `hash_queue` waiting (503 beyond). Fails on
-    /// argon2 parameters it refuses.
-    pub fn seeded(
-        config: &Config,
-        hash_workers: Option<usize>,
-        hash_queue: usize,
-    ) -> Result<Arc<Self>, String> {
+    /// configured cost: blocking, seconds). Fails on argon2 parameters it
+    /// refuses.
+    pub fn seeded(config: &Config, options: &Options) -> Result<Arc<Self>, String> {
         let started = Instant::now();
         let world = RealWorld::seeded(config)?;
-        let workers = hash_workers
+        let workers = options
+            .hash_workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         Ok(Arc::new(Self {
             world,
-            hashing: Gate::new(workers, hash_queue),
+            hashing: Gate::new(workers, options.hash_queue),
+            user_id_header: options.user_id_header,
             started,
         }))
     }
@@ -100,7 +119,7 @@ impl Service {
     /// `X-User-ID`) also notes it in their recently viewed products.
     pub fn product(&self, id: &str, caller: &Caller) -> Result<Vec<u8>, Error> {
         let id: u32 = path_param("id", id)?;
-        let viewer = caller.optional_user(&self.world)?;
+        let viewer = caller.optional_user(&self.world, self.user_id_header)?;
         let product = self
             .world
             .catalog
@@ -115,7 +134,7 @@ impl Service {
     /// `POST /api/orders` (201): prices from the catalog, stock taken for
     /// every item or none (409 naming the short ones).
     pub fn place_order(&self, caller: &Caller, body: &[u8]) -> Result<Vec<u8>, Error> {
-        let user = caller.user(&self.world)?;
+        let user = caller.user(&self.world, self.user_id_header)?;
         let request: OrderRequest = parse_json(body)?;
         let order = self.world.place_order(user.id, request)?;
         to_json(&*order)
@@ -124,7 +143,7 @@ impl Service {
     /// `GET /api/orders/{id}`: only for the user who placed it (403).
     pub fn order(&self, id: &str, caller: &Caller) -> Result<Vec<u8>, Error> {
         let id: u64 = path_param("id", id)?;
-        let user = caller.user(&self.world)?;
+        let user = caller.user(&self.world, self.user_id_header)?;
         let orders = &self.world.orders;
         let order = orders.get(id).ok_or_else(|| {
             if orders.was_evicted(id) {
@@ -267,5 +286,40 @@ impl Service {
             "hashing_load": self.hashing.load(),
             "uptime_seconds": self.started.elapsed().as_secs(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::realworld::accounts::HashCost;
+    use std::net::IpAddr;
+
+    fn service(user_id_header: UserIdHeader) -> Arc<Service> {
+        let config = Config {
+            hash_cost: HashCost::CHEAPEST,
+            ..Config::default()
+        };
+        let options = Options {
+            user_id_header,
+            ..Options::default()
+        };
+        Service::seeded(&config, &options).unwrap()
+    }
+
+    #[test]
+    fn a_remote_user_id_header_names_nobody_by_default() {
+        let s = service(UserIdHeader::default());
+        let remote = Caller::new(None, Some("7"), Some(IpAddr::from([192, 0, 2, 7])));
+        let local = Caller::new(None, Some("7"), Some(IpAddr::from([127, 0, 0, 1])));
+        // An order needs someone: the remote header is not believed.
+        let e = s.order("1", &remote).unwrap_err();
+        assert_eq!(e.status, 401);
+        // From loopback it names user 7 (who has no order 1: 404).
+        assert_eq!(s.order("1", &local).unwrap_err().status, 404);
+        // Believed from anyone only when told so.
+        let any = service(UserIdHeader::Any);
+        assert_eq!(any.order("1", &remote).unwrap_err().status, 404);
     }
 }

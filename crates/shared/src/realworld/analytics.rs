@@ -4,6 +4,9 @@
 //! under an endless track load: days leave a sliding window, distinct
 //! (day, page) and (day, session) entries share a budget (what does not fit
 //! is counted as untracked), and only the newest raw events are retained.
+//! A day's distinct pages and sessions are persistent maps (`imbl`): a
+//! dashboard clones them under the lock in O(1) and merges outside it, so
+//! tracking never waits for a merge of the whole key budget.
 
 use super::wire::{money, serialize_time};
 use crate::sync::lock;
@@ -15,6 +18,11 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+/// A day's page views per page, shared with dashboards in progress.
+type PageCounts = imbl::HashMap<String, u64>;
+/// A day's distinct sessions, shared with dashboards in progress.
+type Sessions = imbl::HashSet<String>;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
@@ -254,8 +262,8 @@ struct Summary {
 #[derive(Default)]
 struct Day {
     by_type: [u64; 5],
-    page_views: HashMap<String, u64>,
-    sessions: HashSet<String>,
+    page_views: PageCounts,
+    sessions: Sessions,
     key_bytes: usize,
     summary: Option<Summary>,
     orders: u64,
@@ -282,8 +290,8 @@ impl Day {
         }
         summary.top_pages = top_n(pages);
         self.summary = Some(summary);
-        self.page_views = HashMap::new();
-        self.sessions = HashSet::new();
+        self.page_views = PageCounts::new();
+        self.sessions = Sessions::new();
         std::mem::take(&mut self.key_bytes)
     }
 }
@@ -428,7 +436,7 @@ pub struct Dashboard {
 /// Distinct sessions over several days: the largest day counts whole and
 /// only the others are gathered (sessions the largest day lacks), so the
 /// cost is linear in the smaller days, not in today's traffic.
-fn union_size(mut days: Vec<&HashSet<String>>) -> usize {
+fn union_size(mut days: Vec<Sessions>) -> usize {
     days.sort_by_key(|d| std::cmp::Reverse(d.len()));
     let Some((largest, rest)) = days.split_first() else {
         return 0;
@@ -440,6 +448,18 @@ fn union_size(mut days: Vec<&HashSet<String>>) -> usize {
         .map(String::as_str)
         .collect();
     largest.len() + others.len()
+}
+
+/// What a dashboard takes of one day under the lock: counters, and the
+/// day's persistent maps (cloned in O(1), shared until either side changes).
+struct DaySnapshot {
+    by_type: [u64; 5],
+    page_views: PageCounts,
+    summary_pages: Vec<(String, u64)>,
+    summary_sessions: Option<usize>,
+    sessions: Sessions,
+    orders: u64,
+    revenue: Decimal,
 }
 
 impl Analytics {
@@ -552,42 +572,79 @@ impl Analytics {
 
     /// Aggregates over `from..=to` (either end open).
     pub fn dashboard(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Dashboard {
+        self.dashboard_then(from, to, || {})
+    }
+
+    /// [`Analytics::dashboard`], calling `unlocked` once the lock is
+    /// released and before the days are merged (tests check that tracking
+    /// can go on meanwhile).
+    fn dashboard_then(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        unlocked: impl FnOnce(),
+    ) -> Dashboard {
         let to_day = |d: NaiveDate| {
             d.and_hms_opt(0, 0, 0)
                 .map_or(0, |t| t.and_utc().timestamp().div_euclid(86_400))
         };
         let lo = from.map_or(i64::MIN, to_day);
         let hi = to.map_or(i64::MAX, to_day);
-        let state = self.lock();
+        // Under the lock: O(days in range) clones of counters and pointers.
+        let (days, recent_events, retention) = {
+            let state = self.lock();
+            let days: Vec<DaySnapshot> = if lo <= hi {
+                state
+                    .days
+                    .range(lo..=hi)
+                    .map(|(_, day)| DaySnapshot {
+                        by_type: day.by_type,
+                        page_views: day.page_views.clone(),
+                        summary_pages: day
+                            .summary
+                            .as_ref()
+                            .map(|s| s.top_pages.clone())
+                            .unwrap_or_default(),
+                        summary_sessions: day.summary.as_ref().map(|s| s.sessions),
+                        sessions: day.sessions.clone(),
+                        orders: day.orders,
+                        revenue: day.revenue,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let recent: Vec<Arc<Event>> = state.recent.iter().rev().take(10).cloned().collect();
+            (days, recent, self.retention(&state))
+        };
+        unlocked();
+        // Outside it: the merge, linear in the distinct keys of the range.
         let mut by_type = [0u64; 5];
         let mut pages: HashMap<&str, u64> = HashMap::new();
-        let mut sessions: Vec<&HashSet<String>> = Vec::new();
-        let (mut orders, mut revenue, mut active_days) = (0, Decimal::ZERO, 0);
+        let mut sessions = Vec::with_capacity(days.len());
+        let (mut orders, mut revenue) = (0, Decimal::ZERO);
         // Sessions of summarized days cannot be told apart from others'.
         let (mut summarized, mut summarized_sessions) = (false, 0);
-        let range = if lo <= hi {
-            state.days.range(lo..=hi).collect::<Vec<_>>()
-        } else {
-            Vec::new()
-        };
-        for (_, day) in &range {
-            active_days += 1;
+        for day in &days {
             for (total, n) in by_type.iter_mut().zip(day.by_type) {
                 *total += n;
             }
-            for (page, n) in &day.page_views {
+            for (page, n) in day
+                .page_views
+                .iter()
+                .chain(day.summary_pages.iter().map(|(p, n)| (p, n)))
+            {
                 *pages.entry(page).or_default() += n;
             }
-            if let Some(s) = &day.summary {
+            if let Some(n) = day.summary_sessions {
                 summarized = true;
-                summarized_sessions += s.sessions;
-                for (page, n) in &s.top_pages {
-                    *pages.entry(page).or_default() += n;
-                }
+                summarized_sessions += n;
             }
-            sessions.push(&day.sessions);
             orders += day.orders;
             revenue += day.revenue;
+        }
+        for day in &days {
+            sessions.push(day.sessions.clone());
         }
         Dashboard {
             date_from: from.map(|d| d.to_string()),
@@ -605,9 +662,53 @@ impl Analytics {
             exact: !summarized,
             orders,
             revenue,
-            active_days,
-            recent_events: state.recent.iter().rev().take(10).cloned().collect(),
-            retention: self.retention(&state),
+            active_days: days.len(),
+            recent_events,
+            retention,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn page_view(session: &str, page: &str) -> EventRequest {
+        EventRequest {
+            event_type: "page_view".into(),
+            user_id: None,
+            session_id: session.into(),
+            page_url: page.into(),
+            referrer: None,
+            user_agent: "test".into(),
+            ip_address: "127.0.0.1".into(),
+            properties: None,
+            timestamp: None,
+        }
+    }
+
+    /// The dashboard merges outside the lock: tracking goes on while it
+    /// merges (the lock is free, and an event tracked then lands in the
+    /// store without changing the dashboard being built).
+    #[test]
+    fn a_dashboard_merges_outside_the_lock() {
+        let a = Analytics::new(AnalyticsLimits::default());
+        let now = Utc::now();
+        for i in 0..2000 {
+            let e = page_view(&format!("s{i}"), &format!("/p/{}", i % 500));
+            a.track(e.validate(now, 30).unwrap());
+        }
+        let during = page_view("late", "/late");
+        let d = a.dashboard_then(None, None, || {
+            assert!(a.state.try_lock().is_ok(), "the lock is held while merging");
+            a.track(during.validate(now, 30).unwrap());
+        });
+        assert_eq!(d.total_events, 2000);
+        assert_eq!(d.unique_sessions, 2000);
+        assert_eq!(d.top_pages[0].views, 4);
+        let after = a.dashboard(None, None);
+        assert_eq!(after.total_events, 2001);
+        assert_eq!(after.unique_sessions, 2001);
     }
 }

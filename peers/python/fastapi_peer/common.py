@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from bench_shared import errors, http
@@ -141,16 +142,31 @@ def query(request: Request) -> dict[str, str]:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body; 413 past `limit` (declared or read)."""
-    declared = request.headers.get("content-length")
-    http.check_declared_length(declared, limit)
-    if declared is not None:
-        return await request.body()
+    """The whole body; 413 past `limit` (declared or read), after draining
+    what the client is still sending (`http.DRAIN_FACTOR` × the limit, for
+    `http.DRAIN_SECONDS` at most): refused before reading, the client would
+    hit a reset connection instead of the answer."""
+    over = http.declares_too_much(request.headers.get("content-length"), limit)
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise errors.payload_too_large(limit)
+    dropped = 0
+    deadline = time.monotonic() + http.DRAIN_SECONDS
+    try:
+        async for chunk in request.stream():
+            if not over:
+                body += chunk
+                if len(body) <= limit:
+                    continue
+                over, dropped = True, len(body)
+                body.clear()
+            else:
+                dropped += len(chunk)
+            if dropped > http.DRAIN_FACTOR * limit or time.monotonic() > deadline:
+                break
+    except ClientDisconnect:
+        if not over:
+            raise
+    if over:
+        raise errors.payload_too_large(limit)
     return bytes(body)
 
 

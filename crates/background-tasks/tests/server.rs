@@ -27,6 +27,46 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// A journal and a work directory in a temporary directory of the test's
+/// (a crashed server cannot remove a work directory of its own), for
+/// servers that must survive a crash.
+struct Durable {
+    dir: tempfile::TempDir,
+}
+
+impl Durable {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn journal(&self) -> std::path::PathBuf {
+        self.dir.path().join("tasks.journal")
+    }
+
+    /// A server on this journal and work directory, with `extra` flags.
+    fn start(&self, extra: &[&str]) -> ServerProcess {
+        let journal = self.journal();
+        let work = self.dir.path().join("work");
+        let mut args = vec![
+            "--journal",
+            journal.to_str().unwrap(),
+            "--work-dir",
+            work.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        start(&args)
+    }
+}
+
+/// Kills the server the hard way: no chance to flush or clean up.
+fn crash(server: ServerProcess) {
+    let pid = nix::unistd::Pid::from_raw(server.pid() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    drop(server);
+}
+
 async fn post(c: &reqwest::Client, url: &str, body: Value) -> (u16, Value) {
     let r = c.post(url).json(&body).send().await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
@@ -110,15 +150,9 @@ async fn health_answers_while_workers_compute() {
 
 #[tokio::test]
 async fn the_journal_brings_tasks_back_after_a_crash() {
-    let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("tasks.journal");
-    let journal = journal.to_str().unwrap();
-    // The crashed server cannot remove a temporary work directory: give it
-    // one inside the test's.
-    let work = dir.path().join("work");
-    let work = work.to_str().unwrap();
+    let durable = Durable::new();
     let c = client();
-    let server = start(&["--journal", journal, "--work-dir", work]);
+    let server = durable.start(&[]);
     let (_, health) = get(&c, &format!("{}/health", server.url)).await;
     assert_eq!(health["durable"], true);
     let (status, delayed) = post(
@@ -140,12 +174,9 @@ async fn the_journal_brings_tasks_back_after_a_crash() {
     while get(&c, &format!("{}/tasks/{done_id}", server.url)).await.1["status"] != "completed" {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // A crash: no chance to clean up.
-    let pid = nix::unistd::Pid::from_raw(server.pid() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
-    drop(server);
+    crash(server);
 
-    let server = start(&["--journal", journal, "--work-dir", work]);
+    let server = durable.start(&[]);
     let (status, back) = get(&c, &format!("{}/tasks/{id}", server.url)).await;
     assert_eq!(status, 200, "the accepted task came back");
     assert_eq!(
@@ -155,13 +186,6 @@ async fn the_journal_brings_tasks_back_after_a_crash() {
     assert!(back["delay_seconds"].as_u64().unwrap() > 3500);
     let (status, _) = get(&c, &format!("{}/tasks/{done_id}", server.url)).await;
     assert_eq!(status, 404, "a finished task is not run again");
-}
-
-/// Kills the server the hard way: no chance to flush or clean up.
-fn crash(server: contract::process::ServerProcess) {
-    let pid = nix::unistd::Pid::from_raw(server.pid() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
-    drop(server);
 }
 
 async fn wait_status(c: &reqwest::Client, base: &str, id: &str, want: &str) -> Value {
@@ -186,13 +210,9 @@ fn journal_lines(path: &std::path::Path) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_task_is_journaled_before_it_can_finish() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tasks.journal");
-    let journal = path.to_str().unwrap();
-    let work = dir.path().join("work");
-    let work = work.to_str().unwrap();
+    let durable = Durable::new();
     let c = client();
-    let server = start(&["--journal", journal, "--work-dir", work]);
+    let server = durable.start(&[]);
     // Many at once: their syncs queue up while workers run fast tasks.
     let submits: Vec<_> = (0..60)
         .map(|_| {
@@ -217,7 +237,7 @@ async fn a_task_is_journaled_before_it_can_finish() {
         wait_status(&c, &server.url, id, "completed").await;
     }
     crash(server);
-    let lines = journal_lines(&path);
+    let lines = journal_lines(&durable.journal());
     for id in &ids {
         let at = |op: &str| {
             lines
@@ -232,7 +252,7 @@ async fn a_task_is_journaled_before_it_can_finish() {
             );
         }
     }
-    let server = start(&["--journal", journal, "--work-dir", work]);
+    let server = durable.start(&[]);
     for id in &ids {
         let (status, _) = get(&c, &format!("{}/tasks/{id}", server.url)).await;
         assert_eq!(status, 404, "{id} finished: not run again");
@@ -241,14 +261,10 @@ async fn a_task_is_journaled_before_it_can_finish() {
 
 #[tokio::test]
 async fn a_manual_retry_survives_a_crash() {
-    let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("tasks.journal");
-    let journal = journal.to_str().unwrap();
-    let work = dir.path().join("work");
-    let work = work.to_str().unwrap();
+    let durable = Durable::new();
     let c = client();
-    let args = ["--journal", journal, "--work-dir", work, "--workers", "1"];
-    let server = start(&args);
+    let args = ["--workers", "1"];
+    let server = durable.start(&args);
     let (_, flaky) = post(
         &c,
         &format!("{}/tasks", server.url),
@@ -276,7 +292,7 @@ async fn a_manual_retry_survives_a_crash() {
     assert_eq!((status, retried["status"].as_str()), (200, Some("pending")));
     crash(server);
 
-    let server = start(&args);
+    let server = durable.start(&args);
     let (status, back) = get(&c, &format!("{}/tasks/{flaky}", server.url)).await;
     assert_eq!(status, 200, "the retried task came back");
     assert_eq!(back["status"], "pending", "{back}");
@@ -292,14 +308,10 @@ async fn a_manual_retry_survives_a_crash() {
 
 #[tokio::test]
 async fn a_batch_comes_back_with_its_membership_and_cap() {
-    let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("tasks.journal");
-    let journal = journal.to_str().unwrap();
-    let work = dir.path().join("work");
-    let work = work.to_str().unwrap();
+    let durable = Durable::new();
     let c = client();
-    let args = ["--journal", journal, "--work-dir", work, "--workers", "8"];
-    let server = start(&args);
+    let args = ["--workers", "8"];
+    let server = durable.start(&args);
     let held = json!({"task_type": "computation", "payload": {"hold_ms": 60_000}});
     let (status, batch) = post(
         &c,
@@ -318,7 +330,7 @@ async fn a_batch_comes_back_with_its_membership_and_cap() {
     wait_status(&c, &server.url, &ids[1], "running").await;
     crash(server);
 
-    let server = start(&args);
+    let server = durable.start(&args);
     for id in &ids {
         let (status, t) = get(&c, &format!("{}/tasks/{id}", server.url)).await;
         assert_eq!(status, 200, "{id} came back");

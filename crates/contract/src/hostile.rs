@@ -140,21 +140,32 @@ fn json_path(contract: &Contract) -> String {
         .map_or_else(|| "/health".to_owned(), |e| e.path.clone())
 }
 
+/// `method target` with `Connection: close`, no body.
+fn request(method: &str, target: &str) -> String {
+    format!("{method} {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+}
+
+/// A POST to `path` whose framing is given as is: header lines (each
+/// ending in CRLF) and the bytes after the head.
+fn framed(path: &str, headers: &str, rest: &str) -> String {
+    format!("POST {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\n{rest}")
+}
+
 /// The requests sent once each on a fresh connection.
 fn one_shot_probes(contract: &Contract) -> Vec<Probe> {
     use Rule::*;
     let json = json_path(contract);
     let huge_value = "a".repeat(256 * 1024);
     let many: String = (0..500).map(|i| format!("X-H{i}: v\r\n")).collect();
-    let depth = 100_000;
-    let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
-    let deep_object = format!("{}1{}", "{\"a\":".repeat(depth / 2), "}".repeat(depth / 2));
+    const CT: &str = "Content-Type: application/json\r\n";
+    const CHUNKED: &str = "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n";
     let mut probes = vec![
+        // The request line and headers.
         probe("malformed request line", "HELLO WORLD\r\n\r\n", Refused),
         probe("request line only spaces", "   \r\n\r\n", Refused),
         probe("binary garbage", b"\x00\x01\x02\xff\xfe\r\n\r\n".to_vec(), Refused),
         probe("bad method token", "G(E)T /health HTTP/1.1\r\nHost: x\r\n\r\n", Refused),
-        probe("unknown method", "BREW /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", Refused),
+        probe("unknown method", request("BREW", "/health"), Refused),
         probe("unsupported version", "GET /health HTTP/9.9\r\nHost: x\r\n\r\n", BadVersion),
         probe(
             "huge header value",
@@ -171,67 +182,55 @@ fn one_shot_probes(contract: &Contract) -> Vec<Probe> {
             "GET /health HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n",
             Refused,
         ),
+        // Body framing.
         probe(
             "CL and TE together (smuggling)",
-            format!(
-                "POST {json} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+            framed(
+                &json,
+                &format!("{CT}Content-Length: 6\r\nTransfer-Encoding: chunked\r\n"),
+                "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
             ),
             NoSmuggling,
         ),
         probe(
             "two different Content-Lengths",
-            format!(
-                "POST {json} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{{}}"
-            ),
+            framed(&json, &format!("{CT}Content-Length: 2\r\nContent-Length: 3\r\n"), "{}"),
             Refused,
         ),
         probe(
             "non-numeric Content-Length",
-            format!("POST {json} HTTP/1.1\r\nHost: x\r\nContent-Length: 1e3\r\n\r\n{{}}"),
+            framed(&json, "Content-Length: 1e3\r\n", "{}"),
             Refused,
         ),
         probe(
             "negative Content-Length",
-            format!("POST {json} HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{{}}"),
+            framed(&json, "Content-Length: -1\r\n", "{}"),
             Refused,
         ),
         probe(
             "bad chunk size",
-            format!(
-                "POST {json} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{{}}\r\n0\r\n\r\n"
-            ),
+            framed(&json, CHUNKED, "zz\r\n{}\r\n0\r\n\r\n"),
             Refused,
         ),
         probe(
             "chunk size overflow",
-            format!(
-                "POST {json} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n{{}}\r\n0\r\n\r\n"
-            ),
+            framed(&json, CHUNKED, "ffffffffffffffffff\r\n{}\r\n0\r\n\r\n"),
             Refused,
         ),
         probe(
             "unknown transfer coding",
-            format!(
-                "POST {json} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{{}}\r\n0\r\n\r\n"
+            framed(
+                &json,
+                &format!("{CT}Transfer-Encoding: gzip, chunked\r\n"),
+                "2\r\n{}\r\n0\r\n\r\n",
             ),
             NoServerError,
         ),
-        probe("NUL in path", "GET /he\0alth HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", Refused),
-        probe(
-            "encoded NUL in path",
-            "GET /%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-            Refused,
-        ),
-        probe(
-            "dot-dot traversal",
-            "GET /../../../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-            Refused,
-        ),
-        probe(
-            "encoded traversal",
-            "GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-            Refused,
-        ),
+        // Paths.
+        probe("NUL in path", request("GET", "/he\0alth"), Refused),
+        probe("encoded NUL in path", request("GET", "/%00"), Refused),
+        probe("dot-dot traversal", request("GET", "/../../../../etc/passwd"), Refused),
+        probe("encoded traversal", request("GET", "/%2e%2e/%2e%2e/etc/passwd"), Refused),
         probe(
             "absolute-form elsewhere",
             "GET http://example.com/etc/passwd HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n",
@@ -239,44 +238,40 @@ fn one_shot_probes(contract: &Contract) -> Vec<Probe> {
         ),
         probe(
             "very long path",
-            format!(
-                "GET /{} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                "a".repeat(60 * 1024)
-            ),
-            Refused,
-        ),
-        probe("deeply nested array", post(&json, "application/json", deep.as_bytes()), Refused),
-        probe(
-            "deeply nested object",
-            post(&json, "application/json", deep_object.as_bytes()),
-            Refused,
-        ),
-        probe(
-            "invalid UTF-8 in JSON",
-            post(&json, "application/json", b"{\"name\":\"\xff\xfe\xfd\"}"),
-            Refused,
-        ),
-        probe(
-            "JSON with NUL bytes",
-            post(&json, "application/json", b"{\"name\":\"a\0b\"}\0"),
-            Refused,
-        ),
-        probe(
-            "huge number",
-            post(&json, "application/json", format!("{{\"age\":1{}}}", "0".repeat(100_000)).as_bytes()),
-            Refused,
-        ),
-        probe(
-            "truncated JSON",
-            post(&json, "application/json", b"{\"name\": \"ab"),
-            Refused,
-        ),
-        probe(
-            "wrong content type",
-            post(&json, "text/plain", b"{}"),
+            request("GET", &format!("/{}", "a".repeat(60 * 1024))),
             Refused,
         ),
     ];
+    // JSON bodies no endpoint may accept.
+    let depth = 100_000;
+    let json_bodies: [(&str, Vec<u8>); 6] = [
+        (
+            "deeply nested array",
+            format!("{}{}", "[".repeat(depth), "]".repeat(depth)).into_bytes(),
+        ),
+        (
+            "deeply nested object",
+            format!("{}1{}", "{\"a\":".repeat(depth / 2), "}".repeat(depth / 2)).into_bytes(),
+        ),
+        (
+            "invalid UTF-8 in JSON",
+            b"{\"name\":\"\xff\xfe\xfd\"}".to_vec(),
+        ),
+        ("JSON with NUL bytes", b"{\"name\":\"a\0b\"}\0".to_vec()),
+        (
+            "huge number",
+            format!("{{\"age\":1{}}}", "0".repeat(100_000)).into_bytes(),
+        ),
+        ("truncated JSON", b"{\"name\": \"ab".to_vec()),
+    ];
+    for (name, body) in json_bodies {
+        probes.push(probe(name, post(&json, "application/json", &body), Refused));
+    }
+    probes.push(probe(
+        "wrong content type",
+        post(&json, "text/plain", b"{}"),
+        Refused,
+    ));
     // Every path parameter, attacked the same ways.
     for e in contract.endpoints.iter().filter(|e| e.path.contains('{')) {
         for (what, value) in [
@@ -287,19 +282,12 @@ fn one_shot_probes(contract: &Contract) -> Vec<Probe> {
         ] {
             let path = fill_params(&e.path, value);
             let bytes = if e.method == "GET" || e.method == "DELETE" {
-                format!(
-                    "{} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                    e.method
-                )
-                .into_bytes()
+                request(&e.method, &path).into_bytes()
             } else {
                 post(&path, "application/json", b"{}")
             };
-            probes.push(probe(
-                format!("{} {} ({what})", e.method, e.path),
-                bytes,
-                Refused,
-            ));
+            let name = format!("{} {} ({what})", e.method, e.path);
+            probes.push(probe(name, bytes, Refused));
         }
     }
     probes

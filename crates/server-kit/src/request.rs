@@ -106,11 +106,11 @@ pub(crate) fn request_timeout(why: impl std::fmt::Display) -> ApiError {
 }
 
 impl TimedBody {
-    fn new(raw: RawBody, conn: Option<Arc<ConnState>>, idle: Duration) -> Self {
+    fn new(raw: RawBody, conn: Option<Arc<ConnState>>, idle: Duration, total: Duration) -> Self {
         Self {
             raw,
             idle,
-            total: Duration::ZERO,
+            total,
             total_deadline: None,
             started: false,
             waiting_since: None,
@@ -119,11 +119,6 @@ impl TimedBody {
             draining: false,
             expired: false,
         }
-    }
-
-    fn with_total(mut self, total: Duration) -> Self {
-        self.total = total;
-        self
     }
 
     /// The reader is waiting for data: the timeout if a deadline passed,
@@ -274,12 +269,6 @@ impl Req {
         self
     }
 
-    /// The body under the idle deadline and a total one of `total`.
-    fn timed_body(self, total: Duration) -> (Parts, TimedBody) {
-        let body = TimedBody::new(self.body, self.conn, self.limits.body_idle_timeout);
-        (self.parts, body.with_total(total))
-    }
-
     /// Whether the client waits for `100 Continue` before sending the body
     /// (hyper sends it when the body is first read).
     fn expects_continue(&self) -> bool {
@@ -357,19 +346,16 @@ impl Req {
         let declared = self
             .header(header::CONTENT_LENGTH)
             .and_then(|v| v.parse::<u64>().ok());
-        let expects_continue = self.expects_continue();
         let total = self.limits.body_timeout;
-        let (_, mut body) = self.timed_body(total);
+        let (_, mut body) = self.body_stream(total);
         if declared.is_some_and(|n| n > limit as u64) {
-            if !expects_continue {
-                drain(body, limit).await;
-            }
+            body.drain().await;
             return Err(ApiError::payload_too_large(limit as u64));
         }
-        match Limited::new(&mut body, limit).collect().await {
+        match Limited::new(&mut body.body, limit).collect().await {
             Ok(c) => Ok(c.to_bytes()),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                drain(body, limit).await;
+                body.drain().await;
                 Err(ApiError::payload_too_large(limit as u64))
             }
             Err(e) if e.is::<BodyTimeout>() => Err(request_timeout(e)),
@@ -388,12 +374,17 @@ impl Req {
     /// [`Limits::upload_timeout`]; the server then answers 408
     /// `request_timeout` whatever the handler made of that error.
     pub fn into_stream(self) -> (Parts, BodyStream) {
+        let total = self.limits.upload_timeout;
+        self.body_stream(total)
+    }
+
+    /// The body under the idle deadline and a total one of `total`.
+    fn body_stream(self, total: Duration) -> (Parts, BodyStream) {
         let limit = self.limits.max_body_bytes;
         let expects_continue = self.expects_continue();
-        let total = self.limits.upload_timeout;
-        let (parts, body) = self.timed_body(total);
+        let body = TimedBody::new(self.body, self.conn, self.limits.body_idle_timeout, total);
         (
-            parts,
+            self.parts,
             BodyStream {
                 body,
                 limit,
@@ -457,17 +448,6 @@ impl futures_util::Stream for BodyStream {
             }
         }
     }
-}
-
-/// Reads and drops what is left of a refused body (see `shared::api::drain`).
-async fn drain(mut body: TimedBody, limit: usize) {
-    body.draining = true;
-    let mut rest = BodyStream {
-        body,
-        limit,
-        expects_continue: false,
-    };
-    shared::api::drain(&mut rest, limit as u64).await;
 }
 
 #[cfg(test)]

@@ -367,24 +367,10 @@ fn raise_open_files_limit(max_connections: usize) {
 /// Resolves on the first SIGTERM or SIGINT (Ctrl-C). The handlers are
 /// installed when this is called, not when it is first polled, so a signal
 /// sent right after `listening on` is printed is not missed. ([`run`]
-/// does more: a second signal during the drain stops at once.)
+/// does more: a second signal during the drain stops at once.) Call it
+/// inside a Tokio runtime.
 pub fn shutdown_signal() -> impl Future<Output = ()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let term = signal(SignalKind::terminate());
-    let int = signal(SignalKind::interrupt());
-    async move {
-        match (term, int) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {},
-                    _ = int.recv() => {},
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
+    stop_signals().0
 }
 
 pub(crate) struct App {

@@ -95,14 +95,8 @@ impl Store {
         renames: &mut usize,
     ) -> Result<(), Step> {
         let target = self.files_dir().join(&meta.id);
-        let meta_temp = self.temp_file("meta");
-        {
-            let mut f = File::create(meta_temp.path())?;
-            f.write_all(&serde_json::to_vec(meta).map_err(io::Error::other)?)?;
-            if self.inner.opts.fsync {
-                f.sync_all()?;
-            }
-        }
+        let meta_temp =
+            self.write_synced("meta", &serde_json::to_vec(meta).map_err(io::Error::other)?)?;
         if self.crash_at(*renames) {
             return Err(Step::Crashed);
         }
@@ -112,7 +106,7 @@ impl Store {
         if self.crash_at(*renames) {
             return Err(Step::Crashed);
         }
-        let meta_path = self.meta_dir().join(format!("{}.json", meta.id));
+        let meta_path = self.meta_path(&meta.id);
         if let Err(e) = fs::rename(meta_temp.path(), &meta_path) {
             let _ = fs::remove_file(&target);
             return Err(Step::Failed(e.into()));
@@ -125,14 +119,10 @@ impl Store {
     /// Records the ids of a batch about to be placed, durably.
     fn write_intent(&self, items: &[(TempPath, FileMeta)]) -> Result<Intent, StoreError> {
         let ids: Vec<&str> = items.iter().map(|(_, m)| m.id.as_str()).collect();
-        let temp = self.temp_file("batch");
-        {
-            let mut f = File::create(temp.path())?;
-            f.write_all(&serde_json::to_vec(&ids).map_err(io::Error::other)?)?;
-            if self.inner.opts.fsync {
-                f.sync_all()?;
-            }
-        }
+        let temp = self.write_synced(
+            "batch",
+            &serde_json::to_vec(&ids).map_err(io::Error::other)?,
+        )?;
         let name = temp
             .path()
             .file_name()
@@ -140,19 +130,34 @@ impl Store {
             .unwrap_or_default();
         let path = self.batches_dir().join(format!("{name}.json"));
         fs::rename(temp.keep(), &path)?;
-        if self.inner.opts.fsync {
-            sync_dir(&self.batches_dir())?;
-        }
+        self.sync_batches_dir()?;
         Ok(Intent(path))
     }
 
     /// The batch's last step: its files are in place and synced.
     fn close_intent(&self, intent: &Intent) -> io::Result<()> {
         fs::remove_file(&intent.0)?;
+        self.sync_batches_dir()
+    }
+
+    /// Syncs `batches/` (when fsync is on), so an intent's creation or
+    /// removal is durable.
+    fn sync_batches_dir(&self) -> io::Result<()> {
         if self.inner.opts.fsync {
             sync_dir(&self.batches_dir())?;
         }
         Ok(())
+    }
+
+    /// A staging file holding `bytes`, synced when fsync is on.
+    fn write_synced(&self, what: &str, bytes: &[u8]) -> io::Result<TempPath> {
+        let temp = self.temp_file(what);
+        let mut f = File::create(temp.path())?;
+        f.write_all(bytes)?;
+        if self.inner.opts.fsync {
+            f.sync_all()?;
+        }
+        Ok(temp)
     }
 
     /// At open: removes the files of batches a crash interrupted, then
@@ -172,18 +177,14 @@ impl Store {
                 .unwrap_or_default();
             tracing::warn!("rolling back an interrupted batch of {} file(s)", ids.len());
             for id in ids.iter().filter(|id| super::names::is_valid_id(id)) {
-                let _ = fs::remove_file(self.meta_dir().join(format!("{id}.json")));
-                let _ = fs::remove_file(self.files_dir().join(id));
+                self.remove_pair(id);
             }
         }
         self.sync_dirs()?;
         for path in &intents {
             fs::remove_file(path)?;
         }
-        if self.inner.opts.fsync {
-            sync_dir(&self.batches_dir())?;
-        }
-        Ok(())
+        self.sync_batches_dir()
     }
 
     /// Whether a test's simulated crash stops a commit after `renames`.

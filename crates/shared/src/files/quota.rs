@@ -6,7 +6,6 @@
 use super::index::Index;
 use super::meta::FileMeta;
 use super::store::{Store, StoreError};
-use std::fs;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -116,12 +115,11 @@ impl Store {
         }
     }
 
-    /// Removes files (metadata first, so a crash leaves only orphan content,
-    /// removed at the next open) and syncs the directories.
+    /// Removes files (each as [`Store::remove_pair`]) and syncs the
+    /// directories.
     pub(crate) fn remove_from_disk(&self, files: &[Arc<FileMeta>]) {
         for m in files {
-            let _ = fs::remove_file(self.meta_dir().join(format!("{}.json", m.id)));
-            let _ = fs::remove_file(self.files_dir().join(&m.id));
+            self.remove_pair(&m.id);
         }
         if !files.is_empty() {
             if let Err(e) = self.sync_dirs() {

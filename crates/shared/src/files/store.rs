@@ -228,6 +228,18 @@ impl Store {
         self.files_dir().join(&meta.id)
     }
 
+    /// Path of a stored file's metadata.
+    pub(super) fn meta_path(&self, id: &str) -> PathBuf {
+        self.meta_dir().join(format!("{id}.json"))
+    }
+
+    /// Removes a file's metadata, then its content (so a crash between the
+    /// two leaves only orphan content, removed at the next open).
+    pub(super) fn remove_pair(&self, id: &str) {
+        let _ = fs::remove_file(self.meta_path(id));
+        let _ = fs::remove_file(self.files_dir().join(id));
+    }
+
     pub(super) fn temp_file(&self, what: &str) -> TempPath {
         let n = self.inner.temp_names.fetch_add(1, Ordering::Relaxed);
         TempPath::new(
@@ -242,7 +254,7 @@ impl Store {
         let mut index = self.write();
         for f in &FIXTURES {
             let path = self.files_dir().join(f.id);
-            let meta_path = self.meta_dir().join(format!("{}.json", f.id));
+            let meta_path = self.meta_path(f.id);
             let recorded = fs::read(&meta_path)
                 .ok()
                 .and_then(|b| serde_json::from_slice::<FileMeta>(&b).ok())
@@ -336,7 +348,7 @@ impl Store {
             let name = entry.file_name().to_string_lossy().into_owned();
             if !kept.contains(&name) && fixtures::find(&name).is_none() {
                 let _ = fs::remove_file(entry.path());
-                let _ = fs::remove_file(self.meta_dir().join(format!("{name}.json")));
+                let _ = fs::remove_file(self.meta_path(&name));
             }
         }
         Ok(())

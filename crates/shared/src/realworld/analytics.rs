@@ -640,11 +640,9 @@ impl Analytics {
                 summarized = true;
                 summarized_sessions += n;
             }
+            sessions.push(day.sessions.clone());
             orders += day.orders;
             revenue += day.revenue;
-        }
-        for day in &days {
-            sessions.push(day.sessions.clone());
         }
         Dashboard {
             date_from: from.map(|d| d.to_string()),
@@ -675,17 +673,7 @@ mod tests {
     use super::*;
 
     fn page_view(session: &str, page: &str) -> EventRequest {
-        EventRequest {
-            event_type: "page_view".into(),
-            user_id: None,
-            session_id: session.into(),
-            page_url: page.into(),
-            referrer: None,
-            user_agent: "test".into(),
-            ip_address: "127.0.0.1".into(),
-            properties: None,
-            timestamp: None,
-        }
+        crate::realworld::tests::event("page_view", session, page, None)
     }
 
     /// The dashboard merges outside the lock: tracking goes on while it

@@ -340,7 +340,8 @@ fn posts_filter_and_take_comments() {
     ));
 }
 
-fn event(kind: &str, session: &str, page: &str, at: Option<String>) -> EventRequest {
+/// An event as a client sends it (also used by the analytics module's tests).
+pub(crate) fn event(kind: &str, session: &str, page: &str, at: Option<String>) -> EventRequest {
     EventRequest {
         event_type: kind.into(),
         user_id: Some(1),

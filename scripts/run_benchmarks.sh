@@ -6,8 +6,14 @@
 #
 #   scripts/run_benchmarks.sh [category|all] [--quick] [extra runner flags…]
 #
-# --quick: 2 s per measurement, 1 s warm-up, one run each (a smoke run).
-# Extra flags go to `runner run` (e.g. --framework reference --sweep 16,64,256).
+# Full: 10 s per measurement, 3 s warm-up, 3 runs each (the median is
+# reported, the spread is the noise band of `runner compare`), at 16 and 256
+# connections; then the open-model phase of the basic category (oha at 50, 75
+# and 90 % of each framework's maximum and at 1,000 req/s, 5 s each).
+# --quick: 2 s per measurement, 1 s warm-up, one run each, 64 connections, the
+# open-model phase at 50 and 90 % for 2 s (a smoke run).
+# Extra flags go to `runner run` (e.g. --framework reference --connections
+# 16,64,256 --cpus server=0,load=1 --open-model all).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,11 +24,11 @@ if [[ $# -gt 0 && "$1" != --* ]]; then
     category="$1"
     shift
 fi
-params=(--duration 10s --warmup 3s --repeat 3)
+params=(--duration 10s --warmup 3s --repeat 3 --connections 16,256)
 extra=()
 for arg in "$@"; do
     case "$arg" in
-        --quick) params=(--duration 2s --warmup 1s --repeat 1) ;;
+        --quick) params=(--duration 2s --warmup 1s --repeat 1 --connections 64 --open-duration 2s --open-fractions 0.5,0.9) ;;
         *) extra+=("$arg") ;;
     esac
 done
@@ -40,6 +46,7 @@ fi
 
 echo "==> building (release; the first build takes a few minutes)"
 cargo build --release --quiet --workspace --bins
+scripts/setup_tools.sh
 
 output="results"
 mkdir -p "$output"

@@ -390,6 +390,11 @@ pub struct LoadDefaults {
     pub duration_seconds: u32,
     /// Warm-up seconds before measuring.
     pub warmup_seconds: u32,
+    /// Requests under load add state (files, tasks, orders): the runner
+    /// restarts the server before each target, so that every framework is
+    /// measured on a store of the same size.
+    #[serde(default)]
+    pub stateful: bool,
 }
 
 impl Default for LoadDefaults {
@@ -399,6 +404,7 @@ impl Default for LoadDefaults {
             threads: 1,
             duration_seconds: 10,
             warmup_seconds: 3,
+            stateful: false,
         }
     }
 }

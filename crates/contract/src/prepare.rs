@@ -32,6 +32,46 @@ pub struct Prepared {
     pub unique: Vec<String>,
 }
 
+impl Prepared {
+    /// The same request with every `unique` token replaced by a fresh one of
+    /// the same length, as load scripts renew them, so that it can be sent
+    /// again without colliding with what it created before.
+    pub fn renewed(&self, rng: &mut impl Rng) -> Prepared {
+        let mut out = self.clone();
+        for old in &self.unique {
+            let new = crate::random::token(rng);
+            out.target = out.target.replace(old.as_str(), &new);
+            for (_, v) in &mut out.headers {
+                *v = v.replace(old.as_str(), &new);
+            }
+            if let Some(body) = &mut out.body {
+                *body = replace_bytes(body, old.as_bytes(), new.as_bytes());
+            }
+            let values = out.values.to_string().replace(old.as_str(), &new);
+            out.values = serde_json::from_str(&values).unwrap_or(Value::Null);
+            out.unique = out
+                .unique
+                .iter()
+                .map(|u| if u == old { new.clone() } else { u.clone() })
+                .collect();
+        }
+        out
+    }
+}
+
+/// `haystack` with every `from` replaced by `to`.
+fn replace_bytes(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut rest = haystack;
+    while let Some(at) = memchr::memmem::find(rest, from) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(to);
+        rest = &rest[at + from.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
 /// The `{name}` parameters of a path template.
 pub(crate) fn template_params(template: &str) -> impl Iterator<Item = &str> {
     template
@@ -310,6 +350,28 @@ mod tests {
         assert!((100..=999).contains(&id));
         assert_eq!(p.target, format!("/u/{id}"));
         assert_eq!(p.values["json"]["m"].as_str().unwrap().len(), 30);
+    }
+
+    #[test]
+    fn renewed_requests_carry_fresh_tokens_everywhere() {
+        let spec: RequestSpec = serde_json::from_value(serde_json::json!({
+            "json": {"email": "x", "name": "n"},
+            "randomize": {"json.email": {"kind": "unique", "format": "{}@example.com"}}
+        }))
+        .unwrap();
+        let mut rng = rand::rng();
+        let p = prepare("POST", "/users", &spec, &Vars::new(), &mut rng).unwrap();
+        let r = p.renewed(&mut rng);
+        let (old, new) = (&p.unique[0], &r.unique[0]);
+        assert_ne!(old, new);
+        assert_eq!(old.len(), new.len());
+        let body = String::from_utf8(r.body.clone().unwrap()).unwrap();
+        assert!(body.contains(&format!("{new}@example.com")) && !body.contains(old.as_str()));
+        assert_eq!(
+            r.body.as_ref().unwrap().len(),
+            p.body.as_ref().unwrap().len()
+        );
+        assert_eq!(r.values["json"]["email"], format!("{new}@example.com"));
     }
 
     #[test]

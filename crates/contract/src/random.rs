@@ -14,9 +14,14 @@ fn text(rng: &mut impl Rng, len: usize, alphabet: &[u8]) -> String {
 pub const UNIQUE_LEN: usize = 16;
 const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
+/// A fresh `unique` token.
+pub(crate) fn token(rng: &mut impl Rng) -> String {
+    text(rng, UNIQUE_LEN, LOWER_ALNUM)
+}
+
 /// A `unique` value for `spec` and the token in it.
 pub(crate) fn unique(spec: &RandomSpec, rng: &mut impl Rng) -> (Value, String) {
-    let token = text(rng, UNIQUE_LEN, LOWER_ALNUM);
+    let token = token(rng);
     let value = match &spec.format {
         Some(f) => f.replacen("{}", &token, 1),
         None => token.clone(),

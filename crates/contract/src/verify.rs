@@ -305,6 +305,20 @@ impl Session {
         })
     }
 
+    /// Sends one prepared request as it is (as a load generator sends it)
+    /// and checks the answer against `expect`: how a load's exact request
+    /// variants are verified, before and during the load.
+    pub async fn check_prepared(&self, prepared: &Prepared, expect: &Expect) -> Result<(), String> {
+        let error_case = expect.status >= 400;
+        let client = if error_case {
+            &self.fresh
+        } else {
+            &self.client
+        };
+        let ex = self.send_with(client, prepared).await?;
+        check_response(expect, &ex, &prepared.values, &Vars::new(), error_case).map(|_| ())
+    }
+
     async fn send(&self, p: &Prepared) -> Result<Exchange, String> {
         self.send_with(&self.client, p).await
     }

@@ -1,4 +1,5 @@
-//! Horizontal grouped bar charts (SVG and PNG) with plotters.
+//! Charts (SVG and PNG) with plotters: horizontal grouped bars, and lines
+//! on a logarithmic axis.
 
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
@@ -158,6 +159,124 @@ impl BarChart<'_> {
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 13))
+            .draw()
+            .map_err(err)?;
+        area.present().map_err(err)?;
+        Ok(())
+    }
+}
+
+/// One line of a line chart: a label and its points.
+pub struct Line {
+    /// Legend label.
+    pub label: String,
+    /// `(x, y)` points, in x order; y must be above 0 (log scale).
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A line chart with a logarithmic y axis (latencies that differ by orders
+/// of magnitude between frameworks stay readable).
+pub struct LineChart<'a> {
+    /// Title on top.
+    pub title: &'a str,
+    /// Label of the x axis.
+    pub x_label: &'a str,
+    /// Label of the y axis.
+    pub y_label: &'a str,
+    /// The lines.
+    pub lines: &'a [Line],
+}
+
+impl LineChart<'_> {
+    /// Writes `<stem>.svg` and `<stem>.png`.
+    pub fn write(&self, stem: &Path) -> Result<()> {
+        register_font();
+        let svg = stem.with_extension("svg");
+        let png = stem.with_extension("png");
+        self.draw(SVGBackend::new(&svg, (1000, 560)).into_drawing_area())?;
+        self.draw(BitMapBackend::new(&png, (1000, 560)).into_drawing_area())?;
+        Ok(())
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, plotters::coord::Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing a chart: {e:?}");
+        area.fill(&WHITE).map_err(err)?;
+        let points = || {
+            self.lines
+                .iter()
+                .flat_map(|l| l.points.iter().copied())
+                .filter(|(x, y)| x.is_finite() && y.is_finite() && *y > 0.0)
+        };
+        let (x_lo, x_hi) = points().fold((f64::MAX, f64::MIN), |(lo, hi), (x, _)| {
+            (lo.min(x), hi.max(x))
+        });
+        let (y_lo, y_hi) = points().fold((f64::MAX, f64::MIN), |(lo, hi), (_, y)| {
+            (lo.min(y), hi.max(y))
+        });
+        let (x_lo, x_hi) = if x_lo > x_hi {
+            (0.0, 1.0)
+        } else {
+            let pad = ((x_hi - x_lo) * 0.08).max(0.05);
+            (x_lo - pad, x_hi + pad)
+        };
+        let (y_lo, y_hi) = if y_lo > y_hi {
+            (0.01, 1.0)
+        } else {
+            (y_lo / 2.0, y_hi * 4.0)
+        };
+        let mut chart = ChartBuilder::on(&area)
+            .caption(self.title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x_lo..x_hi, (y_lo..y_hi).log_scale())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label)
+            .y_desc(self.y_label)
+            .x_label_formatter(&|x| format!("{:.0}%", x * 100.0))
+            .y_label_formatter(&|y| {
+                if *y >= 10.0 {
+                    format!("{y:.0}")
+                } else if *y >= 0.1 {
+                    format!("{y:.1}")
+                } else {
+                    format!("{y:.3}")
+                }
+            })
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 14))
+            .draw()
+            .map_err(err)?;
+        for (i, line) in self.lines.iter().enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            let pts: Vec<(f64, f64)> = line
+                .points
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite() && *y > 0.0)
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                .map_err(err)?
+                .label(line.label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 12, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))
+                .map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .label_font(("sans-serif", 13))

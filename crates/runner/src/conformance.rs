@@ -140,6 +140,17 @@ pub fn summarize(report: &Report, contract: &Contract, known: &[KnownFailure]) -
     }
 }
 
+/// Whether every negative case and flow passed: a framework that fails one
+/// does not do the contract's work, so its figures are marked.
+pub fn conforming(report: &Report) -> bool {
+    !report.failures().any(|c| {
+        matches!(
+            c.kind,
+            contract::CheckKind::Negative | contract::CheckKind::Flow
+        )
+    })
+}
+
 fn kind_label(kind: contract::CheckKind) -> &'static str {
     match kind {
         contract::CheckKind::Endpoint => "endpoint",
@@ -428,10 +439,11 @@ pub fn for_each_server(
                     let launch = Launch {
                         log: opts.logs.join(format!("{label}.log")),
                         label,
-                        command: command.clone(),
+                        command: crate::registry::with_workers(command, crate::machine::cores()).0,
                         health: f.health.clone(),
                         root: opts.root.clone(),
                         startup_timeout: opts.startup_timeout,
+                        cpus: None,
                     };
                     match Server::start(&launch) {
                         Err(e) => cell(name, f, contract, Err(format!("{e:#}"))),

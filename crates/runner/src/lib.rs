@@ -10,6 +10,8 @@ pub mod conformance;
 pub mod hostile;
 pub mod machine;
 pub mod managed;
+pub mod open_model;
+pub mod probe;
 pub mod progress;
 pub mod registry;
 pub mod report;
@@ -144,11 +146,12 @@ pub enum Command {
         /// Warm-up per server before measuring.
         #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
         warmup: Duration,
-        /// Open connections.
-        #[arg(long, default_value_t = 64)]
-        connections: u32,
-        /// Connection counts to sweep, e.g. 16,64,256 (overrides --connections).
-        #[arg(long, value_delimiter = ',')]
+        /// Open connections; several (16,256) sweep them, each target
+        /// measured at every level.
+        #[arg(long, value_delimiter = ',', default_value = "16,256")]
+        connections: Vec<u32>,
+        /// The same as --connections (kept for older scripts).
+        #[arg(long, value_delimiter = ',', hide = true)]
         sweep: Option<Vec<u32>>,
         /// wrk threads.
         #[arg(long, default_value_t = 1)]
@@ -175,6 +178,28 @@ pub enum Command {
         /// (the target is reported as not measured; 0 turns the guard off).
         #[arg(long, default_value = "4GiB")]
         max_server_rss: bytesize::ByteSize,
+        /// Worker threads or processes for every framework (`{workers}` in
+        /// the registry) [default: the cores the server may use].
+        #[arg(long)]
+        workers: Option<u32>,
+        /// Pin the server's process tree and the load generators to disjoint
+        /// CPUs: `server=LIST,load=LIST` (e.g. server=0,load=1).
+        #[arg(long, value_parser = machine::parse_pinning)]
+        cpus: Option<results::CpuPinning>,
+        /// Categories with an open-model (constant arrival rate) phase after
+        /// the closed loop: `none`, `all` or comma-separated names.
+        #[arg(long, default_value = "basic")]
+        open_model: String,
+        /// Time per offered rate in the open-model phase.
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        open_duration: Duration,
+        /// Offered rates as fractions of each framework's closed-loop maximum
+        /// for the endpoint.
+        #[arg(long, value_delimiter = ',', default_value = "0.5,0.75,0.9")]
+        open_fractions: Vec<f64>,
+        /// One rate offered to every framework, req/s.
+        #[arg(long, default_value_t = 1000.0)]
+        open_rate: f64,
     },
     /// Write a Markdown report with charts from one or more results files.
     Report {
@@ -185,15 +210,31 @@ pub enum Command {
         #[arg(long, default_value = "results/report")]
         output: PathBuf,
     },
-    /// Compare two results files per endpoint.
+    /// A regression gate between two results files: each endpoint's share
+    /// of the ceiling (or req/s with --raw), with the spread of the repeats
+    /// as the noise band. Exits 0 when the gate passes; 1 when an endpoint
+    /// regressed beyond the threshold and the noise, its p99 grew beyond its
+    /// threshold, its error rate rose, it disappeared, or it started failing
+    /// verification; 2 when the files cannot be compared (different machines
+    /// or load parameters, unless --force).
     Compare {
         /// The baseline.
         before: PathBuf,
         /// The candidate.
         after: PathBuf,
-        /// Exit 1 when any endpoint's req/s falls by more than this (e.g. 5%).
-        #[arg(long, value_parser = compare::parse_fraction)]
-        max_regression: Option<f64>,
+        /// Slowdown beyond which an endpoint fails (e.g. 10% or 0.1), when it
+        /// is also outside the noise band.
+        #[arg(long, default_value = "10%", value_parser = compare::parse_fraction)]
+        max_regression: f64,
+        /// p99 growth beyond which an endpoint fails.
+        #[arg(long, default_value = "50%", value_parser = compare::parse_fraction)]
+        max_p99_regression: f64,
+        /// Compare raw req/s instead of shares of each run's ceiling.
+        #[arg(long)]
+        raw: bool,
+        /// Compare even results from different machines or parameters.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -345,7 +386,19 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
             registry,
             startup_timeout,
             max_server_rss,
+            workers,
+            cpus,
+            open_model,
+            open_duration,
+            open_fractions,
+            open_rate,
         } => {
+            if open_fractions.iter().any(|f| !(*f > 0.0 && *f <= 1.5)) || open_rate <= 0.0 {
+                anyhow::bail!("open-model fractions must be in (0, 1.5] and the rate above 0");
+            }
+            if workers == Some(0) {
+                anyhow::bail!("--workers must be at least 1");
+            }
             managed::install_signal_handler()?;
             let registry = registry.unwrap_or_else(default_registry);
             let options = run::RunOptions {
@@ -356,7 +409,7 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
                 frameworks: framework,
                 duration,
                 warmup,
-                connections: sweep.unwrap_or_else(|| vec![connections]),
+                connections: sweep.unwrap_or(connections),
                 threads: threads.max(1),
                 repeat: repeat.max(1),
                 endpoints,
@@ -364,6 +417,14 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
                 output,
                 startup_timeout,
                 max_server_rss: Some(max_server_rss.as_u64()).filter(|&b| b > 0),
+                workers,
+                cpus,
+                open: run::OpenSettings {
+                    categories: open_model,
+                    duration: open_duration,
+                    fractions: open_fractions,
+                    common_rate: open_rate,
+                },
             };
             let outcome = run::run(&options)?;
             println!("results: {}", outcome.path.display());
@@ -385,26 +446,30 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
             before,
             after,
             max_regression,
+            max_p99_regression,
+            raw,
+            force,
         } => {
             let a = results::Results::load(&before)?;
             let b = results::Results::load(&after)?;
-            let (rows, unmatched) = compare::compare(&a, &b);
-            print!("{}", compare::table(&rows, max_regression));
-            for k in &unmatched {
-                println!("only in one file: {k}");
-            }
-            let worst = rows.iter().map(compare::Row::delta).fold(0.0, f64::min);
-            match max_regression {
-                Some(limit) if -worst > limit => {
-                    eprintln!(
-                        "regression: worst change {:+.1}% exceeds -{:.1}%",
-                        worst * 100.0,
-                        limit * 100.0
-                    );
-                    Ok(ExitCode::FAILURE)
+            if let Some(why) = compare::incomparable(&a, &b) {
+                if !force {
+                    eprintln!("refused: {why} (--force compares them anyway)");
+                    return Ok(ExitCode::from(compare::EXIT_REFUSED));
                 }
-                _ => Ok(ExitCode::SUCCESS),
+                println!("note: {why}; compared because of --force");
             }
+            let gate = compare::Gate {
+                max_regression,
+                max_p99_regression,
+                raw,
+            };
+            let comparison = compare::compare(&a, &b, gate);
+            print!("{}", compare::table(&comparison, gate));
+            if !comparison.problems.is_empty() {
+                eprintln!("the gate failed: {} problem(s)", comparison.problems.len());
+            }
+            Ok(ExitCode::from(comparison.exit_code()))
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Facts about the machine, the tools and the suite's commit.
 
-use crate::results::{Git, Machine};
+use crate::results::{CpuPinning, Git, Machine};
 use std::process::Command;
 
 fn output(program: &str, args: &[&str]) -> Option<String> {
@@ -8,6 +8,69 @@ fn output(program: &str, args: &[&str]) -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Logical cores this process may use.
+pub fn cores() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1))
+}
+
+/// The CPUs of a `taskset -c` list (`0,2-3`), checked against the cores
+/// there are.
+pub fn cpu_list(list: &str) -> Result<Vec<u32>, String> {
+    let mut cpus = Vec::new();
+    for part in list.split(',').map(str::trim) {
+        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+        let parse = |v: &str| {
+            v.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("`{list}` is not a CPU list like 0,2-3"))
+        };
+        let (lo, hi) = (parse(lo)?, parse(hi)?);
+        if lo > hi {
+            return Err(format!("`{part}` is an empty range"));
+        }
+        cpus.extend(lo..=hi);
+    }
+    if let Some(&bad) = cpus.iter().find(|&&c| c >= cores()) {
+        return Err(format!("CPU {bad} does not exist here ({} cores)", cores()));
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    Ok(cpus)
+}
+
+/// Parses `server=LIST,load=LIST` (`server=0,load=1`, `server=0-1,3,load=2`)
+/// into the two lists, which must not share a CPU.
+pub fn parse_pinning(text: &str) -> Result<CpuPinning, String> {
+    let bad = || format!("`{text}`: expected server=LIST,load=LIST");
+    let mut lists: [Option<String>; 2] = [None, None];
+    let mut current: Option<usize> = None;
+    for token in text.split(',') {
+        let (slot, value) = if let Some(v) = token.strip_prefix("server=") {
+            (0, v)
+        } else if let Some(v) = token.strip_prefix("load=") {
+            (1, v)
+        } else {
+            let slot = current.ok_or_else(bad)?;
+            let list: &mut String = lists[slot].get_or_insert_with(String::new);
+            list.push(',');
+            list.push_str(token);
+            continue;
+        };
+        lists[slot] = Some(value.to_owned());
+        current = Some(slot);
+    }
+    let [Some(server), Some(load)] = lists else {
+        return Err(bad());
+    };
+    let (s, l) = (cpu_list(&server)?, cpu_list(&load)?);
+    if let Some(shared) = s.iter().find(|c| l.contains(c)) {
+        return Err(format!(
+            "CPU {shared} is given to both the server and the load"
+        ));
+    }
+    Ok(CpuPinning { server, load })
 }
 
 /// CPU, cores, kernel and memory from `/proc` and `uname`.
@@ -70,4 +133,25 @@ pub fn version_of(command: &[String]) -> String {
 /// Now as RFC 3339 (UTC, seconds).
 pub fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod pinning_tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists_and_pinnings() {
+        assert_eq!(cpu_list("0").unwrap(), [0]);
+        assert!(cpu_list("x").is_err());
+        assert!(cpu_list("9999").is_err());
+        if cores() >= 2 {
+            assert_eq!(cpu_list("1,0-1").unwrap(), [0, 1]);
+            let p = parse_pinning("server=0,load=1").unwrap();
+            assert_eq!((p.server.as_str(), p.load.as_str()), ("0", "1"));
+            let err = parse_pinning("server=0-1,load=1").unwrap_err();
+            assert!(err.contains("both"), "{err}");
+        }
+        assert!(parse_pinning("server=0").is_err());
+        assert!(parse_pinning("0,1").is_err());
+    }
 }

@@ -53,6 +53,10 @@ pub struct Framework {
     /// inside it), each with the reason; reported as known, never hidden.
     #[serde(default)]
     pub known_failures: Vec<KnownFailure>,
+    /// Why it keeps one process whatever `--workers` says (its state would
+    /// split across processes); its commands then take no `{workers}`.
+    #[serde(default)]
+    pub single_process: Option<String>,
 }
 
 /// A contract check a framework cannot pass, and why.
@@ -92,6 +96,16 @@ impl Registry {
             if let Some((category, _)) = f.categories.iter().find(|(_, c)| c.is_empty()) {
                 bail!(
                     "{}: {name} has an empty command for {category}",
+                    path.display()
+                );
+            }
+            let takes_workers = f
+                .categories
+                .values()
+                .any(|c| c.iter().any(|a| a.contains("{workers}")));
+            if f.single_process.is_some() && takes_workers {
+                bail!(
+                    "{}: {name} says it keeps one process but its commands take {{workers}}",
                     path.display()
                 );
             }
@@ -143,6 +157,16 @@ pub fn with_port(command: &[String], port: u16) -> Vec<String> {
         .collect()
 }
 
+/// `command` with `{workers}` replaced, and whether it had one.
+pub fn with_workers(command: &[String], workers: u32) -> (Vec<String>, bool) {
+    let takes = command.iter().any(|a| a.contains("{workers}"));
+    let replaced = command
+        .iter()
+        .map(|a| a.replace("{workers}", &workers.to_string()))
+        .collect();
+    (replaced, takes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +196,29 @@ mod tests {
     fn ports_are_substituted() {
         let cmd = vec!["srv".to_owned(), "--port={port}".to_owned()];
         assert_eq!(with_port(&cmd, 81), ["srv", "--port=81"]);
+        let cmd = vec![
+            "srv".to_owned(),
+            "--threads".to_owned(),
+            "{workers}".to_owned(),
+        ];
+        assert_eq!(
+            with_workers(&cmd, 3),
+            (vec!["srv".into(), "--threads".into(), "3".into()], true)
+        );
+        assert!(!with_workers(&cmd[..1], 3).1);
+    }
+
+    #[test]
+    fn every_framework_takes_workers_or_says_why_not() {
+        for (name, f) in &registry().frameworks {
+            let takes = f
+                .categories
+                .values()
+                .all(|c| c.iter().any(|a| a.contains("{workers}")));
+            assert!(
+                takes || f.single_process.is_some(),
+                "{name}: no {{workers}} and no single_process reason"
+            );
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! `runner report`: a Markdown report with charts from one or more results
 //! files.
 
-use crate::chart::{BarChart, Series};
-use crate::results::{Measurement, Results};
+use crate::chart::{BarChart, Line, LineChart, Series};
+use crate::results::{Measurement, OpenPoint, Results};
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -24,10 +24,21 @@ fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "–".to_owned(), |v| format!("{v:.digits$}"))
 }
 
-/// A framework's measurements in one category, labelled for the report.
+/// A framework's measurements in one category, labelled for the report
+/// (a non-conforming framework's label says so).
 struct Column<'a> {
     label: String,
     results: &'a [Measurement],
+    open: &'a [OpenPoint],
+}
+
+/// Marks a figure that is left out of rankings.
+fn tainted(m: &Measurement) -> &'static str {
+    if m.trusted() {
+        ""
+    } else {
+        " ⚠"
+    }
 }
 
 fn row_label(m: &Measurement, sweep: bool) -> String {
@@ -63,7 +74,8 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
              Machine: {} ({} cores), {:.1} GiB, {} kernel {}  \n\
              Tools: {}  \n\
              Load: wrk, {} thread(s), connections {:?}, {} s × {} run(s) (median), {} s warm-up; \
-             keep-alive {}, pipelining {}\n",
+             keep-alive {}, pipelining {}; workers per framework: {}; CPUs: {}  \n\
+             Open model: {}\n",
             r.started_at,
             r.finished_at,
             r.git
@@ -88,6 +100,22 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
             p.warmup_seconds,
             if p.keep_alive { "on" } else { "off" },
             if p.pipelining { "on" } else { "off" },
+            p.workers.map_or_else(|| "not recorded".to_owned(), |w| w.to_string()),
+            p.cpus.as_ref().map_or_else(
+                || "shared by server and load".to_owned(),
+                |c| format!("server {}, load {}", c.server, c.load)
+            ),
+            p.open_model.as_ref().map_or_else(
+                || "not run".to_owned(),
+                |o| format!(
+                    "{} for {}; {} s per rate at {} of each framework's closed-loop maximum and at {:.0} req/s for all",
+                    o.tool,
+                    o.categories.join(", "),
+                    o.duration_seconds,
+                    o.fractions.iter().map(|f| format!("{:.0}%", f * 100.0)).collect::<Vec<_>>().join(", "),
+                    o.common_rate
+                )
+            ),
         );
         md.push_str("| ceiling | connections | req/s | p99 | CPU µs/req | peak RSS |\n|---|---:|---:|---:|---:|---:|\n");
         for m in &r.ceiling.results {
@@ -125,11 +153,18 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
         md.push('\n');
     }
     md.push_str(
-        "Share of ceiling = req/s ÷ the ceiling's req/s in the same run. CPU vs ceiling = server \
-         CPU per request ÷ the ceiling's: on a small machine the load generator saturates first, \
-         so this is the efficiency figure to read. Flags: `littles_law` (connections ÷ mean \
-         latency disagrees with req/s by > 20 %), `wrk_saturated` (wrk used ≥ 90 % of its \
-         cores), `errors`.\n\n",
+        "Good req/s = answers with the status their request expects, per second (goodput: an \
+         error is not a served request). Error rate = errors ÷ attempts. Share of ceiling = good \
+         req/s ÷ the ceiling's req/s in the same run. CPU vs ceiling = server CPU per good answer \
+         ÷ the ceiling's: on a small machine the load generator saturates first, so this is the \
+         efficiency figure to read. PSS counts shared pages once (forked workers). Sampled = \
+         answers checked against the contract during the load, and how many failed. Flags: \
+         `littles_law` (connections ÷ mean latency disagrees with req/s by > 20 %), \
+         `wrk_saturated` (wrk used ≥ 90 % of its cores), `errors`, `error_rate` (above 0.1 %) \
+         and `wrong_answers` (a sampled answer failed its check); figures with either of the \
+         last two are marked ⚠ and left out of the charts. A framework marked \
+         **non-conforming** failed a negative case or flow of the category: its figures are \
+         shown but it does not do all of the contract's work.\n\n",
     );
 
     let categories: BTreeSet<&str> = runs
@@ -148,15 +183,30 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
                 let Some(c) = f.categories.iter().find(|c| c.category == category) else {
                     continue;
                 };
-                let label = if runs.len() > 1 {
+                let mut label = if runs.len() > 1 {
                     format!("{} ({stem})", f.name)
                 } else {
                     f.name.clone()
                 };
+                if !c.conforming {
+                    label.push_str(" (non-conforming)");
+                }
                 let _ = writeln!(
                     md,
-                    "- **{label}** ({}): verification {} passed, {} failed{}{}{}{}",
+                    "- **{label}** ({}){}: verification {} passed, {} failed{}{}{}{}",
                     f.version,
+                    c.server.as_ref().map_or_else(String::new, |s| format!(
+                        " — `{}`{}{}",
+                        s.command.join(" "),
+                        s.single_process
+                            .as_deref()
+                            .map_or_else(String::new, |w| format!("; one process: {w}")),
+                        if s.restarted_per_target {
+                            "; restarted before each target"
+                        } else {
+                            ""
+                        }
+                    )),
                     c.verify.passed,
                     c.verify.failed,
                     if c.verify.skipped_endpoints.is_empty() {
@@ -199,12 +249,13 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
                 columns.push(Column {
                     label,
                     results: &c.results,
+                    open: &c.open_model,
                 });
             }
         }
         md.push_str(
-            "\n| framework | endpoint | conns | req/s | share of ceiling | CPU µs/req | CPU vs ceiling | p50 | p99 | p99.9 | peak RSS | errors | flags |\n\
-             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+            "\n| framework | endpoint | conns | good req/s | error rate | share of ceiling | CPU µs/req | CPU vs ceiling | p50 | p99 | p99.9 | peak RSS | PSS | sampled (failed) | flags |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
         );
         // Endpoint by endpoint, every framework side by side.
         let mut order: Vec<String> = Vec::new();
@@ -229,11 +280,13 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
             {
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {:.0} | {} | {:.1} | {} | {} | {} | {} | {:.1} MB | {} | {} |",
+                    "| {} | {} | {} | {:.0}{} | {:.2}% | {} | {:.1} | {} | {} | {} | {} | {:.1} MB | {} | {} ({}) | {} |",
                     col.label,
                     row_label(m, false),
                     m.connections,
                     m.requests_per_second,
+                    tainted(m),
+                    m.error_rate * 100.0,
                     opt(m.ceiling_share, 2),
                     m.cpu.us_per_request,
                     opt(m.ceiling_cpu_ratio, 2),
@@ -241,13 +294,18 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
                     ms(m.latency_us.p99),
                     ms(m.latency_us.p99_9),
                     mb(m.memory.peak_rss_bytes),
-                    m.errors.total(),
+                    m.memory
+                        .peak_pss_bytes
+                        .map_or_else(|| "–".to_owned(), |b| format!("{:.1} MB", mb(b))),
+                    m.load_checks.checked,
+                    m.load_checks.failed,
                     m.sanity.flags.join(", ")
                 );
             }
         }
         md.push('\n');
         charts(category, &columns, &runs, dir, &mut md)?;
+        open_model(category, &columns, dir, &mut md)?;
     }
     let path = dir.join("report.md");
     std::fs::write(&path, md).with_context(|| format!("writing {}", path.display()))?;
@@ -281,10 +339,11 @@ fn charts(
     if rows.is_empty() {
         return Ok(());
     }
+    // Tainted figures (error rate above 0.1 %, wrong answers) are not drawn.
     let value = |c: &Column<'_>, row: &str, f: &dyn Fn(&Measurement) -> f64| {
         c.results
             .iter()
-            .find(|m| row_label(m, sweep) == row)
+            .find(|m| row_label(m, sweep) == row && m.trusted())
             .map_or(f64::NAN, f)
     };
     let per_framework = |f: &dyn Fn(&Measurement) -> f64| -> Vec<Series> {
@@ -380,6 +439,91 @@ fn charts(
          PNG versions: [req/s]({category}-rps.png), [share]({category}-share.png), \
          [CPU]({category}-cpu.png), [p99]({category}-p99.png), [memory]({category}-memory.png)\n",
         latency_links.join("\n\n")
+    );
+    Ok(())
+}
+
+/// The open-model section of a category: a table of every point and a
+/// latency-vs-load chart (p99 against the offered share of each framework's
+/// own maximum, one line per framework, geometric mean over its endpoints).
+fn open_model(category: &str, columns: &[Column<'_>], dir: &Path, md: &mut String) -> Result<()> {
+    if columns.iter().all(|c| c.open.is_empty()) {
+        return Ok(());
+    }
+    let _ = writeln!(
+        md,
+        "### {category}: open model (constant arrival rate)\n\n\
+         Requests sent at a fixed rate whatever the server's pace, latency counted from each \
+         request's scheduled send time (corrected for coordinated omission). Offered = a share \
+         of the framework's own closed-loop maximum for the endpoint, or the common rate. \
+         **short**: the achieved rate of good answers fell below 95 % of the offered one.\n\n\
+         | framework | endpoint | offered | req/s offered | good req/s | p50 | p90 | p99 | p99.9 | max | errors |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for c in columns {
+        for p in c.open {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.0} | {:.0}{} | {} | {} | {} | {} | {} | {} |",
+                c.label,
+                p.name,
+                p.fraction
+                    .map_or_else(|| "common".to_owned(), |f| format!("{:.0}%", f * 100.0)),
+                p.target_rps,
+                p.achieved_rps,
+                if p.short { " **short**" } else { "" },
+                ms(p.latency_us.p50),
+                ms(p.latency_us.p90),
+                ms(p.latency_us.p99),
+                ms(p.latency_us.p99_9),
+                ms(p.latency_us.max),
+                p.errors
+            );
+        }
+    }
+    let lines: Vec<Line> = columns
+        .iter()
+        .map(|c| {
+            let fractions: BTreeSet<u64> = c
+                .open
+                .iter()
+                .filter_map(|p| p.fraction)
+                .map(f64::to_bits)
+                .collect();
+            let mut points: Vec<(f64, f64)> = fractions
+                .into_iter()
+                .map(f64::from_bits)
+                .filter_map(|f| {
+                    let p99: Vec<f64> = c
+                        .open
+                        .iter()
+                        .filter(|p| p.fraction == Some(f) && p.latency_us.p99 > 0.0)
+                        .map(|p| p.latency_us.p99 / 1000.0)
+                        .collect();
+                    (!p99.is_empty()).then(|| {
+                        let mean = p99.iter().map(|v| v.ln()).sum::<f64>() / p99.len() as f64;
+                        (f, mean.exp())
+                    })
+                })
+                .collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Line {
+                label: c.label.clone(),
+                points,
+            }
+        })
+        .collect();
+    let stem = format!("{category}-open-latency");
+    LineChart {
+        title: &format!("{category}: p99 latency vs offered load (open model)"),
+        x_label: "offered load, share of the framework's own closed-loop maximum",
+        y_label: "p99 ms, geometric mean over endpoints (log)",
+        lines: &lines,
+    }
+    .write(&dir.join(&stem))?;
+    let _ = writeln!(
+        md,
+        "\n![p99 vs offered load]({stem}.svg)\n\nPNG: [p99 vs offered load]({stem}.png)\n"
     );
     Ok(())
 }

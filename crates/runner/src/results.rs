@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Version of this format; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The oldest format this runner still reads (later fields default).
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
@@ -90,6 +90,43 @@ pub struct Parameters {
     pub keep_alive: bool,
     /// Requests are not pipelined.
     pub pipelining: bool,
+    /// Worker threads or processes asked of every framework (`{workers}` in
+    /// its registry command); frameworks that keep one process say why in
+    /// their category's `server`.
+    #[serde(default)]
+    pub workers: Option<u32>,
+    /// CPUs the server's process tree and the load generator were pinned to.
+    #[serde(default)]
+    pub cpus: Option<CpuPinning>,
+    /// The open-model (constant arrival rate) phase, if it ran.
+    #[serde(default)]
+    pub open_model: Option<OpenModelParameters>,
+}
+
+/// Disjoint CPU lists (as `taskset -c` takes them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuPinning {
+    /// The server's process tree.
+    pub server: String,
+    /// wrk and oha.
+    pub load: String,
+}
+
+/// How the open-model phase ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenModelParameters {
+    /// Categories it ran for.
+    pub categories: Vec<String>,
+    /// Seconds per rate.
+    pub duration_seconds: u64,
+    /// Fractions of each framework's own closed-loop maximum.
+    pub fractions: Vec<f64>,
+    /// One rate offered to every framework, req/s.
+    pub common_rate: f64,
+    /// The generator and its version, or why the phase did not run.
+    pub tool: String,
 }
 
 /// The ceiling's measurements.
@@ -137,6 +174,76 @@ pub struct CategoryResult {
     /// Targets that could not be measured, and why.
     #[serde(default)]
     pub failed_targets: Vec<FailedTarget>,
+    /// Whether every negative case and flow passed: a non-conforming
+    /// framework's figures are shown, marked, and left out of rankings.
+    #[serde(default = "yes")]
+    pub conforming: bool,
+    /// How the server was started.
+    #[serde(default)]
+    pub server: Option<ServerInfo>,
+    /// sha256 of the contract file the server was verified and loaded with.
+    #[serde(default)]
+    pub contract_sha256: Option<String>,
+    /// Constant-arrival-rate measurements.
+    #[serde(default)]
+    pub open_model: Vec<OpenPoint>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How a framework's server ran for one category.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerInfo {
+    /// The command, `{port}` left as is.
+    pub command: Vec<String>,
+    /// Workers asked of it (`{workers}` in its command), if it takes any.
+    pub workers: Option<u32>,
+    /// Why it keeps one process, when the registry says so.
+    pub single_process: Option<String>,
+    /// Whether it was restarted before each target (stateful categories).
+    pub restarted_per_target: bool,
+}
+
+/// One endpoint at one offered rate, open model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenPoint {
+    /// Endpoint name.
+    pub name: String,
+    /// Fraction of the framework's closed-loop maximum for this endpoint, or
+    /// `None` for the common rate.
+    pub fraction: Option<f64>,
+    /// Offered rate, req/s.
+    pub target_rps: f64,
+    /// Good answers per second achieved.
+    pub achieved_rps: f64,
+    /// The achieved rate fell short of the offered one (below 95 %).
+    pub short: bool,
+    /// Answers received.
+    pub requests: u64,
+    /// Wrong statuses and failed requests.
+    pub errors: u64,
+    /// Latency from each request's scheduled send time, µs.
+    pub latency_us: OpenLatency,
+}
+
+/// Open-model latency percentiles, µs (corrected for coordinated omission).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenLatency {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p99_9: f64,
+    /// Largest.
+    pub max: f64,
 }
 
 /// A target whose measurement failed (its server died, wrk failed).
@@ -159,6 +266,10 @@ impl CategoryResult {
             results: Vec::new(),
             crashes: Vec::new(),
             failed_targets: Vec::new(),
+            conforming: true,
+            server: None,
+            contract_sha256: None,
+            open_model: Vec::new(),
         }
     }
 }
@@ -191,13 +302,20 @@ pub struct Measurement {
     pub name: String,
     /// Open connections.
     pub connections: u32,
-    /// Requests per second of each run.
+    /// Good answers per second of each run.
     pub runs_rps: Vec<f64>,
-    /// Median of `runs_rps`.
+    /// Goodput: median of `runs_rps`, answers with the status their request
+    /// expects, per second (errors are not served requests).
     pub requests_per_second: f64,
+    /// All answers per second (good or not) of the median run.
+    #[serde(default)]
+    pub throughput_rps: f64,
+    /// Errors ÷ attempts (answers + requests that got none), over all runs.
+    #[serde(default)]
+    pub error_rate: f64,
     /// Requests completed over all runs.
     pub requests: u64,
-    /// 4xx answers that the endpoint gives by contract (not errors).
+    /// 4xx answers that their request expects by contract (not errors).
     pub expected_non_2xx: u64,
     /// Latency of the median run, µs.
     pub latency_us: Latency,
@@ -213,6 +331,40 @@ pub struct Measurement {
     pub ceiling_cpu_ratio: Option<f64>,
     /// Checks that the figure can be trusted.
     pub sanity: Sanity,
+    /// The load as wrk ran it.
+    #[serde(default)]
+    pub load: Option<LoadUsed>,
+    /// Answers sampled during the load and checked against the contract.
+    #[serde(default)]
+    pub load_checks: crate::probe::LoadChecks,
+}
+
+/// The load as wrk ran it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadUsed {
+    /// wrk threads.
+    pub threads: u32,
+    /// Connections wrk opened (`connections / threads` per thread).
+    pub connections: u32,
+    /// `static` (wrk's own request), `dynamic` (Lua `request()`), or
+    /// `dynamic+statuses` (also `response()`, counting per status).
+    pub script: String,
+}
+
+/// Error rates above this taint a figure (flag `error_rate`).
+pub const MAX_ERROR_RATE: f64 = 0.001;
+
+impl Measurement {
+    /// Whether the figure may be ranked: no error rate above 0.1 %, no
+    /// wrong answer among the samples.
+    pub fn trusted(&self) -> bool {
+        !self
+            .sanity
+            .flags
+            .iter()
+            .any(|f| f == "error_rate" || f == "wrong_answers")
+    }
 }
 
 /// Server CPU.
@@ -235,6 +387,13 @@ pub struct Memory {
     pub peak_rss_bytes: u64,
     /// Resident bytes at the end.
     pub final_rss_bytes: u64,
+    /// Peak proportional set size (forked workers' shared pages counted
+    /// once), sampled each second.
+    #[serde(default)]
+    pub peak_pss_bytes: Option<u64>,
+    /// Proportional set size at the end.
+    #[serde(default)]
+    pub final_pss_bytes: Option<u64>,
 }
 
 /// Plausibility of a measurement.
@@ -247,13 +406,16 @@ pub struct Sanity {
     pub deviation: f64,
     /// Cores wrk itself used on average.
     pub wrk_cores: f64,
-    /// Warnings: `littles_law`, `wrk_saturated`, `errors`.
+    /// Warnings: `littles_law`, `wrk_saturated`, `errors`, `error_rate`
+    /// (above 0.1 %: left out of rankings), `wrong_answers` (a sampled
+    /// answer failed its contract check: left out of rankings).
     pub flags: Vec<String>,
 }
 
 impl Sanity {
-    /// Checks a measurement: Little's law within 20 %, wrk below 90 % of its
-    /// threads' cores, no errors.
+    /// Checks a measurement: Little's law within 20 % (on all answers), wrk
+    /// below 90 % of its threads' cores, no errors, an error rate within
+    /// 0.1 %, no wrong sampled answer.
     pub fn check(
         connections: u32,
         rps: f64,
@@ -289,6 +451,16 @@ impl Sanity {
             flags,
         }
     }
+
+    /// Adds the flags of the error rate and of the sampled answers.
+    pub fn taint(&mut self, error_rate: f64, wrong_answers: u64) {
+        if error_rate > MAX_ERROR_RATE {
+            self.flags.push("error_rate".to_owned());
+        }
+        if wrong_answers > 0 {
+            self.flags.push("wrong_answers".to_owned());
+        }
+    }
 }
 
 impl Memory {
@@ -297,6 +469,8 @@ impl Memory {
         Self {
             peak_rss_bytes: u.peak_rss_bytes,
             final_rss_bytes: u.final_rss_bytes,
+            peak_pss_bytes: u.peak_pss_bytes,
+            final_pss_bytes: u.final_pss_bytes,
         }
     }
 }

@@ -6,22 +6,35 @@
 
 use crate::conformance;
 use crate::managed::Managed;
+use crate::open_model;
+use crate::probe::{self, LoadChecks, Prober};
 use crate::progress::Progress;
 use crate::registry::{Framework, Registry};
 use crate::results::{
-    median, CategoryResult, Ceiling, Cpu, FailedTarget, FrameworkResult, Measurement, Memory,
-    Parameters, Results, Sanity, SCHEMA_VERSION,
+    median, CategoryResult, Ceiling, Cpu, CpuPinning, FailedTarget, FrameworkResult, LoadUsed,
+    Measurement, Memory, OpenModelParameters, Parameters, Results, Sanity, ServerInfo,
+    SCHEMA_VERSION,
 };
-use crate::sampler::{Sampler, Usage};
-use crate::server::{Launch, Server};
+use crate::sampler::{self, Sampler, Usage};
+use crate::server::{pinned, Launch, Server};
 use crate::targets::{self, Target, TargetKind};
 use crate::wrk::{self, Errors, Load, Summary};
 use anyhow::{bail, Context, Result};
 use contract::Contract;
+use sha2::Digest;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+
+/// Below this many cores busy, a server's background work has drained.
+const IDLE_CORES: f64 = 0.05;
+
+/// Longest wait for a server to settle between targets.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Pause between answers sampled during a load.
+const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
 /// Everything `run` needs.
 #[derive(Debug, Clone)]
@@ -57,6 +70,57 @@ pub struct RunOptions {
     /// A server whose process tree grows past this many resident bytes
     /// during a load is killed (and restarted for the next target).
     pub max_server_rss: Option<u64>,
+    /// Workers for every framework (`{workers}`); default: the cores the
+    /// server may use.
+    pub workers: Option<u32>,
+    /// CPUs for the server and for the load generators.
+    pub cpus: Option<CpuPinning>,
+    /// The open-model phase.
+    pub open: OpenSettings,
+}
+
+/// What the open-model phase runs.
+#[derive(Debug, Clone)]
+pub struct OpenSettings {
+    /// `none`, `all` or comma-separated categories.
+    pub categories: String,
+    /// Time per offered rate.
+    pub duration: Duration,
+    /// Fractions of each framework's closed-loop maximum per endpoint.
+    pub fractions: Vec<f64>,
+    /// One rate offered to every framework, req/s.
+    pub common_rate: f64,
+}
+
+impl OpenSettings {
+    fn covers(&self, category: &str) -> bool {
+        match self.categories.as_str() {
+            "none" => false,
+            "all" => true,
+            list => list.split(',').any(|c| c.trim() == category),
+        }
+    }
+}
+
+impl RunOptions {
+    /// Workers given to every framework.
+    pub fn workers(&self) -> u32 {
+        self.workers.unwrap_or_else(|| {
+            self.cpus
+                .as_ref()
+                .and_then(|c| crate::machine::cpu_list(&c.server).ok())
+                .map_or_else(crate::machine::cores, |l| l.len() as u32)
+                .max(1)
+        })
+    }
+}
+
+/// One wrk run and what was seen meanwhile.
+struct Run {
+    summary: Summary,
+    usage: Usage,
+    wrk_cpu: f64,
+    checks: LoadChecks,
 }
 
 /// CPU seconds of reaped children (wrk, once waited for).
@@ -73,18 +137,25 @@ struct Runner<'a> {
     rt: tokio::runtime::Runtime,
     logs: PathBuf,
     progress: Progress,
+    /// oha, when the open-model phase can run.
+    oha: Option<PathBuf>,
 }
 
 impl Runner<'_> {
     fn launch(&self, label: &str, command: &[String], health: &str) -> Launch {
         Launch {
             label: label.to_owned(),
-            command: command.to_vec(),
+            command: crate::registry::with_workers(command, self.opts.workers()).0,
             health: health.to_owned(),
             root: self.opts.root.clone(),
             log: self.logs.join(format!("{label}.log")),
             startup_timeout: self.opts.startup_timeout,
+            cpus: self.opts.cpus.as_ref().map(|c| c.server.clone()),
         }
+    }
+
+    fn load_cpus(&self) -> Option<&str> {
+        self.opts.cpus.as_ref().map(|c| c.load.as_str())
     }
 
     fn stop(&self, server: Server) {
@@ -97,18 +168,40 @@ impl Runner<'_> {
         }
     }
 
-    /// One wrk run against `server`, sampling the server meanwhile.
+    /// One wrk run against `server`, sampling the server meanwhile (its
+    /// CPU cut to wrk's measured window) and, with `sampled`, checking
+    /// answers of that target against the contract.
     fn wrk_once(
         &self,
         server: &Server,
         script: &Path,
         load: Load,
-    ) -> Result<(Summary, Usage, f64)> {
+        sampled: Option<&Target>,
+    ) -> Result<Run> {
         let before = children_cpu();
         let sampler = Sampler::with_limit(server.pid(), self.opts.max_server_rss);
-        let child = Managed::spawn(&mut wrk::command(server.url(), script, load), None, true)?;
+        let argv: Vec<String> = {
+            let cmd = wrk::command(server.url(), script, load);
+            std::iter::once(cmd.get_program())
+                .chain(cmd.get_args())
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        let argv = pinned(argv, self.load_cpus());
+        let (program, args) = argv.split_first().context("empty wrk command")?;
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        let prober = sampled
+            .map(|t| Prober::start(server.url(), t, SAMPLE_EVERY, t.max_connections.is_some()));
+        let child = Managed::spawn(&mut cmd, None, true)?;
         let (status, stdout, stderr) = child.wait_output()?;
-        let usage = sampler.finish();
+        let parsed = wrk::parse(&stdout);
+        let measured = parsed
+            .as_ref()
+            .ok()
+            .map(|s| Duration::from_micros(s.duration_us));
+        let usage = sampler.finish_within(measured);
+        let checks = prober.map(Prober::finish).unwrap_or_default();
         let wrk_cpu = children_cpu() - before;
         if usage.over_limit {
             bail!(
@@ -119,9 +212,13 @@ impl Runner<'_> {
         if !status.success() {
             bail!("wrk failed ({status}): {}", stderr.trim());
         }
-        let summary =
-            wrk::parse(&stdout).with_context(|| format!("wrk said: {}", stderr.trim()))?;
-        Ok((summary, usage, wrk_cpu))
+        let summary = parsed.with_context(|| format!("wrk said: {}", stderr.trim()))?;
+        Ok(Run {
+            summary,
+            usage,
+            wrk_cpu,
+            checks,
+        })
     }
 
     /// Writes the target's Lua script beside the logs (kept); large bodies
@@ -141,10 +238,17 @@ impl Runner<'_> {
         let (script, _bodies) = self.script(label, target)?;
         let load = Load {
             threads: self.opts.threads,
-            connections: self.opts.connections.iter().copied().max().unwrap_or(64),
+            connections: self
+                .opts
+                .connections
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(64)
+                .min(target.max_connections.unwrap_or(u32::MAX)),
             seconds: self.opts.warmup.as_secs().max(1),
         };
-        self.wrk_once(server, &script, load).map(|_| ())
+        self.wrk_once(server, &script, load, None).map(|_| ())
     }
 
     /// `repeat` wrk runs of one target at one connection count.
@@ -164,54 +268,87 @@ impl Runner<'_> {
         };
         let mut runs = Vec::new();
         for _ in 0..self.opts.repeat.max(1) {
-            runs.push(self.wrk_once(server, &script, load)?);
+            runs.push(self.wrk_once(server, &script, load, Some(target))?);
         }
-        let rps: Vec<f64> = runs.iter().map(|(s, _, _)| s.rps()).collect();
+        Ok(self.measurement(target, connections, load, &runs))
+    }
+
+    /// A measurement from `repeat` runs: goodput (answers with the status
+    /// their request expects), errors over all runs, CPU per good answer.
+    fn measurement(
+        &self,
+        target: &Target,
+        connections: u32,
+        load: Load,
+        runs: &[Run],
+    ) -> Measurement {
+        let rps: Vec<f64> = runs.iter().map(|r| r.summary.goodput()).collect();
         let mid = median(&rps);
-        let (median_run, _, _) = runs
+        let median_run = runs
             .iter()
-            .min_by(|a, b| (a.0.rps() - mid).abs().total_cmp(&(b.0.rps() - mid).abs()))
-            .context("no runs")?;
-        let requests: u64 = runs.iter().map(|(s, _, _)| s.requests).sum();
-        let cpu_seconds: f64 = runs.iter().map(|(_, u, _)| u.cpu_seconds).sum();
+            .min_by(|a, b| {
+                (a.summary.goodput() - mid)
+                    .abs()
+                    .total_cmp(&(b.summary.goodput() - mid).abs())
+            })
+            .map(|r| r.summary.clone())
+            .unwrap_or_default();
+        let requests: u64 = runs.iter().map(|r| r.summary.requests).sum();
+        let mut errors = Errors::default();
+        runs.iter().for_each(|r| errors.add(&r.summary.errors()));
+        let good = requests.saturating_sub(errors.status);
+        let attempts = requests + errors.unanswered();
+        let error_rate = if attempts > 0 {
+            errors.total() as f64 / attempts as f64
+        } else {
+            0.0
+        };
+        let cpu_seconds: f64 = runs.iter().map(|r| r.usage.cpu_seconds).sum();
         let wall: f64 = runs
             .iter()
-            .map(|(s, _, _)| s.duration_us as f64 / 1e6)
+            .map(|r| r.summary.duration_us as f64 / 1e6)
             .sum();
-        let wrk_cpu: f64 = runs.iter().map(|(_, _, w)| w).sum();
-        let mut errors = Errors::default();
-        runs.iter().for_each(|(s, _, _)| errors.add(&s.errors));
-        // Endpoints that measure rejection answer 4xx by contract (verify
-        // checked exactly which); those answers are not errors.
-        let expected_non_2xx = if target.expects_rejection {
-            std::mem::take(&mut errors.status)
-        } else {
-            0
-        };
+        let wrk_cpu: f64 = runs.iter().map(|r| r.wrk_cpu).sum();
+        let mut checks = LoadChecks::default();
+        runs.iter().for_each(|r| checks.add(&r.checks));
+        let max_of = |f: fn(&Usage) -> Option<u64>| runs.iter().filter_map(|r| f(&r.usage)).max();
         let memory = Memory {
             peak_rss_bytes: runs
                 .iter()
-                .map(|(_, u, _)| u.peak_rss_bytes)
+                .map(|r| r.usage.peak_rss_bytes)
                 .max()
                 .unwrap_or(0),
-            final_rss_bytes: runs.last().map_or(0, |(_, u, _)| u.final_rss_bytes),
+            final_rss_bytes: runs.last().map_or(0, |r| r.usage.final_rss_bytes),
+            peak_pss_bytes: max_of(|u| u.peak_pss_bytes),
+            final_pss_bytes: runs.last().and_then(|r| r.usage.final_pss_bytes),
         };
         let wrk_cores = if wall > 0.0 { wrk_cpu / wall } else { 0.0 };
-        Ok(Measurement {
+        let mut sanity = Sanity::check(
+            load.actual_connections(),
+            median_run.rps(),
+            median_run.latency_us.mean,
+            wrk_cores,
+            self.opts.threads,
+            errors.total(),
+        );
+        sanity.taint(error_rate, checks.failed);
+        Measurement {
             kind: target.kind,
             name: target.name.clone(),
             connections,
             runs_rps: rps,
             requests_per_second: mid,
+            throughput_rps: median_run.rps(),
+            error_rate,
             requests,
-            expected_non_2xx,
+            expected_non_2xx: runs.iter().map(|r| r.summary.expected_rejections()).sum(),
             latency_us: median_run.latency_us,
             errors,
             cpu: Cpu {
                 seconds: cpu_seconds,
                 average_cores: if wall > 0.0 { cpu_seconds / wall } else { 0.0 },
-                us_per_request: if requests > 0 {
-                    cpu_seconds * 1e6 / requests as f64
+                us_per_request: if good > 0 {
+                    cpu_seconds * 1e6 / good as f64
                 } else {
                     0.0
                 },
@@ -219,35 +356,36 @@ impl Runner<'_> {
             memory,
             ceiling_share: None,
             ceiling_cpu_ratio: None,
-            sanity: Sanity::check(
-                connections,
-                mid,
-                median_run.latency_us.mean,
-                wrk_cores,
-                self.opts.threads,
-                errors.total(),
-            ),
-        })
+            sanity,
+            load: Some(LoadUsed {
+                threads: load.threads,
+                connections: load.actual_connections(),
+                script: if target.is_static() {
+                    "static"
+                } else if target.wrk_counts_errors() {
+                    "dynamic"
+                } else {
+                    "dynamic+statuses"
+                }
+                .to_owned(),
+            }),
+            load_checks: checks,
+        }
     }
 
     fn ceiling(&self, registry: &Registry) -> Result<Ceiling> {
         let c = &registry.ceiling;
         self.progress.step("ceiling: starting");
         let server = Server::start(&self.launch("ceiling", &c.command, &c.path))?;
-        let target = Target {
-            kind: TargetKind::Endpoint,
-            name: "hello".to_owned(),
-            requests: vec![contract::prepare(
-                "GET",
-                &c.path,
-                &Default::default(),
-                &Default::default(),
-                &mut rand::rng(),
-            )
-            .map_err(anyhow::Error::msg)?],
-            expects_rejection: false,
-            max_connections: None,
-        };
+        let request = contract::prepare(
+            "GET",
+            &c.path,
+            &Default::default(),
+            &Default::default(),
+            &mut rand::rng(),
+        )
+        .map_err(anyhow::Error::msg)?;
+        let target = targets::single("hello", request, 200);
         self.warm_up(&server, "ceiling-warmup", &target)?;
         let mut results = Vec::new();
         for &conns in &self.opts.connections {
@@ -295,18 +433,27 @@ impl Runner<'_> {
     fn category(
         &self,
         framework: &str,
-        health: &str,
+        f: &Framework,
         command: &[String],
         contract: &Contract,
         known: &[crate::registry::KnownFailure],
     ) -> CategoryResult {
         let label = format!("{framework}-{}", contract.category);
         let mut result = CategoryResult::new(&contract.category);
+        let stateful = contract.load.stateful;
+        let (_, takes_workers) = crate::registry::with_workers(command, self.opts.workers());
+        result.server = Some(ServerInfo {
+            command: crate::registry::with_workers(command, self.opts.workers()).0,
+            workers: takes_workers.then(|| self.opts.workers()),
+            single_process: f.single_process.clone(),
+            restarted_per_target: stateful,
+        });
+        result.contract_sha256 = contract_sha256(&self.opts.contracts, &contract.category);
         self.progress.step(format!(
             "{framework}/{}: starting and verifying",
             contract.category
         ));
-        let mut server = match Server::start(&self.launch(&label, command, health)) {
+        let mut server = match Server::start(&self.launch(&label, command, &f.health)) {
             Ok(s) => s,
             Err(e) => {
                 self.progress.note(format!("  {label}: {e:#}"));
@@ -317,6 +464,7 @@ impl Runner<'_> {
         let (report, crashes) =
             conformance::verify(&self.rt, &mut server, contract, Duration::from_secs(10));
         result.verify = conformance::summarize(&report, contract, known);
+        result.conforming = conformance::conforming(&report);
         result.crashes = crashes;
         let verified: Vec<String> = report
             .passed_endpoints()
@@ -325,8 +473,9 @@ impl Runner<'_> {
             .collect();
         if !report.passed() {
             self.progress.note(format!(
-                "  {label}: {} verification check(s) failed; failed endpoints are not benchmarked:\n{}",
+                "  {label}: {} verification check(s) failed{}; failed endpoints are not benchmarked:\n{}",
                 result.verify.failed,
+                if result.conforming { "" } else { " (non-conforming: a negative case or flow failed)" },
                 result.verify.failures.iter().map(|f| format!("    {f}")).collect::<Vec<_>>().join("\n")
             ));
         }
@@ -349,20 +498,22 @@ impl Runner<'_> {
                 return result;
             }
         };
-        // Endpoints with their own load limits (100 MB transfers) stay out
-        // of the shared warm-up.
-        let all: Vec<(String, u32)> = targets
-            .iter()
-            .filter(|t| t.kind == TargetKind::Endpoint && t.max_connections.is_none())
-            .map(|t| (t.name.clone(), 1))
-            .collect();
-        if !all.is_empty() {
-            let warm = targets::mix(contract, TargetKind::Scenario, "warmup", &all, 99)
-                .and_then(|warm| self.warm_up(&server, &label, &warm));
-            if let Err(e) = warm {
-                self.progress.note(format!("  {label}: warm-up: {e:#}"));
-                if !self.survive(&mut server, &label, "load: warm-up", &mut result) {
-                    return result;
+        // Stateless categories share one warm-up; stateful ones warm up each
+        // target after the restart that gives it a fresh store.
+        if !stateful {
+            let all: Vec<(String, u32)> = targets
+                .iter()
+                .filter(|t| t.kind == TargetKind::Endpoint && t.max_connections.is_none())
+                .map(|t| (t.name.clone(), 1))
+                .collect();
+            if !all.is_empty() {
+                let warm = targets::mix(contract, TargetKind::Scenario, "warmup", &all, 99)
+                    .and_then(|warm| self.warm_up(&server, &label, &warm));
+                if let Err(e) = warm {
+                    self.progress.note(format!("  {label}: warm-up: {e:#}"));
+                    if !self.survive(&mut server, &label, "load: warm-up", &mut result) {
+                        return result;
+                    }
                 }
             }
         }
@@ -372,7 +523,10 @@ impl Runner<'_> {
                     "{framework}/{}: {} with {conns} connections",
                     contract.category, t.name
                 ));
-                match self.measure(&server, &label, t, conns) {
+                let outcome = self
+                    .prepare_target(&mut server, &label, t, stateful)
+                    .and_then(|()| self.measure(&server, &label, t, conns));
+                match outcome {
                     Ok(m) => {
                         if server.exited().is_some() {
                             result.failed_targets.push(FailedTarget {
@@ -397,8 +551,144 @@ impl Runner<'_> {
                 }
             }
         }
+        if self.opts.open.covers(&contract.category) {
+            if let Some(oha) = &self.oha {
+                self.open_model(oha, &mut server, &label, &targets, stateful, &mut result);
+            }
+        }
         self.stop(server);
         result
+    }
+
+    /// Before a target: a fresh server in stateful categories (then its own
+    /// warm-up), else a settled one (background work drained); then the
+    /// exact requests of its load verified.
+    fn prepare_target(
+        &self,
+        server: &mut Server,
+        label: &str,
+        target: &Target,
+        stateful: bool,
+    ) -> Result<()> {
+        if stateful {
+            server
+                .restart(&format!("a fresh store for {}", target.name))
+                .context("restarting the server for a fresh store")?;
+        } else if sampler::wait_idle(server.pid(), IDLE_CORES, IDLE_TIMEOUT).is_none() {
+            self.progress.note(format!(
+                "  {label}: the server was still busy {IDLE_TIMEOUT:?} after the last load"
+            ));
+        }
+        probe::verify_requests(&self.rt, server.url(), target)
+            .map_err(|e| anyhow::anyhow!("not measured: {e}"))?;
+        if stateful {
+            self.warm_up(server, label, target)?;
+        }
+        Ok(())
+    }
+
+    /// The open-model phase of a category: each measured endpoint at
+    /// fractions of its own closed-loop maximum and at the common rate.
+    fn open_model(
+        &self,
+        oha: &Path,
+        server: &mut Server,
+        label: &str,
+        targets: &[Target],
+        stateful: bool,
+        result: &mut CategoryResult,
+    ) {
+        let open = &self.opts.open;
+        let connections = self.opts.connections.iter().copied().max().unwrap_or(64);
+        for t in targets.iter().filter(|t| t.kind == TargetKind::Endpoint) {
+            if let Some(why) = open_model::unsuitable(t) {
+                self.progress
+                    .note(format!("  {label}: {}: no open-model phase: {why}", t.name));
+                continue;
+            }
+            let best = result
+                .results
+                .iter()
+                .filter(|m| m.name == t.name && m.trusted())
+                .map(|m| m.requests_per_second)
+                .fold(0.0, f64::max);
+            let mut rates: Vec<(Option<f64>, f64)> = if best > 0.0 {
+                open.fractions
+                    .iter()
+                    .map(|&f| (Some(f), f * best))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            rates.push((None, open.common_rate));
+            let body = t.requests[0].request.body.as_ref().map(|b| {
+                let path = self.logs.join(format!("{label}-{}-open.bin", t.name));
+                (std::fs::write(&path, b).map(|()| path.clone()), path)
+            });
+            for (fraction, rate) in rates {
+                let what = fraction.map_or_else(
+                    || format!("{rate:.0} req/s (common)"),
+                    |f| format!("{:.0}% = {rate:.0} req/s", f * 100.0),
+                );
+                self.progress
+                    .note(format!("  {label}: {} open model at {what}", t.name));
+                let outcome = (|| -> Result<crate::results::OpenPoint> {
+                    if stateful {
+                        server.restart(&format!("a fresh store for {} (open model)", t.name))?;
+                    } else {
+                        sampler::wait_idle(server.pid(), IDLE_CORES, IDLE_TIMEOUT);
+                    }
+                    let body_file = match &body {
+                        Some((Ok(p), _)) => Some(p.as_path()),
+                        Some((Err(e), p)) => bail!("writing {}: {e}", p.display()),
+                        None => None,
+                    };
+                    let cmd = open_model::command(
+                        oha,
+                        server.url(),
+                        t,
+                        rate,
+                        open.duration,
+                        connections,
+                        body_file,
+                    );
+                    let argv: Vec<String> = std::iter::once(cmd.get_program())
+                        .chain(cmd.get_args())
+                        .map(|a| a.to_string_lossy().into_owned())
+                        .collect();
+                    let argv = pinned(argv, self.load_cpus());
+                    let (program, args) = argv.split_first().context("empty oha command")?;
+                    let mut cmd = Command::new(program);
+                    cmd.args(args);
+                    let (status, stdout, stderr) =
+                        Managed::spawn(&mut cmd, None, true)?.wait_output()?;
+                    if !status.success() {
+                        bail!("oha failed ({status}): {}", stderr.trim());
+                    }
+                    open_model::parse(
+                        &stdout,
+                        &t.name,
+                        fraction,
+                        rate,
+                        t.requests[0].expect.status,
+                    )
+                })();
+                match outcome {
+                    Ok(point) => result.open_model.push(point),
+                    Err(e) => result.failed_targets.push(FailedTarget {
+                        name: format!("{} (open model, {what})", t.name),
+                        error: format!("{e:#}"),
+                    }),
+                }
+                let during = format!("open model: {}", t.name);
+                if !self.survive(server, label, &during, result) {
+                    return;
+                }
+            }
+            if let Some((_, path)) = body {
+                let _ = std::fs::remove_file(path);
+            }
+        }
     }
 
     /// After a load: if the server died, records the crash and restarts it;
@@ -502,6 +792,24 @@ pub fn contracts(dir: &Path, selector: &str) -> Result<Vec<Contract>> {
     names.iter().map(|n| contract::load_in(dir, n)).collect()
 }
 
+fn results_open_tool(runner: &Runner) -> Option<String> {
+    runner
+        .oha
+        .as_deref()
+        .and_then(|p| open_model::version(p).ok())
+}
+
+/// sha256 of a category's contract file, hex.
+fn contract_sha256(dir: &Path, category: &str) -> Option<String> {
+    let bytes = std::fs::read(dir.join(format!("{category}.json"))).ok()?;
+    Some(
+        sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
+}
+
 /// Fills each measurement's ceiling share and CPU ratio.
 pub fn attach_ceiling(results: &mut Results) {
     let ceiling = results.ceiling.results.clone();
@@ -568,6 +876,21 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let total = 1
         + opts.connections.len() as u64
         + frameworks.len() as u64 * contracts.iter().map(per_category).sum::<u64>();
+    let open_categories: Vec<String> = contracts
+        .iter()
+        .filter(|c| opts.open.covers(&c.category))
+        .map(|c| c.category.clone())
+        .collect();
+    let oha = if open_categories.is_empty() {
+        None
+    } else {
+        open_model::find(&opts.root)
+    };
+    let open_tool = match &oha {
+        Some(path) => Some(open_model::version(path)?),
+        None if open_categories.is_empty() => None,
+        None => Some(format!("not run: {}", open_model::INSTALL_HINT)),
+    };
     let runner = Runner {
         opts,
         rt: tokio::runtime::Builder::new_current_thread()
@@ -576,7 +899,13 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
             .context("starting the runtime")?,
         logs,
         progress: Progress::new(total),
+        oha,
     };
+    if let Some(tool) = open_tool.as_deref().filter(|t| t.starts_with("not run")) {
+        runner
+            .progress
+            .note(format!("warning: the open-model phase is {tool}"));
+    }
     let measured = total.saturating_sub(1 + frameworks.len() as u64 * contracts.len() as u64);
     runner.progress.note(format!(
         "measuring {measured} target(s) × {} run(s) × {:?} (+ warm-ups); logs in {}",
@@ -605,7 +934,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
                 (_, Err(e)) => failed(e.clone()),
                 (Some(command), Ok(())) => {
                     let known = f.known_in(&c.category);
-                    categories.push(runner.category(name, &f.health, command, c, &known));
+                    categories.push(runner.category(name, f, command, c, &known));
                 }
                 (None, Ok(())) => failed(format!(
                     "{name} has no server for {} in the registry",
@@ -623,6 +952,9 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     runner.progress.finish();
 
     let mut tools = BTreeMap::from([("wrk".to_owned(), wrk_version)]);
+    if let Some(p) = &results_open_tool(&runner) {
+        tools.insert("oha".to_owned(), p.clone());
+    }
     if let Some(v) = crate::machine::rustc() {
         tools.insert("rustc".to_owned(), v);
     }
@@ -645,6 +977,15 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
             scenarios: opts.scenarios,
             keep_alive: true,
             pipelining: false,
+            workers: Some(opts.workers()),
+            cpus: opts.cpus.clone(),
+            open_model: open_tool.map(|tool| OpenModelParameters {
+                categories: open_categories,
+                duration_seconds: opts.open.duration.as_secs().max(1),
+                fractions: opts.open.fractions.clone(),
+                common_rate: opts.open.common_rate,
+                tool,
+            }),
         },
         ceiling,
         frameworks: results_frameworks,

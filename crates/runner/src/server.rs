@@ -28,6 +28,21 @@ pub struct Launch {
     pub log: PathBuf,
     /// How long it may take to become healthy.
     pub startup_timeout: Duration,
+    /// CPUs its process tree is pinned to (`taskset -c` list), if any.
+    pub cpus: Option<String>,
+}
+
+/// `argv` run pinned to `cpus` (through `taskset -c`, which execs it: the
+/// pid stays the program's), or as is.
+pub fn pinned(argv: Vec<String>, cpus: Option<&str>) -> Vec<String> {
+    match cpus {
+        Some(list) => ["taskset", "-c", list]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(argv)
+            .collect(),
+        None => argv,
+    }
 }
 
 /// A server process found dead, and when.
@@ -170,7 +185,7 @@ impl Server {
 
 fn spawn(launch: &Launch) -> Result<(Managed, String)> {
     let port = free_port()?;
-    let argv = with_port(&launch.command, port);
+    let argv = pinned(with_port(&launch.command, port), launch.cpus.as_deref());
     let (program, args) = argv.split_first().context("empty command")?;
     let mut cmd = Command::new(program);
     cmd.args(args).current_dir(&launch.root);

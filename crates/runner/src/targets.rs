@@ -3,10 +3,11 @@
 //! its endpoints' requests.
 
 use anyhow::{Context, Result};
-use contract::{Contract, Endpoint, Prepared, Vars};
+use contract::{Contract, Endpoint, Expect, Prepared, Vars};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// Variants prepared per endpoint (randomized values differ between them).
 const VARIANTS: usize = 32;
@@ -21,6 +22,18 @@ pub enum TargetKind {
     Scenario,
 }
 
+/// One request of a load and what its answer must be.
+#[derive(Debug, Clone)]
+pub struct LoadRequest {
+    /// The bytes sent (with `unique` tokens renewed on every send).
+    pub request: Prepared,
+    /// The contract endpoint it exercises.
+    pub endpoint: String,
+    /// What its answer must be: the status is counted on every answer under
+    /// load, the whole expectation checked before the load and on samples.
+    pub expect: Expect,
+}
+
 /// A named load-test target and the requests it cycles through.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -29,16 +42,69 @@ pub struct Target {
     /// Its name in the contract.
     pub name: String,
     /// Requests, sent in order, round-robin.
-    pub requests: Vec<Prepared>,
-    /// Whether every request is expected to get a 4xx (an endpoint that
-    /// measures rejection): wrk's non-2xx count is then not an error.
-    pub expects_rejection: bool,
+    pub requests: Vec<LoadRequest>,
     /// Most connections this target is measured with (the contract's
     /// per-endpoint `load`), e.g. for 100 MB transfers.
     pub max_connections: Option<u32>,
 }
 
-fn variants(endpoint: &Endpoint, n: usize, rng: &mut impl rand::Rng) -> Result<Vec<Prepared>> {
+impl Target {
+    /// The statuses its requests expect.
+    pub fn statuses(&self) -> BTreeSet<u16> {
+        self.requests.iter().map(|r| r.expect.status).collect()
+    }
+
+    /// Whether wrk's own count of statuses ≥ 400 tells the errors exactly:
+    /// every request expects the same status, below 400. Otherwise the
+    /// script counts statuses per expected status (`response()`).
+    pub fn wrk_counts_errors(&self) -> bool {
+        let statuses = self.statuses();
+        statuses.len() == 1 && statuses.iter().all(|&s| s < 400)
+    }
+
+    /// Whether wrk's static path fits (one request, no tokens to renew, wrk
+    /// counting the errors): the cheapest way wrk sends.
+    pub fn is_static(&self) -> bool {
+        self.requests.len() == 1
+            && self.requests[0].request.unique.is_empty()
+            && self.wrk_counts_errors()
+    }
+
+    /// Its distinct requests (mixes repeat variants), in order.
+    pub fn distinct(&self) -> Vec<&LoadRequest> {
+        let mut seen = std::collections::HashSet::new();
+        self.requests
+            .iter()
+            .filter(|r| {
+                seen.insert((
+                    &r.request.method,
+                    &r.request.target,
+                    &r.request.body,
+                    &r.request.headers,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// A target of one request expecting `status` (the ceiling's).
+pub fn single(name: &str, request: Prepared, status: u16) -> Target {
+    Target {
+        kind: TargetKind::Endpoint,
+        name: name.to_owned(),
+        requests: vec![LoadRequest {
+            request,
+            endpoint: name.to_owned(),
+            expect: Expect {
+                status,
+                ..Expect::default()
+            },
+        }],
+        max_connections: None,
+    }
+}
+
+fn variants(endpoint: &Endpoint, n: usize, rng: &mut impl rand::Rng) -> Result<Vec<LoadRequest>> {
     let n = if endpoint.request.randomize.is_empty() {
         1
     } else {
@@ -55,6 +121,11 @@ fn variants(endpoint: &Endpoint, n: usize, rng: &mut impl rand::Rng) -> Result<V
             )
             .map_err(anyhow::Error::msg)
             .with_context(|| format!("preparing {}", endpoint.name))
+            .map(|request| LoadRequest {
+                request,
+                endpoint: endpoint.name.clone(),
+                expect: endpoint.expect.clone(),
+            })
         })
         .collect()
 }
@@ -66,7 +137,6 @@ pub fn endpoint(endpoint: &Endpoint, seed: u64) -> Result<Target> {
         kind: TargetKind::Endpoint,
         name: endpoint.name.clone(),
         requests: variants(endpoint, VARIANTS, &mut rng)?,
-        expects_rejection: endpoint.expect.status >= 400,
         max_connections: endpoint.load.as_ref().map(|l| l.max_connections),
     })
 }
@@ -82,14 +152,10 @@ pub fn mix(
 ) -> Result<Target> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut requests = Vec::new();
-    let mut rejections = 0;
     for (endpoint, weight) in entries {
         let e = contract
             .endpoint(endpoint)
             .with_context(|| format!("unknown endpoint `{endpoint}` in `{name}`"))?;
-        if e.expect.status >= 400 {
-            rejections += 1;
-        }
         let some = variants(e, VARIANTS, &mut rng)?;
         let wanted = *weight as usize * 8;
         requests.extend(some.iter().cycle().take(wanted).cloned());
@@ -99,8 +165,6 @@ pub fn mix(
         kind,
         name: name.to_owned(),
         requests,
-        // A mix with some rejecting endpoints has expected non-2xx answers.
-        expects_rejection: rejections > 0,
         max_connections: None,
     })
 }
@@ -136,8 +200,19 @@ mod tests {
             7,
         )
         .unwrap();
-        let hello = t.requests.iter().filter(|r| r.target == "/").count();
+        let hello = t
+            .requests
+            .iter()
+            .filter(|r| r.request.target == "/")
+            .count();
         assert_eq!((hello, t.requests.len()), (24, 32));
+        // Each request keeps its own endpoint's expectation.
+        assert!(t
+            .requests
+            .iter()
+            .all(|r| (r.request.target == "/") == (r.endpoint == "hello_world")));
+        assert_eq!(t.distinct().len(), 1 + 8);
+        assert!(!t.is_static());
         assert!(mix(&c, TargetKind::Scenario, "m", &[("nope".into(), 1)], 7).is_err());
     }
 
@@ -146,8 +221,11 @@ mod tests {
         let c = contract::load("basic").unwrap();
         let t = endpoint(c.endpoint("path_params").unwrap(), 1).unwrap();
         let distinct: std::collections::BTreeSet<_> =
-            t.requests.iter().map(|r| &r.target).collect();
+            t.requests.iter().map(|r| &r.request.target).collect();
         assert!(distinct.len() > 10);
+        assert_eq!(t.distinct().len(), distinct.len());
+        let hello = endpoint(c.endpoint("hello_world").unwrap(), 1).unwrap();
+        assert!(hello.is_static() && hello.wrk_counts_errors());
         assert_eq!(
             endpoint(c.endpoint("hello_world").unwrap(), 1)
                 .unwrap()
@@ -155,5 +233,22 @@ mod tests {
                 .len(),
             1
         );
+    }
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    #[test]
+    fn rejection_targets_and_mixed_statuses_need_the_scripts_count() {
+        let c = contract::load("validation").unwrap();
+        let rejecting = c
+            .endpoints
+            .iter()
+            .find(|e| e.expect.status >= 400)
+            .expect("validation measures a rejection");
+        let t = endpoint(rejecting, 1).unwrap();
+        assert!(!t.wrk_counts_errors() && !t.is_static());
     }
 }

@@ -48,6 +48,17 @@ pub fn require_wrk() {
     );
 }
 
+/// oha must be installed for the open-model phase: `.ci/run` runs
+/// `scripts/setup_tools.sh`, which puts it in `target/tools/bin`.
+pub fn require_oha() {
+    let beside = bin_dir().parent().unwrap().join("tools/bin/oha");
+    let found = beside.is_file() || Command::new("oha").arg("--version").output().is_ok();
+    assert!(
+        found,
+        "oha is not installed: run scripts/setup_tools.sh (.ci/run does)"
+    );
+}
+
 /// A registry in `dir` using the freshly built binaries, plus `extra` TOML.
 pub fn registry(dir: &Path, extra: &str) -> PathBuf {
     let bin = bin_dir();

@@ -2,7 +2,8 @@
 # The suite's main job: build in release mode, check dependencies, then for
 # every framework in frameworks.toml start its server per category, verify it
 # against the contract, benchmark it with wrk beside the ceiling server, and
-# write results JSON plus a Markdown report with charts.
+# write results JSON plus a Markdown report with charts. Installs wrk and oha
+# when missing (scripts/setup_tools.sh).
 #
 #   scripts/run_benchmarks.sh [category|all] [--quick] [extra runner flags…]
 #
@@ -34,19 +35,10 @@ for arg in "$@"; do
 done
 
 command -v cargo >/dev/null || { echo "error: cargo not found: install Rust with rustup (https://rustup.rs)" >&2; exit 2; }
-if ! command -v wrk >/dev/null; then
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-        echo "==> installing wrk"
-        apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-    else
-        echo "error: wrk is not installed: sudo apt-get install -y wrk (Debian/Ubuntu) or brew install wrk (macOS)" >&2
-        exit 2
-    fi
-fi
 
 echo "==> building (release; the first build takes a few minutes)"
 cargo build --release --quiet --workspace --bins
-scripts/setup_tools.sh
+scripts/setup_tools.sh   # wrk and oha, when missing
 
 output="results"
 mkdir -p "$output"

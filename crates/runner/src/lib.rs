@@ -132,7 +132,9 @@ pub enum Command {
     },
     /// Benchmark: start each framework's server per category, verify it,
     /// measure every verified endpoint with wrk beside the ceiling, and write
-    /// a results file.
+    /// a results file. A flag given twice keeps its last value, so scripts
+    /// can put defaults first.
+    #[command(args_override_self = true)]
     Run {
         /// Category name, comma-separated names, or `all`.
         #[arg(long, default_value = "all")]

@@ -16,7 +16,7 @@ use crate::results::{
     SCHEMA_VERSION,
 };
 use crate::sampler::{self, Sampler, Usage};
-use crate::server::{pinned, Launch, Server};
+use crate::server::{pin, Launch, Server};
 use crate::targets::{self, Target, TargetKind};
 use crate::wrk::{self, Errors, Load, Summary};
 use anyhow::{bail, Context, Result};
@@ -180,17 +180,7 @@ impl Runner<'_> {
     ) -> Result<Run> {
         let before = children_cpu();
         let sampler = Sampler::with_limit(server.pid(), self.opts.max_server_rss);
-        let argv: Vec<String> = {
-            let cmd = wrk::command(server.url(), script, load);
-            std::iter::once(cmd.get_program())
-                .chain(cmd.get_args())
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect()
-        };
-        let argv = pinned(argv, self.load_cpus());
-        let (program, args) = argv.split_first().context("empty wrk command")?;
-        let mut cmd = Command::new(program);
-        cmd.args(args);
+        let mut cmd = pin(&wrk::command(server.url(), script, load), self.load_cpus());
         let prober = sampled
             .map(|t| Prober::start(server.url(), t, SAMPLE_EVERY, t.max_connections.is_some()));
         let child = Managed::spawn(&mut cmd, None, true)?;
@@ -643,23 +633,18 @@ impl Runner<'_> {
                         Some((Err(e), p)) => bail!("writing {}: {e}", p.display()),
                         None => None,
                     };
-                    let cmd = open_model::command(
-                        oha,
-                        server.url(),
-                        t,
-                        rate,
-                        open.duration,
-                        connections,
-                        body_file,
+                    let mut cmd = pin(
+                        &open_model::command(
+                            oha,
+                            server.url(),
+                            t,
+                            rate,
+                            open.duration,
+                            connections,
+                            body_file,
+                        ),
+                        self.load_cpus(),
                     );
-                    let argv: Vec<String> = std::iter::once(cmd.get_program())
-                        .chain(cmd.get_args())
-                        .map(|a| a.to_string_lossy().into_owned())
-                        .collect();
-                    let argv = pinned(argv, self.load_cpus());
-                    let (program, args) = argv.split_first().context("empty oha command")?;
-                    let mut cmd = Command::new(program);
-                    cmd.args(args);
                     let (status, stdout, stderr) =
                         Managed::spawn(&mut cmd, None, true)?.wait_output()?;
                     if !status.success() {

@@ -32,6 +32,19 @@ pub struct Launch {
     pub cpus: Option<String>,
 }
 
+/// `command` pinned to `cpus` (through `taskset -c`, which execs it: the pid
+/// stays the program's), or a copy of it as is.
+pub fn pin(command: &Command, cpus: Option<&str>) -> Command {
+    let argv: Vec<String> = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let argv = pinned(argv, cpus);
+    let mut out = Command::new(&argv[0]);
+    out.args(&argv[1..]);
+    out
+}
+
 /// `argv` run pinned to `cpus` (through `taskset -c`, which execs it: the
 /// pid stays the program's), or as is.
 pub fn pinned(argv: Vec<String>, cpus: Option<&str>) -> Vec<String> {

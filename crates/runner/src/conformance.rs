@@ -224,6 +224,14 @@ impl Cell {
         self.error.is_none() && self.failed == 0 && self.passed > 0
     }
 
+    /// No negative case or flow failed (see [`conforming`]).
+    pub fn conforming(&self) -> bool {
+        !self
+            .failures
+            .iter()
+            .any(|f| f.starts_with("negative ") || f.starts_with("flow "))
+    }
+
     fn mark(&self) -> String {
         if self.error.is_some() {
             "error".to_owned()
@@ -244,10 +252,15 @@ impl Cell {
                 String::new()
             };
             format!(
-                "{}/{} {}{known}{crashed}",
+                "{}/{} {}{known}{crashed}{}",
                 self.passed,
                 self.passed + self.failed,
-                if self.ok() { "ok" } else { "FAIL" }
+                if self.ok() { "ok" } else { "FAIL" },
+                if self.conforming() {
+                    ""
+                } else {
+                    ", non-conforming"
+                }
             )
         }
     }
@@ -525,7 +538,7 @@ mod tests {
             reason: "the framework cannot".into(),
         });
         let t = m.table();
-        assert!(t.contains("47/48 FAIL (1 known)"), "{t}");
+        assert!(t.contains("47/48 FAIL (1 known), non-conforming"), "{t}");
         assert!(
             t.contains("status 500 [known limitation: the framework cannot]"),
             "{t}"

@@ -11,7 +11,8 @@ import argparse
 import importlib
 import sys
 
-FRAMEWORKS = {"catzilla": "catzilla_peer", "fastapi": "fastapi_peer"}
+FRAMEWORKS = {"catzilla": "catzilla_peer", "fastapi": "fastapi_peer",
+              "flask": "flask_peer", "django": "django_peer"}
 CATEGORIES = ("basic", "validation", "file_operations", "background_tasks",
               "real_world_scenarios")
 DEFAULT_PORTS = {"basic": 8000, "validation": 8100, "file_operations": 8200,

@@ -1,8 +1,8 @@
 //! The Python peers against every contract, started from the checked-in
-//! registry (which sets up their environment first): FastAPI passes every
-//! check, and Catzilla fails exactly the checks the registry documents as
-//! its framework's own limitations — a new failure and a limitation that
-//! went away both fail this test.
+//! registry (which sets up their environment first): FastAPI, Flask and
+//! Django pass every check, and Catzilla fails exactly the checks the
+//! registry documents as its framework's own limitations — a new failure and
+//! a limitation that went away both fail this test.
 
 #![allow(clippy::unwrap_used)]
 
@@ -22,7 +22,7 @@ fn python_peers_fail_nothing_but_their_documented_limitations() {
     let out = runner(&[
         "verify",
         "--framework",
-        "fastapi,catzilla",
+        "fastapi,catzilla,flask,django",
         "--category",
         "all",
         "--registry",
@@ -39,7 +39,7 @@ fn python_peers_fail_nothing_but_their_documented_limitations() {
     )
     .unwrap();
     let cells = matrix["cells"].as_array().unwrap();
-    assert_eq!(cells.len(), 2 * contract::CATEGORIES.len(), "{stdout}");
+    assert_eq!(cells.len(), 4 * contract::CATEGORIES.len(), "{stdout}");
     for cell in cells {
         let framework = cell["framework"].as_str().unwrap();
         let category = cell["category"].as_str().unwrap();
@@ -75,6 +75,11 @@ fn python_peers_fail_nothing_but_their_documented_limitations() {
             );
         }
     }
-    // FastAPI has no limitation at all.
-    assert!(registry.frameworks["fastapi"].known_failures.is_empty());
+    // FastAPI, Flask and Django have no limitation at all.
+    for name in ["fastapi", "flask", "django"] {
+        assert!(
+            registry.frameworks[name].known_failures.is_empty(),
+            "{name}"
+        );
+    }
 }

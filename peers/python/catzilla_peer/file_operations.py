@@ -165,17 +165,7 @@ def create_app(service: FileService | None = None):
     def chunks_from(reader: BlockReader) -> Iterator[bytes]:
         """Every chunk of the reader; Catzilla runs this on its loop thread,
         so the blocks after the first are read there."""
-        try:
-            block = reader.first
-            while True:
-                for piece in reader.chunks(block):
-                    stats.bump("bytes_out", len(piece))
-                    yield bytes(piece)
-                if reader.done:
-                    break
-                block = reader.next_block()
-        finally:
-            reader.close()
+        return reader.pieces(lambda n: stats.bump("bytes_out", n))
 
     def as_text(data: bytes) -> str | None:
         """`data` as text Catzilla can send byte for byte, if it is one."""

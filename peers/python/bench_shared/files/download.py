@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 from .. import errors, http
 from . import names
@@ -132,6 +132,23 @@ class BlockReader:
         self._pos += want
         self._left -= want
         return buf
+
+    def pieces(self, on_piece: Callable[[int], None]) -> Iterator[bytes]:
+        """Every chunk of the plan as bytes, the blocks after the first read
+        as the iteration goes (blocking: for synchronous servers, or a loop
+        thread that may block); `on_piece(n)` counts each. Closes the file at
+        the end, also when the client goes away."""
+        try:
+            block = self.first
+            while True:
+                for piece in self.chunks(block):
+                    on_piece(len(piece))
+                    yield bytes(piece)
+                if self.done:
+                    break
+                block = self.next_block()
+        finally:
+            self.close()
 
     def chunks(self, block: bytearray) -> Iterator[memoryview]:
         """`block` cut into chunks of exactly the chunk size (the last of the

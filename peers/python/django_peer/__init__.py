@@ -1,0 +1,47 @@
+"""The Django peer: one URLconf per category on Django 5.2 + Django REST
+framework (serializers for validation, `@api_view` views), served by
+gunicorn through `wsgi_server` (1 process, gthread, access log off).
+
+The category is chosen before `django.setup()`: `settings.py` reads it from
+the environment and points `ROOT_URLCONF` at that category's module."""
+
+from __future__ import annotations
+
+import os
+
+APPS = {
+    "basic": "basic",
+    "validation": "validation",
+    "file_operations": "file_operations",
+    "background_tasks": "background_tasks",
+    "real_world_scenarios": "real_world",
+}
+
+#: The environment variable naming the category module `settings` routes to.
+CATEGORY_ENV = "DJANGO_PEER_MODULE"
+
+
+def version() -> str:
+    import django
+    import rest_framework
+
+    import wsgi_server
+
+    return (f"django {django.__version__} (djangorestframework {rest_framework.VERSION}, "
+            f"{wsgi_server.describe()})")
+
+
+def serve(category: str, host: str, port: int) -> None:
+    os.environ[CATEGORY_ENV] = APPS[category]
+    os.environ["DJANGO_SETTINGS_MODULE"] = f"{__name__}.settings"
+    import django
+    from django.core.wsgi import get_wsgi_application
+
+    import wsgi_server
+
+    django.setup(set_prefix=False)
+    app = get_wsgi_application()
+    # The category's URLconf (and with it its state: stores, the task
+    # queue's threads) is imported by the first request, in gunicorn's
+    # worker process: threads started here would stay in the master.
+    wsgi_server.serve(app, host, port)

@@ -1,0 +1,31 @@
+"""The Flask peer: one app per category, marshmallow schemas for validation,
+served by gunicorn through `wsgi_server` (1 process, gthread workers,
+access log off)."""
+
+from __future__ import annotations
+
+import importlib
+
+APPS = {
+    "basic": "basic",
+    "validation": "validation",
+    "file_operations": "file_operations",
+    "background_tasks": "background_tasks",
+    "real_world_scenarios": "real_world",
+}
+
+
+def version() -> str:
+    from importlib.metadata import version as dist_version
+
+    import wsgi_server
+
+    return (f"flask {dist_version('flask')} (werkzeug {dist_version('werkzeug')}, "
+            f"marshmallow {dist_version('marshmallow')}, {wsgi_server.describe()})")
+
+
+def serve(category: str, host: str, port: int) -> None:
+    import wsgi_server
+
+    module = importlib.import_module(f"{__name__}.{APPS[category]}")
+    wsgi_server.serve(module.create_app(), host, port)

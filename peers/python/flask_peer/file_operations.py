@@ -1,0 +1,241 @@
+"""The file_operations category in Flask: multipart uploads read from
+`request.stream` (never `request.files`, which buffers the form) and parsed
+as they arrive by bench_shared's `FormReader` (staged to disk with sha256 on
+the way, committed with fsync + rename before the 201), ranged downloads and
+chunked streams sent by generators reading the file in blocks, listing,
+info, delete, stats, and processing through the gate. The form's text
+fields are validated by marshmallow schemas."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from flask import Flask, Response, request
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from werkzeug.exceptions import ClientDisconnected
+
+from bench_shared import errors
+from bench_shared.errors import ApiError
+from bench_shared.files import views
+from bench_shared.files.download import BlockReader, Plan, download_plan, stream_plan
+from bench_shared.files.form import FormSpec, Received
+from bench_shared.files.process import Operation
+from bench_shared.files.service import MAX_DESCRIPTION, FileService
+
+from .common import fail, flatten, json_response, new_app, query, route
+
+CATEGORY = r"^[a-z0-9_-]{1,32}\Z"
+#: A refused upload's remaining body is read and dropped (so the client can
+#: read the answer) up to this many times the request limit and this long.
+DRAIN_FACTOR = 8
+DRAIN_SECONDS = 2.0
+READ_SIZE = 64 * 1024
+
+
+class Flag(fields.Field):
+    """`true`/`1` or `false`/`0`, surrounding spaces allowed."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if isinstance(value, str):
+            text = value.strip()
+            if text in ("true", "1"):
+                return True
+            if text in ("false", "0"):
+                return False
+        raise fail("invalid_type", "must be true or false")
+
+
+class _UploadFields(Schema):
+    class Meta:
+        unknown = RAISE
+
+    category = fields.String(load_default="general", validate=validate.Regexp(CATEGORY))
+    description = fields.String(load_default="", validate=validate.Length(max=MAX_DESCRIPTION))
+
+
+class SingleUploadFields(_UploadFields):
+    """The text fields of `/upload/single`."""
+
+    auto_process = Flag(load_default=False)
+
+
+class MultipleUploadFields(_UploadFields):
+    """The text fields of `/upload/multiple`."""
+
+    batch_process = Flag(load_default=False)
+
+
+SINGLE = SingleUploadFields()
+MULTIPLE = MultipleUploadFields()
+
+
+class _Uploads:
+    """Reading, validating and committing upload requests."""
+
+    def __init__(self, service: FileService) -> None:
+        self.service = service
+
+    def receive(self, spec: FormSpec) -> Received:
+        """The whole form, staged: every file part streamed to its staging
+        file as it arrives. On any failure the staged files go, the refusal
+        is counted and the rest of the body is drained before the error."""
+        stream = request.stream
+        reader = None
+        try:
+            reader = self.service.form_reader(spec, request.headers.get("Content-Type"),
+                                              request.headers.get("Content-Length"))
+            while True:
+                chunk = stream.read(READ_SIZE)
+                if not chunk:
+                    break
+                reader.feed(chunk)
+                if reader.flush_due:
+                    reader.flush()
+            return reader.close()
+        except BaseException as e:
+            if reader is not None:
+                reader.discard()
+            self.service.rejected()
+            if isinstance(e, (ClientDisconnected, ConnectionError)):
+                raise errors.bad_request("body_read_error",
+                                         "the client stopped sending the body") from None
+            if isinstance(e, ApiError):
+                self._drain(stream)
+            raise
+
+    def _drain(self, stream: Any) -> None:
+        budget = self.service.limits.max_request_bytes * DRAIN_FACTOR
+        deadline = time.monotonic() + DRAIN_SECONDS
+        seen = 0
+        try:
+            while seen <= budget and time.monotonic() < deadline:
+                chunk = stream.read(READ_SIZE)
+                if not chunk:
+                    break
+                seen += len(chunk)
+        except Exception:
+            pass
+
+    def fields(self, received: Received, schema: Schema) -> dict:
+        """The form's text fields loaded by `schema`; 422 naming every
+        failing field (a missing file part too)."""
+        failures = []
+        missing = received.missing_file()
+        if missing is not None:
+            failures.append(missing)
+        values: dict = {}
+        try:
+            values = schema.load(received.text)
+        except ValidationError as e:
+            failures.extend(flatten(e.messages))
+        if failures:
+            received.discard()
+            self.service.rejected()
+            raise errors.validation(failures)
+        return values
+
+
+def create_app(service: FileService | None = None) -> Flask:
+    """The app over `service` (by default a new one in a temporary
+    directory, created in the serving process on first use and removed when
+    it exits)."""
+    app = new_app(__name__)
+    lock = threading.Lock()
+    holder: dict[str, Any] = {"service": service}
+
+    def current() -> FileService:
+        svc = holder["service"]
+        if svc is None:
+            with lock:
+                svc = holder["service"]
+                if svc is None:
+                    svc = holder["service"] = FileService(reaper=True)
+        return svc
+
+    def uploads() -> _Uploads:
+        return _Uploads(current())
+
+    def send(plan: Plan, counter: str, sized: bool) -> Response:
+        """A plan's bytes from a generator reading the file in blocks of
+        whole chunks, one chunk per write (so `/stream` chunks have exactly
+        the asked size), bytes counted as they go. `HEAD` gets the headers
+        only and reads nothing."""
+        svc = current()
+        stats = svc.store.stats
+        headers = dict(plan.headers)
+        if sized:
+            headers["content-length"] = str(plan.length)
+        if request.method == "HEAD":
+            stats.bump(counter)
+            return Response(iter(()), status=plan.status, headers=headers)
+        reader = BlockReader.open(svc.store, plan)
+        stats.bump(counter)
+
+
+        return Response(reader.pieces(lambda n: stats.bump("bytes_out", n)),
+                        status=plan.status, headers=headers,
+                        direct_passthrough=True)
+
+    @route(app, "/health", ["GET"])
+    def health() -> Response:
+        return json_response(current().health())
+
+    @route(app, "/stats", ["GET"])
+    def stats() -> Response:
+        return json_response(current().stats())
+
+    @route(app, "/upload/single", ["POST"])
+    def upload_single() -> Response:
+        svc = current()
+        up = uploads()
+        received = up.receive(svc.single_form)
+        form = up.fields(received, SINGLE)
+        file = svc.commit(received, form["category"], form["description"])[0]
+        return json_response(svc.single_uploaded(file, form["auto_process"]), 201,
+                             {"Location": f"/files/{file.id}/info"})
+
+    @route(app, "/upload/multiple", ["POST"])
+    def upload_multiple() -> Response:
+        svc = current()
+        up = uploads()
+        received = up.receive(svc.multiple_form)
+        form = up.fields(received, MULTIPLE)
+        stored = svc.commit(received, form["category"], form["description"])
+        return json_response(svc.multiple_uploaded(stored, form["batch_process"]), 201)
+
+    @route(app, "/download/<file_id>", ["GET"])
+    def download(file_id: str) -> Response:
+        meta = current().lookup(file_id)
+        plan = download_plan(meta, request.headers.get("Range"), query())
+        return send(plan, "downloads", sized=True)
+
+    @route(app, "/stream/<file_id>", ["GET"])
+    def stream(file_id: str) -> Response:
+        meta = current().lookup(file_id)
+        plan = stream_plan(meta, query())
+        return send(plan, "streams", sized=False)
+
+    @route(app, "/files", ["GET"])
+    def list_files() -> Response:
+        return json_response(current().listing(query()))
+
+    @route(app, "/files/<file_id>/info", ["GET"])
+    def info(file_id: str) -> Response:
+        return json_response(current().info(file_id))
+
+    @route(app, "/files/<file_id>", ["DELETE"])
+    def delete(file_id: str) -> Response:
+        return json_response(current().delete(file_id))
+
+    @route(app, "/process/<file_id>", ["POST"])
+    def process(file_id: str) -> Response:
+        svc = current()
+        meta = svc.lookup(file_id)
+        q = query()
+        op = Operation.parse(q.get("operation"), q.get("params"))
+        result, micros = svc.processor.submit(meta.id, op).result()
+        return json_response(views.processed(meta.id, op.name, result, micros))
+
+    return app

@@ -1,0 +1,50 @@
+"""Serving a WSGI app the same way for every synchronous Python peer (Flask,
+Django): gunicorn, one process (the stores, the task queue and analytics live
+in process memory), the `gthread` worker with `THREADS` threads, access log
+off, keep-alive on. Equal and stated, so the two frameworks differ only in
+their own code."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+#: Threads of the one gthread worker, the same for every WSGI peer.
+THREADS = 8
+
+
+def describe() -> str:
+    """The configuration in words, for version lines and the registry."""
+    import gunicorn
+
+    return f"gunicorn {gunicorn.__version__}, 1 process, gthread × {THREADS} threads"
+
+
+def serve(app: Callable[..., Any], host: str, port: int) -> None:
+    """Runs `app` until SIGTERM/SIGINT (gunicorn drains in-flight requests)."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            settings = {
+                "bind": f"{host}:{port}",
+                "workers": 1,
+                "worker_class": "gthread",
+                "threads": THREADS,
+                "accesslog": None,
+                "errorlog": "-",
+                "loglevel": "warning",
+                "keepalive": 5,
+                "timeout": 120,
+                "graceful_timeout": 30,
+                # Request line and header bounds like the reference's.
+                "limit_request_line": 8190,
+                "limit_request_fields": 100,
+                "limit_request_field_size": 8190,
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Callable[..., Any]:
+            return app
+
+    Server().run()

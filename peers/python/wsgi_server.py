@@ -19,8 +19,11 @@ def describe() -> str:
     return f"gunicorn {gunicorn.__version__}, 1 process, gthread × {THREADS} threads"
 
 
-def serve(app: Callable[..., Any], host: str, port: int) -> None:
-    """Runs `app` until SIGTERM/SIGINT (gunicorn drains in-flight requests)."""
+def serve(factory: Callable[[], Callable[..., Any]], host: str, port: int) -> None:
+    """Runs the app `factory` builds until SIGTERM/SIGINT (gunicorn drains
+    in-flight requests). The factory runs in the worker, before it accepts
+    connections, so threads it starts (the task queue, the file reaper) live
+    in the process that serves, and state is seeded before `/health` answers."""
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):
@@ -45,6 +48,6 @@ def serve(app: Callable[..., Any], host: str, port: int) -> None:
                 self.cfg.set(key, value)
 
         def load(self) -> Callable[..., Any]:
-            return app
+            return factory()
 
     Server().run()

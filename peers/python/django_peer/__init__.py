@@ -7,6 +7,7 @@ the environment and points `ROOT_URLCONF` at that category's module."""
 
 from __future__ import annotations
 
+import importlib
 import os
 
 APPS = {
@@ -40,8 +41,15 @@ def serve(category: str, host: str, port: int) -> None:
     import wsgi_server
 
     django.setup(set_prefix=False)
-    app = get_wsgi_application()
-    # The category's URLconf (and with it its state: stores, the task
-    # queue's threads) is imported by the first request, in gunicorn's
-    # worker process: threads started here would stay in the master.
+
+    def app():
+        # In gunicorn's worker, before it accepts connections: the category's
+        # URLconf and with it its state (stores, the task queue's threads;
+        # threads started in the master would not survive the fork).
+        from django.conf import settings
+
+        application = get_wsgi_application()
+        importlib.import_module(settings.ROOT_URLCONF)
+        return application
+
     wsgi_server.serve(app, host, port)

@@ -28,4 +28,4 @@ def serve(category: str, host: str, port: int) -> None:
     import wsgi_server
 
     module = importlib.import_module(f"{__name__}.{APPS[category]}")
-    wsgi_server.serve(module.create_app(), host, port)
+    wsgi_server.serve(module.create_app, host, port)

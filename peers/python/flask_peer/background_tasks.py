@@ -4,6 +4,8 @@ threads of the gunicorn worker), the per-type payload rules and the work."""
 
 from __future__ import annotations
 
+import atexit
+
 from typing import Any
 
 from flask import Flask, Response
@@ -22,7 +24,6 @@ from .common import (
     json_response,
     load,
     new_app,
-    once_in_worker,
     query,
     read_json_bytes,
     route,
@@ -82,11 +83,12 @@ def _checked(schema: Schema, batch: bool) -> Any:
 
 
 def create_app(service: TaskService | None = None) -> Flask:
-    """The app; the queue starts with the worker's first request and drains
-    when the worker exits."""
+    """The app; the queue starts with it (in the serving worker: see
+    `wsgi_server.serve`) and drains when the worker exits."""
     tasks = service or TaskService()
     app = new_app(__name__)
-    once_in_worker(app, tasks.start, tasks.stop)
+    tasks.start()
+    atexit.register(tasks.stop)
 
     @route(app, "/health", ["GET"])
     def health() -> Response:

@@ -300,26 +300,3 @@ def worker_address() -> tuple[str, int] | None:
         return req.environ["SERVER_NAME"], int(req.environ["SERVER_PORT"])
     except (KeyError, ValueError):
         return None
-
-
-def once_in_worker(app: Flask, start: Callable[[], None],
-                   stop: Callable[[], Any] | None = None) -> None:
-    """Runs `start` before the first request of the serving process (gunicorn
-    builds the app in its arbiter and forks the worker: threads started
-    before the fork would not exist in the worker), and `stop` at its exit."""
-    import atexit
-    import threading
-
-    lock = threading.Lock()
-    state = {"started": False}
-
-    @app.before_request
-    def _start() -> None:
-        if state["started"]:
-            return
-        with lock:
-            if not state["started"]:
-                start()
-                if stop is not None:
-                    atexit.register(stop)
-                state["started"] = True

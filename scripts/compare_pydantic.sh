@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# Side by side: the Rust validation engine (criterion, in process) against
-# pydantic v2 (`model_validate_json`) on the same fixture bytes.
+# Side by side, case by case: the Rust validation engine, pydantic v2
+# (`model_validate_json`) and msgspec (`Struct` decoders) on the same fixture
+# bytes, each timed by the same loop, in interleaved rounds (the best round of
+# each counts, so a noisy moment does not favour either side).
 #
-#   scripts/compare_pydantic.sh [seconds per pydantic case]   (default 1)
+#   scripts/compare_pydantic.sh [seconds per round] [rounds]   (default 0.5 3)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 venv="target/pydantic-venv"
-if [[ ! -x "$venv/bin/python" ]]; then
-    echo "==> creating $venv with pydantic 2"
+requirements="scripts/compare-requirements.txt"
+stamp="$venv/.requirements.sha256"
+want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+if [[ ! -x "$venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+    echo "==> preparing $venv (pydantic, msgspec)"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet 'pydantic>=2,<3'
+    "$venv/bin/pip" install --quiet -r "$requirements"
+    echo "$want" >"$stamp"
 fi
 
-echo "==> building the criterion bench (release)"
-cargo bench --quiet -p shared --bench validation --no-run
+echo "==> building the Rust loop (release)"
+cargo build --quiet --release -p shared --example validate_repeat
 
-echo "==> Rust (criterion) and pydantic, case by case"
-"$venv/bin/python" scripts/pydantic_models.py "${1:-1}"
+"$venv/bin/python" scripts/pydantic_models.py "${1:-0.5}" "${2:-3}"

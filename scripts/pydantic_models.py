@@ -1,10 +1,10 @@
 """The validation category's models for pydantic v2, with the constraints of
-shared/reference models.md (the same rules the Rust engine applies), and a
-throughput loop over the suite's fixture files."""
+shared/reference models.md (the same rules the Rust engine applies), and the
+side-by-side of scripts/compare_pydantic.sh: Rust, pydantic and msgspec
+(scripts/msgspec_models.py) timed by the same loop on the same fixture bytes."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -138,54 +138,42 @@ def throughput(fn, data: bytes, items: int, seconds: float) -> float:
             return calls * items / (now - start)
 
 
-def estimate(criterion_dir: Path, name: str) -> Optional[float]:
-    """Rust items/s from criterion's estimates (mean ns per iteration)."""
-    base = criterion_dir / "validate" / name / "new"
-    try:
-        mean_ns = json.loads((base / "estimates.json").read_text())["mean"]["point_estimate"]
-        bench = json.loads((base / "benchmark.json").read_text())
-        items = bench.get("throughput", {}).get("Elements", 1)
-    except (OSError, KeyError, ValueError):
-        return None
-    return items / (mean_ns * 1e-9)
-
-
-def rust_case(root: Path, name: str) -> None:
-    """Runs the criterion bench of one case (its estimates land in target/criterion)."""
-    subprocess.run(
-        ["cargo", "bench", "--quiet", "-p", "shared", "--bench", "validation", "--",
-         "--noplot", "--exact", f"validate/{name}"],
-        cwd=root, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+def rust(root: Path, name: str, seconds: float) -> float:
+    """Rust items/s: the same loop, in `validate_repeat --seconds`."""
+    binary = root / "target" / "release" / "examples" / "validate_repeat"
+    out = subprocess.run([str(binary), name, "--seconds", str(seconds)],
+                         check=True, capture_output=True, text=True)
+    return float(out.stdout.strip())
 
 
 def main() -> int:
     root = Path(__file__).resolve().parent.parent
-    fixtures = root / "shared-endpoints" / "fixtures"
-    criterion_dir = root / "target" / "criterion"
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
-    interleave = "--no-rust" not in sys.argv
+    sys.path.insert(0, str(root / "scripts"))
+    import msgspec
+    import msgspec_models
     import pydantic
 
-    print(f"pydantic {pydantic.VERSION}, Python {sys.version.split()[0]}; {seconds:.1f} s per case; "
-          f"each case's Rust bench runs right before its pydantic loop")
-    print("| case | pydantic items/s | Rust items/s | Rust ÷ pydantic |")
-    print("|---|---:|---:|---:|")
+    fixtures = root / "shared-endpoints" / "fixtures"
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 0.5
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    with_msgspec = msgspec_models.cases()
+    print(f"pydantic {pydantic.VERSION}, msgspec {msgspec.__version__}, Python {sys.version.split()[0]}; "
+          f"{rounds} interleaved rounds of {seconds:.1f} s per engine and case, best round each")
+    print("| case | Rust items/s | pydantic items/s | msgspec items/s | Rust ÷ pydantic | msgspec ÷ pydantic |")
+    print("|---|---:|---:|---:|---:|---:|")
     worst = None
     for name, (file, fn, items) in cases().items():
-        if interleave:
-            rust_case(root, name)
         data = (fixtures / file).read_bytes()
-        py = throughput(fn, data, items, seconds)
-        rust = estimate(criterion_dir, name)
-        ratio = rust / py if rust else None
-        if ratio is not None:
-            worst = ratio if worst is None else min(worst, ratio)
-        rust_text = f"{rust:,.0f}" if rust else "(run the bench)"
-        ratio_text = f"{ratio:.1f}×" if ratio else "–"
-        print(f"| {name} | {py:,.0f} | {rust_text} | {ratio_text} |", flush=True)
-    if worst is not None:
-        print(f"lowest ratio: {worst:.1f}×")
+        best = {"rust": 0.0, "pydantic": 0.0, "msgspec": 0.0}
+        for _ in range(rounds):
+            best["rust"] = max(best["rust"], rust(root, name, seconds))
+            best["pydantic"] = max(best["pydantic"], throughput(fn, data, items, seconds))
+            best["msgspec"] = max(best["msgspec"], throughput(with_msgspec[name], data, items, seconds))
+        ratio = best["rust"] / best["pydantic"]
+        worst = ratio if worst is None else min(worst, ratio)
+        print(f"| {name} | {best['rust']:,.0f} | {best['pydantic']:,.0f} | {best['msgspec']:,.0f} "
+              f"| {ratio:.1f}× | {best['msgspec'] / best['pydantic']:.1f}× |", flush=True)
+    print(f"lowest Rust ÷ pydantic: {worst:.1f}×")
     return 0
 
 

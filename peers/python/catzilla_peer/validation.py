@@ -505,7 +505,8 @@ def create_app():
         return handler
 
     def batch_report(request, model: type[Model], endpoint: str) -> batch.BatchReport:
-        report = batch.report(_each(model, batch.items(parsed(request))))
+        items = batch.items(parsed(request), batch.ENVELOPES[endpoint])
+        report = batch.report(_each(model, items))
         stats[endpoint].record(report.valid, report.invalid)
         return report
 

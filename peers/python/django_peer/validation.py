@@ -283,7 +283,7 @@ def _overflow(e: RuleError, field: str) -> ApiError:
 
 def _batch(request, serializer_class, endpoint: str) -> batch.BatchReport:
     """Every item of the batch checked on its own, the outcome counted."""
-    items = batch.items(_parsed(request))
+    items = batch.items(_parsed(request), batch.ENVELOPES[endpoint])
     child = serializer_class()
     results = []
     for item in items:

@@ -388,7 +388,7 @@ def create_app() -> FastAPI:
         request: Request, adapter: TypeAdapter, endpoint: str
     ) -> batch.BatchReport:
         """Every item of the batch checked on its own, the outcome counted."""
-        items = batch.items(await _parsed(request))
+        items = batch.items(await _parsed(request), batch.ENVELOPES[endpoint])
         report = batch.report(adapter.validate_python(items))
         stats[endpoint].record(report.valid, report.invalid)
         return report

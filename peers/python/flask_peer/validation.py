@@ -414,7 +414,9 @@ def create_app() -> Flask:
 
     def batch_report(load_one: Callable[[Any], Any], endpoint: str) -> batch.BatchReport:
         """Every item of the batch checked on its own, the outcome counted."""
-        items = batch.items(jsontext.parse(read_json_bytes(MAX_BODY_BYTES)))
+        items = batch.items(
+            jsontext.parse(read_json_bytes(MAX_BODY_BYTES)), batch.ENVELOPES[endpoint]
+        )
         report = batch.report([load_one(item) for item in items])
         stats[endpoint].record(report.valid, report.invalid)
         return report

@@ -2,6 +2,7 @@
 
 use super::models::Model;
 use super::reader::{Reader, Stop, MAX_RECORDED_ERRORS};
+use super::scan::Kind;
 use crate::{FieldError, ValidationFailure};
 use serde::Serialize;
 
@@ -50,6 +51,42 @@ pub fn parse<'j, T: Model<'j>>(body: &'j [u8]) -> Result<T, Rejection> {
     }
 }
 
+/// Reads the array of a batch into `report`; `false` when it is no array.
+fn items<'j, T: Model<'j>>(r: &mut Reader<'j>, report: &mut BatchReport<T>) -> Result<bool, Stop> {
+    r.array(|r, index| {
+        report.count += 1;
+        if index >= MAX_BATCH {
+            return r.skip();
+        }
+        // Each item collects its own failures with paths relative to it.
+        let outer = std::mem::take(&mut r.c.errors);
+        let before = r.c.total;
+        let (start, _) = r.progress();
+        let item = r.relative(T::read);
+        if index == 0 {
+            // Room for as many more items as the first one's size says
+            // the rest of the body holds.
+            let (end, left) = r.progress();
+            let more = left / (end - start).max(1);
+            report.items.reserve(more.min(MAX_BATCH - 1) + 1);
+        }
+        let errors = std::mem::replace(&mut r.c.errors, outer);
+        match item? {
+            Some(item) if r.c.total == before => {
+                report.valid += 1;
+                report.items.push(item);
+            }
+            _ => {
+                report.invalid += 1;
+                if !errors.is_empty() {
+                    report.errors.push(ItemErrors { index, errors });
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
 /// The failures of one batch item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemErrors {
@@ -82,9 +119,13 @@ pub struct BatchReport<T> {
     pub items: Vec<T>,
 }
 
-/// Reads a JSON array of models: 1 to [`MAX_BATCH`] items, each checked on
-/// its own (failure paths are relative to the item).
-pub fn parse_batch<'j, T: Model<'j>>(body: &'j [u8]) -> Result<BatchReport<T>, Rejection> {
+/// Reads a batch of models: a JSON array, or an object holding the array
+/// under `envelope` (`{"users": [...]}`); 1 to [`MAX_BATCH`] items, each
+/// checked on its own (failure paths are relative to the item).
+pub fn parse_batch<'j, T: Model<'j>>(
+    body: &'j [u8],
+    envelope: &'static str,
+) -> Result<BatchReport<T>, Rejection> {
     let mut r = reader(body)?;
     let mut report = BatchReport {
         count: 0,
@@ -95,34 +136,19 @@ pub fn parse_batch<'j, T: Model<'j>>(body: &'j [u8]) -> Result<BatchReport<T>, R
         truncated: false,
         items: Vec::new(),
     };
-    let mut spare = String::with_capacity(64);
-    let is_array = r.array(|r, index| {
-        report.count += 1;
-        if index >= MAX_BATCH {
-            return r.skip();
-        }
-        // Each item collects its own failures with paths relative to it.
-        let outer = std::mem::take(&mut r.c.errors);
-        let before = r.c.total;
-        r.c.swap_path(&mut spare);
-        let item = T::read(r);
-        r.c.swap_path(&mut spare);
-        spare.clear();
-        let errors = std::mem::replace(&mut r.c.errors, outer);
-        match item? {
-            Some(item) if r.c.total == before => {
-                report.valid += 1;
-                report.items.push(item);
-            }
-            _ => {
-                report.invalid += 1;
-                if !errors.is_empty() {
-                    report.errors.push(ItemErrors { index, errors });
-                }
-            }
-        }
-        Ok(())
-    })?;
+    let is_array = if r.peek()? == Kind::Object {
+        let mut is_array = None;
+        r.object(&[envelope], |r, _| {
+            is_array = Some(items(r, &mut report)?);
+            Ok(())
+        })?;
+        is_array.unwrap_or_else(|| {
+            r.c.field(envelope, |c| c.fail("required", "is required"));
+            false
+        })
+    } else {
+        items(&mut r, &mut report)?
+    };
     r.finish()?;
     if !is_array {
         return Err(invalid(r.c.errors, r.c.total));
@@ -173,7 +199,7 @@ mod tests {
         // A batch shares one budget: items past it are counted, not listed.
         let item = r#"{"id":0,"username":"x","email":"bad","age":5,"height":9}"#;
         let batch = format!("[{}]", vec![item; 1000].join(","));
-        let report = parse_batch::<AdvancedUser>(batch.as_bytes()).unwrap();
+        let report = parse_batch::<AdvancedUser>(batch.as_bytes(), "users").unwrap();
         assert_eq!((report.count, report.invalid), (1000, 1000));
         assert_eq!(report.total_errors, 5000);
         assert!(report.truncated);
@@ -253,17 +279,34 @@ mod tests {
     fn batches_report_by_index() {
         let r: BatchReport<SimpleUser> = parse_batch(
             br#"[{"id":1,"name":"a","email":"b"},{"id":"x","name":"a"},{"id":3,"name":"c","email":"d"}]"#,
+            "users",
         )
         .unwrap();
         assert_eq!((r.count, r.valid, r.invalid), (3, 2, 1));
         assert_eq!(r.errors[0].index, 1);
-        let fields: Vec<_> = r.errors[0]
+        let paths: Vec<_> = r.errors[0]
             .errors
             .iter()
             .map(|e| e.field.as_str())
             .collect();
-        assert_eq!(fields, ["id", "email"]);
-        assert!(parse_batch::<SimpleUser>(b"[]").is_err());
-        assert!(parse_batch::<SimpleUser>(b"{}").is_err());
+        assert_eq!(paths, ["id", "email"]);
+        assert!(parse_batch::<SimpleUser>(b"[]", "users").is_err());
+        // The reference suite's envelope: the same report, paths inside the item.
+        let r: BatchReport<SimpleUser> = parse_batch(
+            br#"{"note":1,"users":[{"id":1,"name":"a","email":"b"},{"id":"x","name":"a","email":"c"}]}"#,
+            "users",
+        )
+        .unwrap();
+        assert_eq!((r.count, r.valid, r.invalid), (2, 1, 1));
+        assert_eq!(r.errors[0].errors[0].field, "id");
+        assert_eq!(
+            fields(parse_batch::<SimpleUser>(br#"{"products":[]}"#, "users")),
+            ["users"]
+        );
+        assert_eq!(
+            fields(parse_batch::<SimpleUser>(br#"{"users":{"id":1}}"#, "users")),
+            ["users"]
+        );
+        assert!(parse_batch::<SimpleUser>(b"{}", "users").is_err());
     }
 }

@@ -3,11 +3,12 @@
 //! once, checks every member where it stands, reports every failing field,
 //! and returns the normalized value only when none failed.
 
+use super::members::Members;
 use super::reader::{opt, Reader, R};
+use super::scan::Kind;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use super::patterns::{CATEGORY, EMAIL, SKU, STATUS, USERNAME, ZIP};
 
@@ -20,7 +21,7 @@ pub trait Model<'j>: Sized + Serialize {
 }
 
 /// A JSON string map with string values (`metadata`).
-type StrMap<'j> = BTreeMap<Cow<'j, str>, Cow<'j, str>>;
+type StrMap<'j> = Members<'j, Cow<'j, str>>;
 
 /// Every element of an array, read by `item`; `None` when the value is not
 /// an array or any element failed (each failure is recorded).
@@ -45,19 +46,17 @@ fn array_of<'j, T>(
 fn map_of<'j, T>(
     r: &mut Reader<'j>,
     mut value: impl FnMut(&mut Reader<'j>) -> R<Option<T>>,
-) -> R<Option<BTreeMap<Cow<'j, str>, T>>> {
-    let mut out = BTreeMap::new();
+) -> R<Option<Members<'j, T>>> {
+    let mut out = Vec::with_capacity(4);
     let mut ok = true;
     let is_map = r.map(|r, k| {
         match value(r)? {
-            Some(v) => {
-                out.insert(k, v);
-            }
+            Some(v) => out.push((k, v)),
             None => ok = false,
         }
         Ok(())
     })?;
-    Ok((is_map && ok).then_some(out))
+    Ok((is_map && ok).then(|| Members::from_read(out)))
 }
 
 fn strings<'j>(r: &mut Reader<'j>) -> R<Option<Vec<Cow<'j, str>>>> {
@@ -269,14 +268,14 @@ pub enum Preference<'j> {
     Bool(bool),
 }
 
-type Preferences<'j> = BTreeMap<Cow<'j, str>, Preference<'j>>;
+type Preferences<'j> = Members<'j, Preference<'j>>;
 
 fn preferences<'j>(r: &mut Reader<'j>) -> R<Option<Preferences<'j>>> {
     map_of(r, |r| {
         Ok(match r.peek()? {
-            jiter::Peek::String => r.str()?.map(Preference::Text),
-            jiter::Peek::True | jiter::Peek::False => r.bool()?.map(Preference::Bool),
-            p if p.is_num() => r.int()?.map(Preference::Int),
+            Kind::String => r.str()?.map(Preference::Text),
+            Kind::Bool => r.bool()?.map(Preference::Bool),
+            Kind::Number => r.int()?.map(Preference::Int),
             _ => {
                 r.c.fail("type", "expected a string, integer or boolean");
                 r.skip()?;
@@ -383,7 +382,7 @@ impl Serialize for RawJson<'_> {
     }
 }
 
-type Variants<'j> = Vec<BTreeMap<Cow<'j, str>, RawJson<'j>>>;
+type Variants<'j> = Vec<Members<'j, RawJson<'j>>>;
 
 /// A catalogue product with an exact decimal price.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -404,14 +403,14 @@ pub struct Product<'j> {
     /// 0 to 100,000.
     pub stock_quantity: i64,
     /// Named measurements, if given.
-    pub dimensions: Option<BTreeMap<Cow<'j, str>, f64>>,
+    pub dimensions: Option<Members<'j, f64>>,
     /// Defaults to empty.
     pub tags: Vec<Cow<'j, str>>,
     /// Objects with any values, if given (kept as sent).
     pub variants: Option<Variants<'j>>,
 }
 
-fn dimensions<'j>(r: &mut Reader<'j>) -> R<Option<BTreeMap<Cow<'j, str>, f64>>> {
+fn dimensions<'j>(r: &mut Reader<'j>) -> R<Option<Members<'j, f64>>> {
     map_of(r, Reader::float)
 }
 

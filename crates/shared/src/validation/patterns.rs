@@ -47,20 +47,42 @@ fn all_bytes(s: &str, ok: impl Fn(u8) -> bool) -> bool {
     !s.is_empty() && s.bytes().all(ok)
 }
 
+/// The bytes of `w` equal to `byte`, as their high bits (exact: no
+/// borrow runs between bytes).
+fn bytes_equal(w: u64, byte: u8) -> u64 {
+    const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = w ^ (u64::from_le_bytes([byte; 8]));
+    !(((x & LOWS) + LOWS) | x | LOWS)
+}
+
 fn email(s: &str) -> bool {
+    // Exactly one '@' with something before it, and in the domain a '.'
+    // with at least one character on each side of it. Eight bytes at a
+    // time: a mask of the '@'s and of the '.'s, bit 8i+7 for byte i.
     let b = s.as_bytes();
-    let Some(at) = b.iter().position(|&c| c == b'@') else {
-        return false;
-    };
-    let domain = &b[at + 1..];
-    // One '@' with something before it, and a '.' with at least one
-    // character on each side of it in the domain.
-    at > 0
-        && !domain.contains(&b'@')
-        && domain
-            .iter()
-            .enumerate()
-            .any(|(i, &c)| c == b'.' && i > 0 && i + 1 < domain.len())
+    let mut at: Option<usize> = None;
+    let mut dot = false;
+    for (chunk, base) in b.chunks(8).zip((0..).step_by(8)) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let ats = bytes_equal(w, b'@');
+        let mut dots = bytes_equal(w, b'.');
+        if ats != 0 {
+            if at.is_some() || ats.count_ones() > 1 {
+                return false;
+            }
+            at = Some(base + ats.trailing_zeros() as usize / 8);
+        }
+        let Some(a) = at else { continue };
+        // Dots after the '@' but not right after it, and not last.
+        while dots != 0 {
+            let i = base + dots.trailing_zeros() as usize / 8;
+            dot |= i > a + 1 && i + 1 < b.len();
+            dots &= dots - 1;
+        }
+    }
+    at.is_some_and(|a| a > 0) && dot
 }
 
 fn zip(s: &str) -> bool {
@@ -74,9 +96,14 @@ fn zip(s: &str) -> bool {
 }
 
 fn category(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c.is_whitespace())
+    let ascii =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'-' | b'_' | b'\t'..=b'\r');
+    if s.bytes().all(ascii) {
+        return !s.is_empty();
+    }
+    // `\s` is Unicode whitespace.
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c.is_whitespace())
 }
 
 pattern!(USERNAME, r"^[a-zA-Z0-9_]+$", |s| all_bytes(s, |b| {

@@ -155,9 +155,10 @@ impl Service {
     fn batch<'j, M: Model<'j>>(
         &self,
         endpoint: Endpoint,
+        envelope: &'static str,
         body: &'j [u8],
     ) -> Result<BatchReport<M>, Error> {
-        let report = parse_batch::<M>(body)?;
+        let report = parse_batch::<M>(body, envelope)?;
         self.counter(endpoint)
             .record(report.valid as u64, report.invalid as u64);
         Ok(report)
@@ -165,12 +166,12 @@ impl Service {
 
     /// `POST /validate/batch-users`: per-item results.
     pub fn batch_users(&self, body: &[u8]) -> Result<Vec<u8>, Error> {
-        to_json(&self.batch::<AdvancedUser<'_>>(Endpoint::BatchUsers, body)?)
+        to_json(&self.batch::<AdvancedUser<'_>>(Endpoint::BatchUsers, "users", body)?)
     }
 
     /// `POST /validate/batch-products`: per-item results.
     pub fn batch_products(&self, body: &[u8]) -> Result<Vec<u8>, Error> {
-        to_json(&self.batch::<Product<'_>>(Endpoint::BatchProducts, body)?)
+        to_json(&self.batch::<Product<'_>>(Endpoint::BatchProducts, "products", body)?)
     }
 
     /// `POST /validate/batch-orders`: per-item results and the exact sum of
@@ -183,7 +184,7 @@ impl Service {
             #[serde(with = "rust_decimal::serde::str")]
             total_amount: Decimal,
         }
-        let report = self.batch::<Order<'_>>(Endpoint::BatchOrders, body)?;
+        let report = self.batch::<Order<'_>>(Endpoint::BatchOrders, "orders", body)?;
         let total_amount = checked_sum(report.items.iter().map(|o| Some(o.total_amount)))
             .ok_or_else(|| overflow("total_amount"))?;
         to_json(&OrdersReport {

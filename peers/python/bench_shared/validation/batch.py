@@ -14,12 +14,23 @@ from .rules import json_type
 MAX_BATCH = 1000
 
 
-def items(value: Any) -> list:
-    """The batch's items: 422 at the root when the body is not an array or
-    holds no or more than `MAX_BATCH` items."""
+#: The member that holds a batch's items when it is sent as an object
+#: (`{"users": [...]}`), by endpoint.
+ENVELOPES = {"batch_users": "users", "batch_products": "products", "batch_orders": "orders"}
+
+
+def items(value: Any, envelope: str) -> list:
+    """The batch's items, from a JSON array or from the array under
+    `envelope` of an object: 422 when there is no array (at the root, or at
+    `envelope`) or it holds no or more than `MAX_BATCH` items."""
+    where = ""
+    if isinstance(value, dict):
+        if envelope not in value:
+            raise errors.validation([FieldError(envelope, "required", "is required")])
+        value, where = value[envelope], envelope
     if not isinstance(value, list):
         raise errors.validation(
-            [FieldError("", "type", f"expected an array, got {json_type(value)}")]
+            [FieldError(where, "type", f"expected an array, got {json_type(value)}")]
         )
     if not 0 < len(value) <= MAX_BATCH:
         raise errors.validation(

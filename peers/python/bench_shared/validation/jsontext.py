@@ -5,7 +5,7 @@ JSON (empty, not UTF-8, syntax, nesting beyond the parser's limit,
 NaN/Infinity, lone surrogates, integers of more than 4300 digits) is a 400
 `malformed_json`.
 
-Differences from the reference's parser (jiter), for absurd input only:
+Differences from the reference's tokenizer (shared::validation::scan), for absurd input only:
 nesting is limited by Python's recursion limit (about 900 levels here)
 instead of 200; a duplicated key keeps its last value without the earlier
 one's failure; a number with a fraction and more than 4300 digits before it

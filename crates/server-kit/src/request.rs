@@ -329,6 +329,22 @@ impl Req {
         self.parts.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// Whether the request has no body at all (`shared::api::is_bodiless`;
+    /// a header that is present but not text counts as present).
+    pub fn is_bodiless(&self) -> bool {
+        let present = |name| {
+            self.parts
+                .headers
+                .get(name)
+                .map(|v| v.to_str().unwrap_or(""))
+        };
+        shared::api::is_bodiless(
+            present(header::CONTENT_TYPE),
+            present(header::CONTENT_LENGTH),
+            present(header::TRANSFER_ENCODING),
+        )
+    }
+
     /// The whole body, refused with 413 past [`Limits::max_body_bytes`]
     /// (checked against `Content-Length` first, then while reading). Before
     /// a 413 the rest of the body is read and dropped (at most

@@ -23,6 +23,19 @@ fn post(service: &Arc<Service>, endpoint: Endpoint) -> impl server_kit::Handler 
     })
 }
 
+/// `POST /validate/error-handling`: the posted user, or the reference
+/// suite's own invalid user when the request has no body at all.
+fn error_handling(service: &Arc<Service>) -> impl server_kit::Handler {
+    with_state(service, |s, req: Req| async move {
+        let answer = if req.is_bodiless() {
+            s.error_handling_sample()
+        } else {
+            s.error_handling(&req.json_bytes().await?)
+        };
+        Ok::<Response, ApiError>(server_kit::json_raw(answer?))
+    })
+}
+
 /// The route table of the category.
 pub fn router() -> Router {
     let s = Arc::new(Service::new());
@@ -35,10 +48,7 @@ pub fn router() -> Router {
         .post("/validate/advanced-user", post(&s, Service::advanced_user))
         .post("/validate/complex-user", post(&s, Service::complex_user))
         .post("/validate/product", post(&s, Service::product))
-        .post(
-            "/validate/error-handling",
-            post(&s, Service::error_handling),
-        )
+        .post("/validate/error-handling", error_handling(&s))
         .post("/validate/batch-users", post(&s, Service::batch_users))
         .post(
             "/validate/batch-products",

@@ -175,6 +175,32 @@ impl FromRequest for JsonBody {
     }
 }
 
+/// A JSON body, or `None` when the request has no body at all
+/// (`shared::api::is_bodiless`) — for endpoints with a documented default.
+pub struct OptionalJsonBody(pub Option<Bytes>);
+
+impl FromRequest for OptionalJsonBody {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let present = |name| {
+            req.headers()
+                .get(name)
+                .map(|v: &header::HeaderValue| v.to_str().unwrap_or(""))
+        };
+        if shared::api::is_bodiless(
+            present(header::CONTENT_TYPE),
+            present(header::CONTENT_LENGTH),
+            present(header::TRANSFER_ENCODING),
+        ) {
+            return Box::pin(async { Ok(Self(None)) });
+        }
+        let body = JsonBody::from_request(req, payload);
+        Box::pin(async move { body.await.map(|JsonBody(b)| Self(Some(b))) })
+    }
+}
+
 impl std::ops::Deref for JsonBody {
     type Target = [u8];
 

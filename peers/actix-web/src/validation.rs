@@ -1,7 +1,7 @@
 //! The `validation` category: each endpoint hands the JSON body to
 //! `shared::validation::Service`, which validates, counts and answers.
 
-use crate::common::{json_raw, BodyLimit, Endpoint, JsonBody};
+use crate::common::{json_raw, BodyLimit, Endpoint, JsonBody, OptionalJsonBody};
 use crate::error::ApiError;
 use actix_web::{web, Handler, HttpResponse};
 use shared::api::Error;
@@ -22,13 +22,26 @@ pub fn routes() -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
             .service(Endpoint::new("/validate/advanced-user").post(post(Service::advanced_user)))
             .service(Endpoint::new("/validate/complex-user").post(post(Service::complex_user)))
             .service(Endpoint::new("/validate/product").post(post(Service::product)))
-            .service(Endpoint::new("/validate/error-handling").post(post(Service::error_handling)))
+            .service(Endpoint::new("/validate/error-handling").post(error_handling))
             .service(Endpoint::new("/validate/batch-users").post(post(Service::batch_users)))
             .service(Endpoint::new("/validate/batch-products").post(post(Service::batch_products)))
             .service(Endpoint::new("/validate/batch-orders").post(post(Service::batch_orders)))
             .service(Endpoint::new("/validate/mega-batch").post(post(Service::mega_batch)))
             .service(Endpoint::new("/validation/stats").get(stats));
     }
+}
+
+/// `POST /validate/error-handling`: the posted user, or the reference
+/// suite's own invalid user when the request has no body at all.
+async fn error_handling(
+    s: web::Data<Service>,
+    OptionalJsonBody(body): OptionalJsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let answer = match body {
+        Some(body) => s.error_handling(&body),
+        None => s.error_handling_sample(),
+    };
+    Ok(json_raw(answer?))
 }
 
 /// A POST handler: the JSON body (415, 413) through `validate`.

@@ -63,6 +63,33 @@ impl<T> FromRef<App<T>> for BodyLimit {
 /// reads the answer.
 pub struct JsonBody(pub Bytes);
 
+/// A JSON body, or `None` when the request has no body at all
+/// (`shared::api::is_bodiless`) — for endpoints with a documented default.
+pub struct OptionalJsonBody(pub Option<Bytes>);
+
+impl<S> FromRequest<S> for OptionalJsonBody
+where
+    BodyLimit: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let headers = req.headers();
+        let present = |name| headers.get(name).map(|v| v.to_str().unwrap_or(""));
+        if shared::api::is_bodiless(
+            present(header::CONTENT_TYPE),
+            present(header::CONTENT_LENGTH),
+            present(header::TRANSFER_ENCODING),
+        ) {
+            return Ok(Self(None));
+        }
+        JsonBody::from_request(req, state)
+            .await
+            .map(|JsonBody(body)| Self(Some(body)))
+    }
+}
+
 impl<S> FromRequest<S> for JsonBody
 where
     BodyLimit: FromRef<S>,

@@ -1,7 +1,7 @@
 //! `validation`: every endpoint hands the JSON body to
 //! `shared::validation::Service`, which validates, counts and answers.
 
-use crate::common::{App, BodyLimit, JsonBody, RawJson};
+use crate::common::{App, BodyLimit, JsonBody, OptionalJsonBody, RawJson};
 use crate::error::{not_found, ApiError};
 use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
@@ -25,10 +25,7 @@ pub fn router() -> Router {
         .route("/validate/advanced-user", validate(Service::advanced_user))
         .route("/validate/complex-user", validate(Service::complex_user))
         .route("/validate/product", validate(Service::product))
-        .route(
-            "/validate/error-handling",
-            validate(Service::error_handling),
-        )
+        .route("/validate/error-handling", post(error_handling))
         .route("/validate/batch-users", validate(Service::batch_users))
         .route(
             "/validate/batch-products",
@@ -42,6 +39,20 @@ pub fn router() -> Router {
         )
         .fallback(not_found)
         .with_state(app)
+}
+
+/// `POST /validate/error-handling`: the posted user, or the reference
+/// suite's own invalid user when the request has no body at all.
+async fn error_handling(
+    State(s): State<App<Service>>,
+    OptionalJsonBody(body): OptionalJsonBody,
+) -> Result<RawJson, ApiError> {
+    match body {
+        Some(body) => s.error_handling(&body),
+        None => s.error_handling_sample(),
+    }
+    .map(RawJson)
+    .map_err(ApiError)
 }
 
 /// A POST route: the JSON body through `endpoint`.

@@ -27,6 +27,17 @@ def is_json(content_type: str | None) -> bool:
     return kind == "application" and (sub == "json" or (len(sub) > 5 and sub.endswith("+json")))
 
 
+def is_bodiless(
+    content_type: str | None, content_length: str | None, transfer_encoding: str | None
+) -> bool:
+    """Whether a request has no body at all: no Content-Type, no
+    Transfer-Encoding, and a Content-Length absent or 0 (as
+    `shared::api::is_bodiless`; an empty header, as WSGI may pass an absent
+    one, counts as absent). An endpoint with a documented default answers
+    such a request with it."""
+    return not content_type and not transfer_encoding and (content_length or "0").strip() == "0"
+
+
 def require_json(content_type: str | None) -> None:
     """415 unless the body is declared JSON."""
     if not is_json(content_type):

@@ -147,6 +147,15 @@ def read_text(request, limit: int) -> str:
     return body
 
 
+def bodiless(request) -> bool:
+    """Whether the request has no body at all (`http.is_bodiless`)."""
+    return http.is_bodiless(
+        request.get_header("Content-Type"),
+        request.get_header("Content-Length"),
+        request.get_header("Transfer-Encoding"),
+    )
+
+
 def read_json_text(request, limit: int) -> str:
     """The body of a JSON request: 415 unless declared JSON, 413 past `limit`."""
     http.require_json(request.get_header("Content-Type"))

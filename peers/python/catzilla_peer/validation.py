@@ -39,6 +39,7 @@ from catzilla import BaseModel, Field, ValidationError
 from bench_shared import errors
 from bench_shared.errors import ApiError, FieldError
 from bench_shared.validation import (
+    INVALID_USER,
     I64_MAX,
     I64_MIN,
     MAX_BODY_BYTES,
@@ -55,7 +56,7 @@ from bench_shared.validation import (
 from bench_shared.validation.patterns import CATEGORY, EMAIL, PYTHON, SKU, STATUS, USERNAME, ZIP
 from bench_shared.validation.stats import Counter, Stats
 
-from .common import json_response, new_app, read_json_text, routes
+from .common import bodiless, json_response, new_app, read_json_text, routes
 
 _BAD = object()  # a field value that failed (its failures are recorded)
 
@@ -484,10 +485,14 @@ def create_app():
     def parsed(request) -> Any:
         return jsontext.parse(read_json_text(request, MAX_BODY_BYTES))
 
-    def counted(model: type[Model], counter: Counter, request) -> dict:
-        """The body validated as `model`, the outcome counted (malformed or
-        invalid bodies count as invalid)."""
-        text = read_json_text(request, MAX_BODY_BYTES)
+    def counted(model: type[Model], counter: Counter, request, default: bytes | None) -> dict:
+        """The body validated as `model` (`default` when the request has
+        none at all and the endpoint documents one), the outcome counted
+        (malformed or invalid bodies count as invalid)."""
+        if default is not None and bodiless(request):
+            text = default.decode()
+        else:
+            text = read_json_text(request, MAX_BODY_BYTES)
         try:
             value = model.validate(jsontext.parse(text))
         except ApiError:
@@ -496,11 +501,12 @@ def create_app():
         counter.record(1, 0)
         return value
 
-    def single(model: type[Model], endpoint: str, key: str, out=lambda v: v):
+    def single(model: type[Model], endpoint: str, key: str, out=lambda v: v, default=None):
         counter = stats[endpoint]
 
         def handler(request):
-            return json_response({"valid": True, key: out(counted(model, counter, request))})
+            value = counted(model, counter, request, default)
+            return json_response({"valid": True, key: out(value)})
 
         return handler
 
@@ -531,7 +537,7 @@ def create_app():
         return json_response({**report.body(), "total_amount": decimals.text(total)})
 
     def mega_batch(request):
-        mega = counted(MegaBatch, stats["mega_batch"], request)
+        mega = counted(MegaBatch, stats["mega_batch"], request, None)
         try:
             summary = envelope.summary(
                 mega["batch_id"],
@@ -551,7 +557,7 @@ def create_app():
     routes(app, "/validate/complex-user", POST=single(ComplexUser, "complex_user", "user"))
     routes(app, "/validate/product", POST=single(Product, "product", "product", _product_out))
     routes(app, "/validate/error-handling",
-           POST=single(AdvancedUser, "error_handling", "user"))
+           POST=single(AdvancedUser, "error_handling", "user", default=INVALID_USER))
     routes(app, "/validate/batch-users", POST=batch_users)
     routes(app, "/validate/batch-products", POST=batch_products)
     routes(app, "/validate/batch-orders", POST=batch_orders)

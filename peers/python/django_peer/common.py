@@ -192,6 +192,14 @@ def read_body(request, limit: int) -> bytes:
     return bytes(body)
 
 
+def bodiless(request) -> bool:
+    """Whether the request has no body at all (`http.is_bodiless`)."""
+    meta = request.META
+    return http.is_bodiless(
+        meta.get("CONTENT_TYPE"), meta.get("CONTENT_LENGTH"), meta.get("HTTP_TRANSFER_ENCODING")
+    )
+
+
 def read_json_bytes(request, limit: int) -> bytes:
     """The body of a JSON request: 415 unless declared JSON, 413 past `limit`."""
     http.require_json(request.META.get("CONTENT_TYPE"))

@@ -20,6 +20,7 @@ from rest_framework.decorators import api_view
 from bench_shared import errors
 from bench_shared.errors import ApiError, FieldError
 from bench_shared.validation import (
+    INVALID_USER,
     I64_MAX,
     I64_MIN,
     MAX_BODY_BYTES,
@@ -260,12 +261,19 @@ def _parsed(request) -> Any:
     return common.json_value(request, MAX_BODY_BYTES, jsontext.parse)
 
 
-def _counted(request, serializer_class, endpoint: str) -> serializers.Serializer:
-    """The body validated by the serializer, the outcome counted (malformed
-    or invalid bodies count as invalid)."""
+def _counted(
+    request, serializer_class, endpoint: str, default: bytes | None = None
+) -> serializers.Serializer:
+    """The body validated by the serializer (`default` when the request has
+    none at all and the endpoint documents one), the outcome counted
+    (malformed or invalid bodies count as invalid)."""
     counter = stats[endpoint]
     try:
-        s = common.checked(serializer_class, _parsed(request))
+        if default is not None and common.bodiless(request):
+            value = jsontext.parse(default)
+        else:
+            value = _parsed(request)
+        s = common.checked(serializer_class, value)
     except ApiError:
         counter.record(0, 1)
         raise
@@ -328,7 +336,7 @@ def product(request):
 
 @api_view(["POST"])
 def error_handling(request):
-    return _valid("user", _counted(request, AdvancedUserSerializer, "error_handling"))
+    return _valid("user", _counted(request, AdvancedUserSerializer, "error_handling", INVALID_USER))
 
 
 @api_view(["POST"])

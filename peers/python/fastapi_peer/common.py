@@ -170,6 +170,12 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def bodiless(request: Request) -> bool:
+    """Whether the request has no body at all (`http.is_bodiless`)."""
+    h = request.headers
+    return http.is_bodiless(h.get("content-type"), h.get("content-length"), h.get("transfer-encoding"))
+
+
 async def read_json_bytes(request: Request, limit: int) -> bytes:
     """The body of a JSON request: 415 unless declared JSON, 413 past `limit`."""
     http.require_json(request.headers.get("content-type"))

@@ -36,6 +36,7 @@ from pydantic_core import PydanticCustomError
 from bench_shared import errors
 from bench_shared.errors import ApiError, FieldError
 from bench_shared.validation import (
+    INVALID_USER,
     I64_MAX,
     I64_MIN,
     MAX_BODY_BYTES,
@@ -52,7 +53,7 @@ from bench_shared.validation import (
 from bench_shared.validation.patterns import CATEGORY, EMAIL, RUST, SKU, STATUS, USERNAME, ZIP
 from bench_shared.validation.stats import Counter, Stats
 
-from .common import field_path, new_app, read_json_bytes
+from .common import bodiless, field_path, new_app, read_json_bytes
 
 # ---------------------------------------------------------------- field types
 
@@ -330,12 +331,18 @@ def create_app() -> FastAPI:
     app = new_app("validation")
     stats = Stats()
 
-    def counted(model: type[M], counter: Counter) -> Callable[[Request], Any]:
-        """A dependency: the body validated as `model`, the outcome counted
-        (malformed or invalid bodies count as invalid)."""
+    def counted(
+        model: type[M], counter: Counter, default: bytes | None = None
+    ) -> Callable[[Request], Any]:
+        """A dependency: the body validated as `model` (`default` when the
+        request has none at all and the endpoint documents one), the outcome
+        counted (malformed or invalid bodies count as invalid)."""
 
         async def dependency(request: Request) -> M:
-            raw = await read_json_bytes(request, MAX_BODY_BYTES)
+            if default is not None and bodiless(request):
+                raw = default
+            else:
+                raw = await read_json_bytes(request, MAX_BODY_BYTES)
             try:
                 value = _validate(model, jsontext.parse(raw))
             except ApiError:
@@ -380,7 +387,7 @@ def create_app() -> FastAPI:
 
     @app.post("/validate/error-handling")
     async def error_handling(
-        user: Annotated[AdvancedUser, Depends(counted(AdvancedUser, stats["error_handling"]))],
+        user: Annotated[AdvancedUser, Depends(counted(AdvancedUser, stats["error_handling"], INVALID_USER))],
     ) -> Response:
         return _valid("user", user)
 

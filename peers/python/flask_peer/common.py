@@ -121,6 +121,12 @@ def read_body(limit: int) -> bytes:
     return bytes(body)
 
 
+def bodiless() -> bool:
+    """Whether the request has no body at all (`http.is_bodiless`)."""
+    h = request.headers
+    return http.is_bodiless(h.get("Content-Type"), h.get("Content-Length"), h.get("Transfer-Encoding"))
+
+
 def read_json_bytes(limit: int) -> bytes:
     """The body of a JSON request: 415 unless declared JSON, 413 past `limit`."""
     http.require_json(request.headers.get("Content-Type"))

@@ -20,6 +20,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from bench_shared import errors
 from bench_shared.errors import ApiError, FieldError
 from bench_shared.validation import (
+    INVALID_USER,
     I64_MAX,
     I64_MIN,
     MAX_BODY_BYTES,
@@ -37,6 +38,7 @@ from bench_shared.validation.patterns import CATEGORY, EMAIL, PYTHON, SKU, STATU
 from bench_shared.validation.stats import Stats
 
 from .common import (
+    bodiless,
     Coded,
     StrictBoolean,
     StrictInteger,
@@ -368,12 +370,13 @@ def create_app() -> Flask:
     app = new_app(__name__)
     stats = Stats()
 
-    def counted(endpoint: str) -> dict:
-        """The body loaded by the endpoint's schema, the outcome counted
-        (malformed or invalid bodies count as invalid)."""
+    def counted(endpoint: str, default: bytes | None = None) -> dict:
+        """The body loaded by the endpoint's schema (`default` when the
+        request has none at all and the endpoint documents one), the outcome
+        counted (malformed or invalid bodies count as invalid)."""
         counter = stats[endpoint]
         try:
-            raw = read_json_bytes(MAX_BODY_BYTES)
+            raw = default if default is not None and bodiless() else read_json_bytes(MAX_BODY_BYTES)
             value = _load(SCHEMAS.get(endpoint) or MEGA, jsontext.parse(raw))
         except ApiError:
             counter.record(0, 1)
@@ -410,7 +413,7 @@ def create_app() -> Flask:
 
     @route(app, "/validate/error-handling", ["POST"])
     def error_handling() -> Response:
-        return valid("user", counted("error_handling"))
+        return valid("user", counted("error_handling", INVALID_USER))
 
     def batch_report(load_one: Callable[[Any], Any], endpoint: str) -> batch.BatchReport:
         """Every item of the batch checked on its own, the outcome counted."""

@@ -29,6 +29,20 @@ pub fn require_json(content_type: Option<&str>) -> Result<(), Error> {
     }
 }
 
+/// Whether a request has no body at all: no `Content-Type`, no
+/// `Transfer-Encoding`, and a `Content-Length` that is absent or 0. An
+/// endpoint with a documented default (`POST /validate/error-handling`)
+/// answers such a request with it; any other body still has to be JSON.
+pub fn is_bodiless(
+    content_type: Option<&str>,
+    content_length: Option<&str>,
+    transfer_encoding: Option<&str>,
+) -> bool {
+    content_type.is_none()
+        && transfer_encoding.is_none()
+        && content_length.is_none_or(|v| v.trim() == "0")
+}
+
 /// 413 when a declared `Content-Length` is already over `limit`.
 pub fn check_declared_length(content_length: Option<&str>, limit: u64) -> Result<(), Error> {
     match content_length.and_then(|v| v.trim().parse::<u64>().ok()) {

@@ -33,5 +33,5 @@ pub use drain::{drain, DRAIN_FACTOR, DRAIN_TIME};
 pub use envelope::Valid;
 pub use error::{Error, ErrorBody};
 pub use health::Health;
-pub use json::{check_declared_length, is_json, parse_json, require_json};
+pub use json::{check_declared_length, is_bodiless, is_json, parse_json, require_json};
 pub use query::{kind_of, path_param, Query};

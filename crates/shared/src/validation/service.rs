@@ -13,6 +13,11 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+/// The invalid user the reference suite's error-handling endpoint builds
+/// (id −1, username "a", email "invalid", age 200, height −1.0).
+pub const INVALID_USER: &[u8] =
+    br#"{"id":-1,"username":"a","email":"invalid","age":200,"height":-1.0}"#;
+
 /// Default body limit of this category (payloads may carry 1 MB strings).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
@@ -152,6 +157,14 @@ impl Service {
         self.single::<AdvancedUser<'_>>(Endpoint::ErrorHandling, "user", body)
     }
 
+    /// `POST /validate/error-handling` with no body at all (see
+    /// [`crate::api::is_bodiless`]), as the reference suite sends it: the
+    /// user it builds, [`INVALID_USER`], is validated instead, so the
+    /// answer is a 422 with its five failures.
+    pub fn error_handling_sample(&self) -> Result<Vec<u8>, Error> {
+        self.error_handling(INVALID_USER)
+    }
+
     fn batch<'j, M: Model<'j>>(
         &self,
         endpoint: Endpoint,
@@ -267,6 +280,20 @@ impl Service {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_bodiless_error_handling_request_rejects_the_reference_sample() {
+        let e = Service::new().error_handling_sample().unwrap_err();
+        assert_eq!(e.status, 422);
+        let v: serde_json::Value = serde_json::from_slice(&e.to_json()).unwrap();
+        let fields: Vec<_> = v["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["field"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(fields, ["id", "username", "email", "age", "height"]);
+    }
 
     #[test]
     fn a_flood_of_failures_gets_a_small_answer() {

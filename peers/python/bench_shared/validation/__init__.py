@@ -13,7 +13,13 @@ from .rules import I64_MAX, I64_MIN, RuleError
 # Largest request body of the category (payloads may carry 1 MB strings).
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
+# The invalid user the reference suite's error-handling endpoint builds,
+# validated when `POST /validate/error-handling` comes with no body at all.
+INVALID_USER = b'{"id":-1,"username":"a","email":"invalid","age":200,"height":-1.0}'
+
+
 __all__ = [
+    "INVALID_USER",
     "MAX_BATCH",
     "MAX_BODY_BYTES",
     "BatchReport",

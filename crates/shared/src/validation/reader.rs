@@ -409,9 +409,11 @@ impl<'j> Reader<'j> {
         };
         let t = text.trim();
         let mut digits = Scan::new(t);
-        if let (Ok(Kind::Number), Ok(n)) = (digits.peek(), digits.number()) {
-            if let (Ok(()), Some(d)) = (digits.finish(), exact_decimal(n)) {
-                return Ok(Some(d));
+        if digits.peek() == Ok(Kind::Number) {
+            if let Ok(n) = digits.number() {
+                if let (Ok(()), Some(d)) = (digits.finish(), exact_decimal(n)) {
+                    return Ok(Some(d));
+                }
             }
         }
         let parsed = if t.contains(['e', 'E']) {
@@ -605,6 +607,9 @@ mod tests {
         assert_eq!(one("0.1", |r| r.decimal()).0.unwrap().to_string(), "0.1");
         assert_eq!(one("1e2", |r| r.decimal()).0.unwrap().to_string(), "100");
         assert_eq!(one(r#""cheap""#, |r| r.decimal()).1, ["decimal"]);
+        // Found by fuzzing: an empty or blank numeric string once panicked.
+        assert_eq!(one(r#""""#, |r| r.decimal()).1, ["decimal"]);
+        assert_eq!(one(r#"" ""#, |r| r.decimal()).1, ["decimal"]);
         assert_eq!(one("true", |r| r.decimal()).1, ["type"]);
     }
 

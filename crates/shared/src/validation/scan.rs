@@ -285,7 +285,7 @@ impl<'j> Scan<'j> {
 
     /// `true` or `false`, after [`Scan::peek`] said so.
     pub fn bool(&mut self) -> Res<bool> {
-        if self.bytes[self.pos] == b't' {
+        if self.bytes.get(self.pos) == Some(&b't') {
             self.literal(b"true").map(|()| true)
         } else {
             self.literal(b"false").map(|()| false)
@@ -296,7 +296,7 @@ impl<'j> Scan<'j> {
     pub fn number(&mut self) -> Res<Number<'j>> {
         let b = self.bytes;
         let start = self.pos;
-        let negative = b[start] == b'-';
+        let negative = b.get(start) == Some(&b'-');
         let mut i = start + usize::from(negative);
         // At most 19 digits always fit in 64 bits.
         let mut mantissa: u64 = 0;
@@ -360,7 +360,7 @@ impl<'j> Scan<'j> {
     #[inline(always)]
     pub fn short_number(&mut self) -> Option<Short> {
         let b = self.bytes;
-        let negative = b[self.pos] == b'-';
+        let negative = b.get(self.pos) == Some(&b'-');
         let first = self.pos + usize::from(negative);
         let mut i = first;
         let mut mantissa: u64 = 0;

@@ -2,9 +2,12 @@
 # Side by side, case by case: the Rust validation engine, pydantic v2
 # (`model_validate_json`) and msgspec (`Struct` decoders) on the same fixture
 # bytes, each timed by the same loop, in interleaved rounds (the best round of
-# each counts, so a noisy moment does not favour either side).
+# each counts, so a noisy moment does not favour either side), all pinned to
+# one CPU (CPU=N, default 0): a Rust round runs in a child process, which the
+# scheduler would otherwise put on the other, idle, CPU — and on a virtual
+# machine two CPUs need not run at the same speed.
 #
-#   scripts/compare_pydantic.sh [seconds per round] [rounds]   (default 0.5 3)
+#   scripts/compare_pydantic.sh [seconds per round] [rounds]   (default 0.1 20)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -23,4 +26,8 @@ fi
 echo "==> building the Rust loop (release)"
 cargo build --quiet --release -p shared --example validate_repeat
 
-"$venv/bin/python" scripts/pydantic_models.py "${1:-0.5}" "${2:-3}"
+pin=()
+if command -v taskset >/dev/null; then
+    pin=(taskset -c "${CPU:-0}")
+fi
+"${pin[@]}" "$venv/bin/python" scripts/pydantic_models.py "${1:-0.1}" "${2:-20}"

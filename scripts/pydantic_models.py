@@ -154,11 +154,13 @@ def main() -> int:
     import pydantic
 
     fixtures = root / "shared-endpoints" / "fixtures"
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 0.5
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 0.1
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     with_msgspec = msgspec_models.cases()
+    import os
+    cpus = ",".join(map(str, sorted(os.sched_getaffinity(0))))
     print(f"pydantic {pydantic.VERSION}, msgspec {msgspec.__version__}, Python {sys.version.split()[0]}; "
-          f"{rounds} interleaved rounds of {seconds:.1f} s per engine and case, best round each")
+          f"{rounds} interleaved rounds of {seconds:.1f} s per engine and case, best round each; CPU {cpus}")
     print("| case | Rust items/s | pydantic items/s | msgspec items/s | Rust ÷ pydantic | msgspec ÷ pydantic |")
     print("|---|---:|---:|---:|---:|---:|")
     worst = None

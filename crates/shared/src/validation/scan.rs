@@ -768,6 +768,37 @@ mod tests {
     }
 
     #[test]
+    fn agrees_with_serde_json_on_random_text() {
+        // Oracle: serde_json's verdict and decoded value on short random
+        // texts over JSON's own alphabet (shallow, so its nesting limit of
+        // 128 never decides).
+        let pieces = [
+            "{", "}", "[", "]", ",", ":", "\"", "\"a\"", "\\", "\\u00e9", "\\ud83d", "\\n", "0",
+            "1", "-", ".", "5", "e", "E", "+", "true", "false", "null", "nul", " ", "\n", "é",
+            "\u{1}", "01", "1.5", "\"k\":",
+        ];
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut valid = 0;
+        for _ in 0..60_000 {
+            x = crate::mix::splitmix64(x);
+            let len = (x % 9) as usize + 1;
+            let text: String = (0..len)
+                .map(|i| pieces[((x >> (i * 6)) % pieces.len() as u64) as usize])
+                .collect();
+            let theirs = serde_json::from_str::<serde_json::Value>(&text);
+            assert_eq!(check(&text).is_ok(), theirs.is_ok(), "{text:?}");
+            valid += usize::from(theirs.is_ok());
+            if let Ok(serde_json::Value::String(want)) = theirs {
+                let mut s = Scan::new(&text);
+                s.peek().unwrap();
+                assert_eq!(s.string().unwrap(), want, "{text:?}");
+            }
+        }
+        // Enough valid documents for the agreement to mean something.
+        assert!(valid > 2_000, "only {valid} valid texts");
+    }
+
+    #[test]
     fn strings_are_borrowed_unless_escaped() {
         for (text, want, borrowed) in [
             (r#""plain""#, "plain", true),

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Iterable, Mapping
+import time
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from . import errors
 
@@ -49,6 +50,46 @@ def require_json(content_type: str | None) -> None:
 # the refusal instead of a reset connection (as `shared::api::drain` does).
 DRAIN_FACTOR = 8
 DRAIN_SECONDS = 2.0
+#: Bytes asked of a blocking body stream at a time.
+READ_SIZE = 64 * 1024
+
+
+def chunks_of(read: Callable[[int], bytes]) -> Iterator[bytes]:
+    """A blocking stream's `read` as chunks, until it gives nothing."""
+    return iter(lambda: read(READ_SIZE), b"")
+
+
+def drain(chunks: Iterator[bytes], budget: int) -> None:
+    """Reads and drops what the client is still sending (at most `budget`
+    bytes, for at most DRAIN_SECONDS), so it reads our refusal instead of a
+    reset connection; a failing read just ends it."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    seen = 0
+    try:
+        for chunk in chunks:
+            seen += len(chunk)
+            if seen > budget or time.monotonic() > deadline:
+                return
+    except Exception:
+        return
+
+
+def read_limited(chunks: Iterator[bytes], content_length: str | None, limit: int) -> bytes:
+    """The whole body of a blocking request; 413 past `limit` (declared in
+    `content_length`, or found while reading), after draining the rest (up
+    to DRAIN_FACTOR × the limit in all)."""
+    over = declares_too_much(content_length, limit)
+    body = bytearray()
+    if not over:
+        for chunk in chunks:
+            body += chunk
+            if len(body) > limit:
+                over = True
+                break
+    if over:
+        drain(chunks, DRAIN_FACTOR * limit - len(body))
+        raise errors.payload_too_large(limit)
+    return bytes(body)
 
 
 def declares_too_much(content_length: str | None, limit: int) -> bool:

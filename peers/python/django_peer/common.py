@@ -25,7 +25,6 @@ from bench_shared import errors, http
 from bench_shared.errors import ApiError, FieldError
 from bench_shared.validation.rules import json_type
 
-READ_SIZE = 64 * 1024
 
 # ------------------------------------------------------------------ responses
 
@@ -154,42 +153,15 @@ def body_chunks(request) -> Iterator[bytes]:
     else:
         return
     while True:
-        chunk = read(READ_SIZE)
+        chunk = read(http.READ_SIZE)
         if not chunk:
             return
         yield chunk
 
 
-def drain(chunks: Iterator[bytes], budget: int) -> None:
-    """Reads and drops what the client is still sending (at most `budget`
-    bytes, for `http.DRAIN_SECONDS`), so it reads our refusal instead of a
-    reset connection."""
-    deadline = time.monotonic() + http.DRAIN_SECONDS
-    seen = 0
-    try:
-        for chunk in chunks:
-            seen += len(chunk)
-            if seen > budget or time.monotonic() > deadline:
-                return
-    except Exception:
-        return
-
-
 def read_body(request, limit: int) -> bytes:
     """The whole body; 413 past `limit` (declared or read), after draining."""
-    chunks = body_chunks(request)
-    over = http.declares_too_much(request.META.get("CONTENT_LENGTH"), limit)
-    body = bytearray()
-    if not over:
-        for chunk in chunks:
-            body += chunk
-            if len(body) > limit:
-                over = True
-                break
-    if over:
-        drain(chunks, http.DRAIN_FACTOR * limit)
-        raise errors.payload_too_large(limit)
-    return bytes(body)
+    return http.read_limited(body_chunks(request), request.META.get("CONTENT_LENGTH"), limit)
 
 
 def bodiless(request) -> bool:

@@ -15,7 +15,7 @@ from django.urls import path
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 
-from bench_shared import errors
+from bench_shared import errors, http
 from bench_shared.errors import ApiError
 from bench_shared.files import views
 from bench_shared.files.download import BlockReader, Plan, download_plan, stream_plan
@@ -27,7 +27,6 @@ from . import common
 from .common import StrictSerializer, StrictStr, json, query
 
 CATEGORY = r"^[a-z0-9_-]{1,32}\Z"
-DRAIN_FACTOR = 8
 
 
 class Flag(serializers.BooleanField):
@@ -85,7 +84,7 @@ def receive(request, spec: FormSpec) -> Received:
             reader.discard()
         service.rejected()
         if isinstance(e, ApiError):
-            common.drain(chunks, service.limits.max_request_bytes * DRAIN_FACTOR)
+            http.drain(chunks, service.limits.max_request_bytes * http.DRAIN_FACTOR)
             raise
         if isinstance(e, OSError) and not isinstance(e, (FileNotFoundError, PermissionError)):
             raise errors.bad_request("body_read_error",

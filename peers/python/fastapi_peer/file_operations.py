@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from bench_shared import errors
+from bench_shared import errors, http
 from bench_shared.errors import ApiError
 from bench_shared.files import views
 from bench_shared.files.download import BlockReader, Plan, download_plan, stream_plan
@@ -30,10 +30,6 @@ from bench_shared.files.service import MAX_DESCRIPTION, FileService
 from .common import from_pydantic, new_app, query
 
 CATEGORY = r"^[a-z0-9_-]{1,32}$"
-#: A refused upload's remaining body is read and dropped (so the client can
-#: read the answer) up to this many times the request limit and this long.
-DRAIN_FACTOR = 8
-DRAIN_SECONDS = 2.0
 
 
 def _flag(value: object) -> object:
@@ -101,10 +97,10 @@ class _Uploads:
             raise
 
     async def _drain(self, body: AsyncIterator[bytes]) -> None:
-        budget = self.service.limits.max_request_bytes * DRAIN_FACTOR
+        budget = self.service.limits.max_request_bytes * http.DRAIN_FACTOR
         seen = 0
         with contextlib.suppress(Exception):
-            async with asyncio.timeout(DRAIN_SECONDS):
+            async with asyncio.timeout(http.DRAIN_SECONDS):
                 async for chunk in body:
                     seen += len(chunk)
                     if seen > budget:

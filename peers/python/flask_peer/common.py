@@ -95,30 +95,9 @@ def query() -> dict[str, str]:
 
 def read_body(limit: int) -> bytes:
     """The whole body, read from `request.stream`; 413 past `limit`
-    (declared or read), after draining what the client is still sending
-    (`http.DRAIN_FACTOR` × the limit, `http.DRAIN_SECONDS` at most)."""
-    stream = request.stream
-    over = http.declares_too_much(request.headers.get("Content-Length"), limit)
-    body = bytearray()
-    dropped = 0
-    deadline = time.monotonic() + http.DRAIN_SECONDS
-    while True:
-        chunk = stream.read(64 * 1024)
-        if not chunk:
-            break
-        if not over:
-            body += chunk
-            if len(body) <= limit:
-                continue
-            over, dropped = True, len(body)
-            body.clear()
-        else:
-            dropped += len(chunk)
-        if dropped > http.DRAIN_FACTOR * limit or time.monotonic() > deadline:
-            break
-    if over:
-        raise errors.payload_too_large(limit)
-    return bytes(body)
+    (declared or read), after draining what the client is still sending."""
+    chunks = http.chunks_of(request.stream.read)
+    return http.read_limited(chunks, request.headers.get("Content-Length"), limit)
 
 
 def bodiless() -> bool:

@@ -9,14 +9,13 @@ fields are validated by marshmallow schemas."""
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 from flask import Flask, Response, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from werkzeug.exceptions import ClientDisconnected
 
-from bench_shared import errors
+from bench_shared import errors, http
 from bench_shared.errors import ApiError
 from bench_shared.files import views
 from bench_shared.files.download import BlockReader, Plan, download_plan, stream_plan
@@ -27,11 +26,6 @@ from bench_shared.files.service import MAX_DESCRIPTION, FileService
 from .common import fail, flatten, json_response, new_app, query, route
 
 CATEGORY = r"^[a-z0-9_-]{1,32}\Z"
-#: A refused upload's remaining body is read and dropped (so the client can
-#: read the answer) up to this many times the request limit and this long.
-DRAIN_FACTOR = 8
-DRAIN_SECONDS = 2.0
-READ_SIZE = 64 * 1024
 
 
 class Flag(fields.Field):
@@ -87,7 +81,7 @@ class _Uploads:
             reader = self.service.form_reader(spec, request.headers.get("Content-Type"),
                                               request.headers.get("Content-Length"))
             while True:
-                chunk = stream.read(READ_SIZE)
+                chunk = stream.read(http.READ_SIZE)
                 if not chunk:
                     break
                 reader.feed(chunk)
@@ -102,21 +96,10 @@ class _Uploads:
                 raise errors.bad_request("body_read_error",
                                          "the client stopped sending the body") from None
             if isinstance(e, ApiError):
-                self._drain(stream)
+                # The client reads the refusal instead of a reset connection.
+                budget = self.service.limits.max_request_bytes * http.DRAIN_FACTOR
+                http.drain(http.chunks_of(stream.read), budget)
             raise
-
-    def _drain(self, stream: Any) -> None:
-        budget = self.service.limits.max_request_bytes * DRAIN_FACTOR
-        deadline = time.monotonic() + DRAIN_SECONDS
-        seen = 0
-        try:
-            while seen <= budget and time.monotonic() < deadline:
-                chunk = stream.read(READ_SIZE)
-                if not chunk:
-                    break
-                seen += len(chunk)
-        except Exception:
-            pass
 
     def fields(self, received: Received, schema: Schema) -> dict:
         """The form's text fields loaded by `schema`; 422 naming every

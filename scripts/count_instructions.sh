@@ -16,7 +16,7 @@ cargo build --quiet --release -p shared --example validate_repeat
 bin="target/release/examples/validate_repeat"
 cases=("$@")
 if [[ ${#cases[@]} -eq 0 ]]; then
-    cases=(simple_user advanced_user complex_user product invalid_user users_100 products_100 orders_50 mega_batch)
+    mapfile -t cases < <("$bin" --list)
 fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT

@@ -4,13 +4,14 @@
 //!                                       runs it under callgrind for two N and
 //!                                       takes the difference, so start-up
 //!                                       cost cancels out)
+//!     validate_repeat --list            the case names, one per line
 //!     validate_repeat CASE --seconds S  for about S seconds, then prints
 //!                                       items per second (the loop that
 //!                                       `scripts/compare_pydantic.sh` also
 //!                                       runs in Python, so the three engines
 //!                                       are timed alike)
 
-use shared::validation::cases::{case, Case};
+use shared::validation::cases::{case, Case, CASES};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -32,9 +33,15 @@ fn run(case: &Case, bytes: &[u8]) {
 }
 
 fn main() {
-    let usage = "usage: validate_repeat CASE (REPEATS | --seconds S)";
+    let usage = "usage: validate_repeat --list | CASE (REPEATS | --seconds S)";
     let args: Vec<String> = std::env::args().skip(1).collect();
     let name = args.first().unwrap_or_else(|| fail(usage));
+    if name == "--list" {
+        for case in CASES {
+            println!("{}", case.name);
+        }
+        return;
+    }
     let case = case(name).unwrap_or_else(|| fail(&format!("no case called {name}")));
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared-endpoints/fixtures")

@@ -144,6 +144,7 @@ pub fn incomparable(before: &Results, after: &Results) -> Option<String> {
         ("CPU pinning", p.cpus != q.cpus),
         ("keep-alive", p.keep_alive != q.keep_alive),
         ("pipelining", p.pipelining != q.pipelining),
+        ("load generator", p.load_generator != q.load_generator),
     ];
     let names: Vec<&str> = differs.iter().filter(|d| d.1).map(|d| d.0).collect();
     (!names.is_empty()).then(|| format!("different load parameters: {}", names.join(", ")))

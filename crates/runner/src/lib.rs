@@ -2,12 +2,15 @@
 //! category's contract; `run` benchmarks frameworks from the registry with
 //! wrk and writes a results file; `report` turns results into Markdown and
 //! charts; `compare` diffs two results files with a regression gate;
-//! `hostile` probes servers with a hostile raw-socket client.
+//! `hostile` probes servers with a hostile raw-socket client; `export
+//! locust` and `import locust` hand a category's workload to Locust and
+//! bring its statistics back.
 
 pub mod chart;
 pub mod compare;
 pub mod conformance;
 pub mod hostile;
+pub mod locust;
 pub mod machine;
 pub mod managed;
 pub mod open_model;
@@ -99,6 +102,8 @@ impl Servers {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of `Run` costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Check servers against their categories' contracts: every endpoint,
     /// negative case and flow. Either a running server (`--url`, one
@@ -202,7 +207,27 @@ pub enum Command {
         /// One rate offered to every framework, req/s.
         #[arg(long, default_value_t = 1000.0)]
         open_rate: f64,
+        /// Measure a server someone else started, here or on another
+        /// machine (one category; --framework names it), instead of
+        /// starting the registry's: verified, then loaded, never restarted.
+        #[arg(long)]
+        url: Option<String>,
+        /// The --url server's process id on this machine: its CPU and memory
+        /// are sampled (otherwise they are reported unavailable).
+        #[arg(long, requires = "url")]
+        pid: Option<u32>,
+        /// A ceiling server started beside the --url server, measured in its
+        /// place (default: the local ceiling when the target is on this
+        /// machine, none otherwise).
+        #[arg(long, requires = "url")]
+        ceiling_url: Option<String>,
     },
+    /// Write a category's workload for another load engine.
+    #[command(subcommand)]
+    Export(Export),
+    /// Turn another load engine's statistics into a results file.
+    #[command(subcommand)]
+    Import(Import),
     /// Write a Markdown report with charts from one or more results files.
     Report {
         /// Results files.
@@ -237,6 +262,68 @@ pub enum Command {
         /// Compare even results from different machines or parameters.
         #[arg(long)]
         force: bool,
+    },
+}
+
+/// `runner export`.
+#[derive(Debug, Subcommand)]
+pub enum Export {
+    /// A locustfile from a category's contract: one FastHttpUser per
+    /// scenario, tasks weighted as its mix, every request as the wrk scripts
+    /// send it (`unique` tokens renewed per request), each answer's status
+    /// checked.
+    Locust {
+        /// Category name.
+        #[arg(long)]
+        category: String,
+        /// Only this scenario [default: all of the category's].
+        #[arg(long)]
+        scenario: Option<String>,
+        /// The file to write.
+        #[arg(long)]
+        output: PathBuf,
+    },
+}
+
+/// `runner import`.
+#[derive(Debug, Subcommand)]
+pub enum Import {
+    /// Locust's CSV statistics (`locust --csv PREFIX`) as a results file
+    /// (`OUTPUT/locust-<time>.json`): req/s, failures and percentiles per
+    /// endpoint and for the whole mix; server CPU and memory unavailable.
+    Locust {
+        /// `PREFIX_stats.csv`.
+        #[arg(long)]
+        stats: PathBuf,
+        /// `PREFIX_stats_history.csv` (start, end, users) [default: beside
+        /// --stats, when there].
+        #[arg(long)]
+        history: Option<PathBuf>,
+        /// `PREFIX_failures.csv` (wrong statuses vs. no answer) [default:
+        /// beside --stats, when there].
+        #[arg(long)]
+        failures: Option<PathBuf>,
+        /// The framework that was measured.
+        #[arg(long)]
+        framework: String,
+        /// Its category.
+        #[arg(long)]
+        category: String,
+        /// The scenario that ran (names the whole mix's row).
+        #[arg(long)]
+        scenario: Option<String>,
+        /// The server's URL (recorded).
+        #[arg(long)]
+        url: Option<String>,
+        /// Simulated users, when there is no history.
+        #[arg(long)]
+        users: Option<u32>,
+        /// Locust worker processes (recorded).
+        #[arg(long)]
+        workers: Option<u32>,
+        /// Directory for the results file.
+        #[arg(long, default_value = "results")]
+        output: PathBuf,
     },
 }
 
@@ -394,7 +481,13 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
             open_duration,
             open_fractions,
             open_rate,
+            url,
+            pid,
+            ceiling_url,
         } => {
+            if url.is_some() && (category == "all" || category.contains(',')) {
+                anyhow::bail!("with --url, --category names the one category the server serves");
+            }
             if open_fractions.iter().any(|f| !(*f > 0.0 && *f <= 1.5)) || open_rate <= 0.0 {
                 anyhow::bail!("open-model fractions must be in (0, 1.5] and the rate above 0");
             }
@@ -427,6 +520,11 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
                     fractions: open_fractions,
                     common_rate: open_rate,
                 },
+                external: url.map(|url| run::ExternalTarget {
+                    url,
+                    pid,
+                    ceiling_url,
+                }),
             };
             let outcome = run::run(&options)?;
             println!("results: {}", outcome.path.display());
@@ -438,6 +536,60 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Export(Export::Locust {
+            category,
+            scenario,
+            output,
+        }) => {
+            let contract = contract::load_in(contracts, &category)?;
+            let provenance = locust::export::Provenance {
+                contract_sha256: run::contract_sha256(contracts, &category),
+                git: machine::git(),
+                generated_at: machine::now(),
+            };
+            let text = locust::export::locustfile(&contract, scenario.as_deref(), &provenance)?;
+            std::fs::write(&output, text)
+                .with_context(|| format!("writing {}", output.display()))?;
+            println!("locustfile: {}", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(Import::Locust {
+            stats,
+            history,
+            failures,
+            framework,
+            category,
+            scenario,
+            url,
+            users,
+            workers,
+            output,
+        }) => {
+            contract::load_in(contracts, &category)?;
+            let options = locust::import::ImportOptions {
+                stats,
+                history,
+                failures,
+                framework,
+                category,
+                scenario,
+                url,
+                users,
+                workers,
+                contracts: contracts.to_path_buf(),
+            };
+            let root = registry_root(&default_registry()).unwrap_or_default();
+            let results =
+                locust::import::results(&options, &locust::import::locust_version(&root))?;
+            std::fs::create_dir_all(&output)
+                .with_context(|| format!("creating {}", output.display()))?;
+            let stamp = machine::now().replace([':', '-'], "");
+            let path = output.join(format!("locust-{}.json", stamp.trim_end_matches('Z')));
+            std::fs::write(&path, serde_json::to_vec_pretty(&results)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("results: {}", path.display());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Report { files, output } => {
             let path = report::write(&files, &output)?;

@@ -24,6 +24,17 @@ fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "–".to_owned(), |v| format!("{v:.digits$}"))
 }
 
+/// Server CPU per request, or `n/a` when it was not sampled.
+fn cpu_us(m: &Measurement) -> String {
+    m.cpu
+        .map_or_else(|| "n/a".to_owned(), |c| format!("{:.1}", c.us_per_request))
+}
+
+/// A size in MB, or `n/a` when it was not sampled.
+fn mb_or_na(bytes: Option<u64>) -> String {
+    bytes.map_or_else(|| "n/a".to_owned(), |b| format!("{:.1} MB", mb(b)))
+}
+
 /// A framework's measurements in one category, labelled for the report
 /// (a non-conforming framework's label says so).
 struct Column<'a> {
@@ -53,6 +64,46 @@ fn row_label(m: &Measurement, sweep: bool) -> String {
     }
 }
 
+/// Whether a run was made by another engine and imported (not verified by
+/// the runner).
+fn imported(r: &Results) -> bool {
+    r.parameters.load_generator != crate::results::WRK
+}
+
+/// How the load of a run was made, in one line.
+fn load_line(p: &crate::results::Parameters) -> String {
+    if p.load_generator != crate::results::WRK {
+        return format!(
+            "{} (imported), {} user(s) over {}, {} s; keep-alive {}",
+            p.load_generator,
+            p.connections.first().copied().unwrap_or(0),
+            match p.threads {
+                0 => "an unrecorded number of worker processes".to_owned(),
+                n => format!("{n} worker process(es)"),
+            },
+            p.duration_seconds,
+            if p.keep_alive { "on" } else { "off" },
+        );
+    }
+    format!(
+        "wrk, {} thread(s), connections {:?}, {} s × {} run(s) (median), {} s warm-up; \
+         keep-alive {}, pipelining {}; workers per framework: {}; CPUs: {}",
+        p.threads,
+        p.connections,
+        p.duration_seconds,
+        p.repeat,
+        p.warmup_seconds,
+        if p.keep_alive { "on" } else { "off" },
+        if p.pipelining { "on" } else { "off" },
+        p.workers
+            .map_or_else(|| "not recorded".to_owned(), |w| w.to_string()),
+        p.cpus.as_ref().map_or_else(
+            || "shared by server and load".to_owned(),
+            |c| format!("server {}, load {}", c.server, c.load)
+        ),
+    )
+}
+
 /// Writes `report.md` and the charts into `dir`; returns the report's path.
 pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
     let runs: Vec<(String, Results)> = files
@@ -73,8 +124,7 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
             "**{stem}** — {} to {}, commit {}{}  \n\
              Machine: {} ({} cores), {:.1} GiB, {} kernel {}  \n\
              Tools: {}  \n\
-             Load: wrk, {} thread(s), connections {:?}, {} s × {} run(s) (median), {} s warm-up; \
-             keep-alive {}, pipelining {}; workers per framework: {}; CPUs: {}  \n\
+             Load: {}  \n\
              Open model: {}\n",
             r.started_at,
             r.finished_at,
@@ -93,18 +143,7 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
                 .map(|(k, v)| format!("{k}: {v}"))
                 .collect::<Vec<_>>()
                 .join("; "),
-            p.threads,
-            p.connections,
-            p.duration_seconds,
-            p.repeat,
-            p.warmup_seconds,
-            if p.keep_alive { "on" } else { "off" },
-            if p.pipelining { "on" } else { "off" },
-            p.workers.map_or_else(|| "not recorded".to_owned(), |w| w.to_string()),
-            p.cpus.as_ref().map_or_else(
-                || "shared by server and load".to_owned(),
-                |c| format!("server {}, load {}", c.server, c.load)
-            ),
+            load_line(p),
             p.open_model.as_ref().map_or_else(
                 || "not run".to_owned(),
                 |o| format!(
@@ -117,24 +156,28 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
                 )
             ),
         );
+        if r.ceiling.results.is_empty() {
+            let _ = writeln!(md, "Ceiling: {}\n", r.ceiling.description);
+            continue;
+        }
         md.push_str("| ceiling | connections | req/s | p99 | CPU µs/req | peak RSS |\n|---|---:|---:|---:|---:|---:|\n");
         for m in &r.ceiling.results {
             let _ = writeln!(
                 md,
-                "| {} | {} | {:.0} | {} | {:.1} | {:.1} MB |",
+                "| {} | {} | {:.0} | {} | {} | {} |",
                 r.ceiling.version,
                 m.connections,
                 m.requests_per_second,
                 ms(m.latency_us.p99),
-                m.cpu.us_per_request,
-                mb(m.memory.peak_rss_bytes)
+                cpu_us(m),
+                mb_or_na(m.memory.map(|x| x.peak_rss_bytes))
             );
         }
         md.push('\n');
     }
     for (stem, r) in &runs {
         let matrix = crate::conformance::Matrix::of_results(r);
-        if matrix.cells.is_empty() {
+        if matrix.cells.is_empty() || imported(r) {
             continue;
         }
         let title = if runs.len() > 1 {
@@ -183,21 +226,37 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
                 let Some(c) = f.categories.iter().find(|c| c.category == category) else {
                     continue;
                 };
-                let mut label = if runs.len() > 1 {
-                    format!("{} ({stem})", f.name)
-                } else {
-                    f.name.clone()
+                let engine = &r.parameters.load_generator;
+                let mut label = match (runs.len() > 1, engine.as_str()) {
+                    (true, crate::results::WRK) => format!("{} ({stem})", f.name),
+                    (true, _) => format!(
+                        "{} ({}, {stem})",
+                        f.name,
+                        engine.split_whitespace().next().unwrap_or(engine)
+                    ),
+                    (false, _) => f.name.clone(),
                 };
                 if !c.conforming {
                     label.push_str(" (non-conforming)");
                 }
                 let _ = writeln!(
                     md,
-                    "- **{label}** ({}){}: verification {} passed, {} failed{}{}{}{}",
+                    "- **{label}** ({}){}: {}{}{}{}{}",
                     f.version,
                     c.server.as_ref().map_or_else(String::new, |s| format!(
-                        " — `{}`{}{}",
-                        s.command.join(" "),
+                        " — {}{}{}",
+                        if s.external {
+                            format!(
+                                "external server at {}{}",
+                                s.url.as_deref().unwrap_or("an unrecorded address"),
+                                s.pid.map_or_else(
+                                    || "; server CPU and memory not sampled".to_owned(),
+                                    |p| format!("; process {p} sampled")
+                                )
+                            )
+                        } else {
+                            format!("`{}`", s.command.join(" "))
+                        },
                         s.single_process
                             .as_deref()
                             .map_or_else(String::new, |w| format!("; one process: {w}")),
@@ -207,8 +266,14 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
                             ""
                         }
                     )),
-                    c.verify.passed,
-                    c.verify.failed,
+                    if imported(r) {
+                        "imported, not verified by the runner".to_owned()
+                    } else {
+                        format!(
+                            "verification {} passed, {} failed",
+                            c.verify.passed, c.verify.failed
+                        )
+                    },
                     if c.verify.skipped_endpoints.is_empty() {
                         String::new()
                     } else {
@@ -280,7 +345,7 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
             {
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {:.0}{} | {:.2}% | {} | {:.1} | {} | {} | {} | {} | {:.1} MB | {} | {} ({}) | {} |",
+                    "| {} | {} | {} | {:.0}{} | {:.2}% | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} |",
                     col.label,
                     row_label(m, false),
                     m.connections,
@@ -288,15 +353,16 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
                     tainted(m),
                     m.error_rate * 100.0,
                     opt(m.ceiling_share, 2),
-                    m.cpu.us_per_request,
+                    cpu_us(m),
                     opt(m.ceiling_cpu_ratio, 2),
                     ms(m.latency_us.p50),
                     ms(m.latency_us.p99),
                     ms(m.latency_us.p99_9),
-                    mb(m.memory.peak_rss_bytes),
-                    m.memory
-                        .peak_pss_bytes
-                        .map_or_else(|| "–".to_owned(), |b| format!("{:.1} MB", mb(b))),
+                    mb_or_na(m.memory.map(|x| x.peak_rss_bytes)),
+                    m.memory.map_or_else(
+                        || "n/a".to_owned(),
+                        |x| x.peak_pss_bytes.map_or_else(|| "–".to_owned(), |b| format!("{:.1} MB", mb(b)))
+                    ),
                     m.load_checks.checked,
                     m.load_checks.failed,
                     m.sanity.flags.join(", ")
@@ -376,8 +442,8 @@ fn charts(
             "cpu",
             "server CPU per request",
             "CPU µs per request (lower is better)",
-            |m| m.cpu.us_per_request,
-            ceiling.map(|m| m.cpu.us_per_request),
+            |m| m.cpu.map_or(f64::NAN, |c| c.us_per_request),
+            ceiling.and_then(|m| m.cpu.map(|c| c.us_per_request)),
         ),
         (
             "p99",
@@ -390,8 +456,8 @@ fn charts(
             "memory",
             "peak memory (process tree RSS)",
             "MB (lower is better)",
-            |m| mb(m.memory.peak_rss_bytes),
-            ceiling.map(|m| mb(m.memory.peak_rss_bytes)),
+            |m| m.memory.map_or(f64::NAN, |x| mb(x.peak_rss_bytes)),
+            ceiling.and_then(|m| m.memory.map(|x| mb(x.peak_rss_bytes))),
         ),
     ];
     for (stem, title, x_label, metric, marker) in summaries {

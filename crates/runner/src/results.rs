@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Version of this format; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The oldest format this runner still reads (later fields default).
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
@@ -101,7 +101,18 @@ pub struct Parameters {
     /// The open-model (constant arrival rate) phase, if it ran.
     #[serde(default)]
     pub open_model: Option<OpenModelParameters>,
+    /// The engine that made the load: `wrk`, or `locust` for an imported
+    /// Locust run (with its version when known).
+    #[serde(default = "wrk_engine")]
+    pub load_generator: String,
 }
+
+fn wrk_engine() -> String {
+    WRK.to_owned()
+}
+
+/// `load_generator` of the runner's own runs.
+pub const WRK: &str = "wrk";
 
 /// Disjoint CPU lists (as `taskset -c` takes them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,6 +216,17 @@ pub struct ServerInfo {
     pub single_process: Option<String>,
     /// Whether it was restarted before each target (stateful categories).
     pub restarted_per_target: bool,
+    /// Whether someone else started it (`runner run --url`, or an imported
+    /// run): then `command` is empty and `url` says where it was.
+    #[serde(default)]
+    pub external: bool,
+    /// The base URL measured, for an external server.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The process sampled for CPU and memory, for an external server on
+    /// the runner's machine (`--pid`).
+    #[serde(default)]
+    pub pid: Option<u32>,
 }
 
 /// One endpoint at one offered rate, open model.
@@ -321,17 +343,19 @@ pub struct Measurement {
     pub latency_us: Latency,
     /// Errors over all runs.
     pub errors: Errors,
-    /// Server CPU over all runs.
-    pub cpu: Cpu,
-    /// Server memory.
-    pub memory: Memory,
+    /// Server CPU over all runs; `None` when it could not be sampled (an
+    /// external server without `--pid`, an imported run): unavailable, not
+    /// zero.
+    pub cpu: Option<Cpu>,
+    /// Server memory; `None` when it could not be sampled.
+    pub memory: Option<Memory>,
     /// `requests_per_second` ÷ the ceiling's at the same connections.
     pub ceiling_share: Option<f64>,
     /// Server CPU per request ÷ the ceiling's.
     pub ceiling_cpu_ratio: Option<f64>,
     /// Checks that the figure can be trusted.
     pub sanity: Sanity,
-    /// The load as wrk ran it.
+    /// The load as it ran.
     #[serde(default)]
     pub load: Option<LoadUsed>,
     /// Answers sampled during the load and checked against the contract.
@@ -339,16 +363,18 @@ pub struct Measurement {
     pub load_checks: crate::probe::LoadChecks,
 }
 
-/// The load as wrk ran it.
+/// The load as it ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoadUsed {
-    /// wrk threads.
+    /// wrk threads (Locust: worker processes, when known).
     pub threads: u32,
-    /// Connections wrk opened (`connections / threads` per thread).
+    /// Connections wrk opened (`connections / threads` per thread); Locust:
+    /// simulated users.
     pub connections: u32,
-    /// `static` (wrk's own request), `dynamic` (Lua `request()`), or
-    /// `dynamic+statuses` (also `response()`, counting per status).
+    /// `static` (wrk's own request), `dynamic` (Lua `request()`),
+    /// `dynamic+statuses` (also `response()`, counting per status), or
+    /// `locustfile` (an imported Locust run).
     pub script: String,
 }
 

@@ -2,7 +2,10 @@
 //! registry, wait until healthy, verify it, warm up, measure every verified
 //! endpoint (and scenario) with wrk while sampling the server's process tree,
 //! stop it, and write one results file. The ceiling is measured first, in the
-//! same run, with the same load.
+//! same run, with the same load. With `--url`, the one server measured is
+//! external: someone else started it, here or on another machine; it is
+//! verified and loaded the same way but never restarted, and sampled only
+//! when its process id here is given.
 
 use crate::conformance;
 use crate::managed::Managed;
@@ -77,6 +80,42 @@ pub struct RunOptions {
     pub cpus: Option<CpuPinning>,
     /// The open-model phase.
     pub open: OpenSettings,
+    /// Measure this running server instead of starting the registry's.
+    pub external: Option<ExternalTarget>,
+}
+
+/// A server someone else started (`runner run --url`).
+#[derive(Debug, Clone)]
+pub struct ExternalTarget {
+    /// Its base URL.
+    pub url: String,
+    /// Its process on this machine, sampled for CPU and memory.
+    pub pid: Option<u32>,
+    /// A ceiling server started next to it; without one, the local ceiling
+    /// is measured when the target is on this machine, and none otherwise.
+    pub ceiling_url: Option<String>,
+}
+
+impl ExternalTarget {
+    /// Whether the target's host is this machine's loopback.
+    pub fn is_local(&self) -> bool {
+        url_host(&self.url).is_some_and(|h| {
+            h == "localhost"
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        })
+    }
+}
+
+/// The host of an `http://host:port/...` URL (brackets of IPv6 removed).
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split('/').next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    Some(match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    })
 }
 
 /// What the open-model phase runs.
@@ -118,7 +157,8 @@ impl RunOptions {
 /// One wrk run and what was seen meanwhile.
 struct Run {
     summary: Summary,
-    usage: Usage,
+    /// The server's CPU and memory, when its process could be sampled.
+    usage: Option<Usage>,
     wrk_cpu: f64,
     checks: LoadChecks,
 }
@@ -159,7 +199,7 @@ impl Runner<'_> {
     }
 
     fn stop(&self, server: Server) {
-        let log = server.log().to_path_buf();
+        let log = server.log().map(Path::to_path_buf).unwrap_or_default();
         if !server.stop() {
             self.progress.note(format!(
                 "warning: the server had to be killed (log: {})",
@@ -179,7 +219,9 @@ impl Runner<'_> {
         sampled: Option<&Target>,
     ) -> Result<Run> {
         let before = children_cpu();
-        let sampler = Sampler::with_limit(server.pid(), self.opts.max_server_rss);
+        // Someone else's server is sampled, never killed.
+        let limit = self.opts.max_server_rss.filter(|_| !server.is_external());
+        let sampler = server.pid().map(|pid| Sampler::with_limit(pid, limit));
         let mut cmd = pin(&wrk::command(server.url(), script, load), self.load_cpus());
         let prober = sampled
             .map(|t| Prober::start(server.url(), t, SAMPLE_EVERY, t.max_connections.is_some()));
@@ -190,10 +232,10 @@ impl Runner<'_> {
             .as_ref()
             .ok()
             .map(|s| Duration::from_micros(s.duration_us));
-        let usage = sampler.finish_within(measured);
+        let usage = sampler.map(|s| s.finish_within(measured));
         let checks = prober.map(Prober::finish).unwrap_or_default();
         let wrk_cpu = children_cpu() - before;
-        if usage.over_limit {
+        if usage.as_ref().is_some_and(|u| u.over_limit) {
             bail!(
                 "the server's memory grew past the limit (--max-server-rss {}): the runner killed it",
                 bytesize::ByteSize::b(self.opts.max_server_rss.unwrap_or_default())
@@ -293,7 +335,6 @@ impl Runner<'_> {
         } else {
             0.0
         };
-        let cpu_seconds: f64 = runs.iter().map(|r| r.usage.cpu_seconds).sum();
         let wall: f64 = runs
             .iter()
             .map(|r| r.summary.duration_us as f64 / 1e6)
@@ -301,17 +342,26 @@ impl Runner<'_> {
         let wrk_cpu: f64 = runs.iter().map(|r| r.wrk_cpu).sum();
         let mut checks = LoadChecks::default();
         runs.iter().for_each(|r| checks.add(&r.checks));
-        let max_of = |f: fn(&Usage) -> Option<u64>| runs.iter().filter_map(|r| f(&r.usage)).max();
-        let memory = Memory {
-            peak_rss_bytes: runs
-                .iter()
-                .map(|r| r.usage.peak_rss_bytes)
-                .max()
-                .unwrap_or(0),
-            final_rss_bytes: runs.last().map_or(0, |r| r.usage.final_rss_bytes),
-            peak_pss_bytes: max_of(|u| u.peak_pss_bytes),
-            final_pss_bytes: runs.last().and_then(|r| r.usage.final_pss_bytes),
-        };
+        // Every run sampled, or the figures are unavailable.
+        let usages: Option<Vec<&Usage>> = runs.iter().map(|r| r.usage.as_ref()).collect();
+        let cpu = usages.as_ref().map(|u| {
+            let seconds: f64 = u.iter().map(|u| u.cpu_seconds).sum();
+            Cpu {
+                seconds,
+                average_cores: if wall > 0.0 { seconds / wall } else { 0.0 },
+                us_per_request: if good > 0 {
+                    seconds * 1e6 / good as f64
+                } else {
+                    0.0
+                },
+            }
+        });
+        let memory = usages.as_ref().map(|u| Memory {
+            peak_rss_bytes: u.iter().map(|u| u.peak_rss_bytes).max().unwrap_or(0),
+            final_rss_bytes: u.last().map_or(0, |u| u.final_rss_bytes),
+            peak_pss_bytes: u.iter().filter_map(|u| u.peak_pss_bytes).max(),
+            final_pss_bytes: u.last().and_then(|u| u.final_pss_bytes),
+        });
         let wrk_cores = if wall > 0.0 { wrk_cpu / wall } else { 0.0 };
         let mut sanity = Sanity::check(
             load.actual_connections(),
@@ -334,15 +384,7 @@ impl Runner<'_> {
             expected_non_2xx: runs.iter().map(|r| r.summary.expected_rejections()).sum(),
             latency_us: median_run.latency_us,
             errors,
-            cpu: Cpu {
-                seconds: cpu_seconds,
-                average_cores: if wall > 0.0 { cpu_seconds / wall } else { 0.0 },
-                us_per_request: if good > 0 {
-                    cpu_seconds * 1e6 / good as f64
-                } else {
-                    0.0
-                },
-            },
+            cpu,
             memory,
             ceiling_share: None,
             ceiling_cpu_ratio: None,
@@ -363,10 +405,33 @@ impl Runner<'_> {
         }
     }
 
+    /// The ceiling, started from the registry, or external (`--ceiling-url`),
+    /// or none: a target on another machine is not compared with this one's.
     fn ceiling(&self, registry: &Registry) -> Result<Ceiling> {
         let c = &registry.ceiling;
-        self.progress.step("ceiling: starting");
-        let server = Server::start(&self.launch("ceiling", &c.command, &c.path))?;
+        let server = match &self.opts.external {
+            Some(ExternalTarget {
+                ceiling_url: Some(url),
+                ..
+            }) => {
+                self.progress.step(format!("ceiling: {url}"));
+                reachable(url).context("the ceiling")?;
+                Server::external(url, None)
+            }
+            Some(t) if !t.is_local() => {
+                self.progress
+                    .step("ceiling: not measured (the target is on another machine)");
+                return Ok(Ceiling {
+                    description: "not measured: the target runs on another machine (--ceiling-url measures a ceiling started beside it)".to_owned(),
+                    version: String::new(),
+                    results: Vec::new(),
+                });
+            }
+            _ => {
+                self.progress.step("ceiling: starting");
+                Server::start(&self.launch("ceiling", &c.command, &c.path))?
+            }
+        };
         let request = contract::prepare(
             "GET",
             &c.path,
@@ -383,10 +448,15 @@ impl Runner<'_> {
                 .step(format!("ceiling: GET {} with {conns} connections", c.path));
             results.push(self.measure(&server, "ceiling", &target, conns)?);
         }
+        let external = server.is_external();
         self.stop(server);
         Ok(Ceiling {
             description: c.description.clone(),
-            version: crate::machine::version_of(&c.version),
+            version: if external {
+                "external (not recorded)".to_owned()
+            } else {
+                crate::machine::version_of(&c.version)
+            },
             results,
         })
     }
@@ -430,27 +500,82 @@ impl Runner<'_> {
     ) -> CategoryResult {
         let label = format!("{framework}-{}", contract.category);
         let mut result = CategoryResult::new(&contract.category);
-        let stateful = contract.load.stateful;
         let (_, takes_workers) = crate::registry::with_workers(command, self.opts.workers());
         result.server = Some(ServerInfo {
             command: crate::registry::with_workers(command, self.opts.workers()).0,
             workers: takes_workers.then(|| self.opts.workers()),
             single_process: f.single_process.clone(),
-            restarted_per_target: stateful,
+            restarted_per_target: contract.load.stateful,
+            external: false,
+            url: None,
+            pid: None,
         });
         result.contract_sha256 = contract_sha256(&self.opts.contracts, &contract.category);
         self.progress.step(format!(
             "{framework}/{}: starting and verifying",
             contract.category
         ));
-        let mut server = match Server::start(&self.launch(&label, command, &f.health)) {
-            Ok(s) => s,
+        match Server::start(&self.launch(&label, command, &f.health)) {
+            Ok(server) => self.verify_and_measure(&label, server, contract, known, result),
             Err(e) => {
                 self.progress.note(format!("  {label}: {e:#}"));
                 result.error = Some(format!("{e:#}"));
-                return result;
+                result
             }
-        };
+        }
+    }
+
+    /// A category on a server someone else started: verified and measured
+    /// where it runs, never restarted (a stateful category's targets each
+    /// find the store the ones before left).
+    fn external_category(
+        &self,
+        framework: &str,
+        target: &ExternalTarget,
+        contract: &Contract,
+    ) -> CategoryResult {
+        let label = format!("{framework}-{}", contract.category);
+        let mut result = CategoryResult::new(&contract.category);
+        result.server = Some(ServerInfo {
+            command: Vec::new(),
+            workers: None,
+            single_process: None,
+            restarted_per_target: false,
+            external: true,
+            url: Some(target.url.clone()),
+            pid: target.pid,
+        });
+        result.contract_sha256 = contract_sha256(&self.opts.contracts, &contract.category);
+        self.progress.step(format!(
+            "{framework}/{}: verifying {}",
+            contract.category, target.url
+        ));
+        if contract.load.stateful {
+            self.progress.note(format!(
+                "  {label}: an external server is not restarted between targets: each finds the store the ones before left"
+            ));
+        }
+        if target.pid.is_none() {
+            self.progress.note(format!(
+                "  {label}: no --pid: server CPU and memory are not measured"
+            ));
+        }
+        let server = Server::external(&target.url, target.pid);
+        self.verify_and_measure(&label, server, contract, &[], result)
+    }
+
+    /// Verifies a running server, then measures every verified endpoint
+    /// (and scenario), then stops it (a started one).
+    fn verify_and_measure(
+        &self,
+        label: &str,
+        mut server: Server,
+        contract: &Contract,
+        known: &[crate::registry::KnownFailure],
+        mut result: CategoryResult,
+    ) -> CategoryResult {
+        let label = label.to_owned();
+        let stateful = contract.load.stateful;
         let (report, crashes) =
             conformance::verify(&self.rt, &mut server, contract, Duration::from_secs(10));
         result.verify = conformance::summarize(&report, contract, known);
@@ -509,10 +634,8 @@ impl Runner<'_> {
         }
         for t in &targets {
             for &conns in &self.opts.connections {
-                self.progress.step(format!(
-                    "{framework}/{}: {} with {conns} connections",
-                    contract.category, t.name
-                ));
+                self.progress
+                    .step(format!("{label}: {} with {conns} connections", t.name));
                 let outcome = self
                     .prepare_target(&mut server, &label, t, stateful)
                     .and_then(|()| self.measure(&server, &label, t, conns));
@@ -560,11 +683,11 @@ impl Runner<'_> {
         target: &Target,
         stateful: bool,
     ) -> Result<()> {
-        if stateful {
-            server
-                .restart(&format!("a fresh store for {}", target.name))
-                .context("restarting the server for a fresh store")?;
-        } else if sampler::wait_idle(server.pid(), IDLE_CORES, IDLE_TIMEOUT).is_none() {
+        if !self.settle(
+            server,
+            stateful,
+            &format!("a fresh store for {}", target.name),
+        )? {
             self.progress.note(format!(
                 "  {label}: the server was still busy {IDLE_TIMEOUT:?} after the last load"
             ));
@@ -575,6 +698,22 @@ impl Runner<'_> {
             self.warm_up(server, label, target)?;
         }
         Ok(())
+    }
+
+    /// Before a load: a fresh store for a stateful category (a restart;
+    /// never of an external server), else background work drained (when
+    /// the process can be watched). False when it stayed busy.
+    fn settle(&self, server: &mut Server, stateful: bool, reason: &str) -> Result<bool> {
+        if stateful && !server.is_external() {
+            server
+                .restart(reason)
+                .context("restarting the server for a fresh store")?;
+            return Ok(true);
+        }
+        Ok(match server.pid() {
+            Some(pid) if !stateful => sampler::wait_idle(pid, IDLE_CORES, IDLE_TIMEOUT).is_some(),
+            _ => true,
+        })
     }
 
     /// The open-model phase of a category: each measured endpoint at
@@ -623,11 +762,11 @@ impl Runner<'_> {
                 self.progress
                     .note(format!("  {label}: {} open model at {what}", t.name));
                 let outcome = (|| -> Result<crate::results::OpenPoint> {
-                    if stateful {
-                        server.restart(&format!("a fresh store for {} (open model)", t.name))?;
-                    } else {
-                        sampler::wait_idle(server.pid(), IDLE_CORES, IDLE_TIMEOUT);
-                    }
+                    self.settle(
+                        server,
+                        stateful,
+                        &format!("a fresh store for {} (open model)", t.name),
+                    )?;
                     let body_file = match &body {
                         Some((Ok(p), _)) => Some(p.as_path()),
                         Some((Err(e), p)) => bail!("writing {}: {e}", p.display()),
@@ -715,6 +854,38 @@ impl Drop for BodyFiles {
     }
 }
 
+/// Whether something accepts TCP connections at `url`'s host and port.
+fn reachable(url: &str) -> Result<()> {
+    use std::net::ToSocketAddrs;
+    let rest = url
+        .strip_prefix("http://")
+        .with_context(|| format!("`{url}`: only http:// URLs can be measured"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let with_port = if authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        authority.to_owned()
+    } else {
+        format!("{authority}:80")
+    };
+    let addrs: Vec<_> = with_port
+        .to_socket_addrs()
+        .with_context(|| format!("resolving {authority}"))?
+        .collect();
+    let mut last = None;
+    for addr in addrs {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.map_or_else(
+        || anyhow::anyhow!("{authority} has no address"),
+        |e| anyhow::anyhow!("nothing answers at {url}: {e}"),
+    ))
+}
+
 /// Frameworks' setup commands, each run at most once per invocation.
 #[derive(Default)]
 pub struct Setups {
@@ -785,7 +956,7 @@ fn results_open_tool(runner: &Runner) -> Option<String> {
 }
 
 /// sha256 of a category's contract file, hex.
-fn contract_sha256(dir: &Path, category: &str) -> Option<String> {
+pub(crate) fn contract_sha256(dir: &Path, category: &str) -> Option<String> {
     let bytes = std::fs::read(dir.join(format!("{category}.json"))).ok()?;
     Some(
         sha2::Sha256::digest(&bytes)
@@ -805,8 +976,10 @@ pub fn attach_ceiling(results: &mut Results) {
                     if base.requests_per_second > 0.0 {
                         m.ceiling_share = Some(m.requests_per_second / base.requests_per_second);
                     }
-                    if base.cpu.us_per_request > 0.0 {
-                        m.ceiling_cpu_ratio = Some(m.cpu.us_per_request / base.cpu.us_per_request);
+                    if let (Some(cpu), Some(base)) = (m.cpu, base.cpu) {
+                        if base.us_per_request > 0.0 {
+                            m.ceiling_cpu_ratio = Some(cpu.us_per_request / base.us_per_request);
+                        }
                     }
                 }
             }
@@ -827,7 +1000,14 @@ pub struct Outcome {
 /// Runs the benchmark and writes `<output>/run-<time>.json`.
 pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let registry = Registry::load(&opts.registry)?;
-    let frameworks = registry.select(&opts.frameworks)?;
+    let frameworks = match &opts.external {
+        None => registry.select(&opts.frameworks)?,
+        Some(_) if opts.frameworks == "all" || opts.frameworks.contains(',') => {
+            bail!("with --url, --framework names the one server measured")
+        }
+        Some(_) => Vec::new(),
+    };
+    let servers = frameworks.len().max(usize::from(opts.external.is_some())) as u64;
     let contracts = contracts(&opts.contracts, &opts.categories)?;
     if let Some(list) = &opts.endpoints {
         for name in list {
@@ -842,6 +1022,9 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     }
     if opts.connections.is_empty() || opts.connections.contains(&0) {
         bail!("connections must be at least 1");
+    }
+    if let Some(target) = &opts.external {
+        reachable(&target.url)?;
     }
     let wrk_version = wrk::version()?;
     let stamp = crate::machine::now().replace([':', '-'], "");
@@ -860,7 +1043,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     };
     let total = 1
         + opts.connections.len() as u64
-        + frameworks.len() as u64 * contracts.iter().map(per_category).sum::<u64>();
+        + servers * contracts.iter().map(per_category).sum::<u64>();
     let open_categories: Vec<String> = contracts
         .iter()
         .filter(|c| opts.open.covers(&c.category))
@@ -891,7 +1074,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
             .progress
             .note(format!("warning: the open-model phase is {tool}"));
     }
-    let measured = total.saturating_sub(1 + frameworks.len() as u64 * contracts.len() as u64);
+    let measured = total.saturating_sub(1 + servers * contracts.len() as u64);
     runner.progress.note(format!(
         "measuring {measured} target(s) × {} run(s) × {:?} (+ warm-ups); logs in {}",
         opts.repeat.max(1),
@@ -902,6 +1085,21 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let started_at = crate::machine::now();
     let ceiling = runner.ceiling(&registry)?;
     let mut results_frameworks = Vec::new();
+    if let Some(target) = &opts.external {
+        let name = opts.frameworks.as_str();
+        results_frameworks.push(FrameworkResult {
+            name: name.to_owned(),
+            description: registry.frameworks.get(name).map_or_else(
+                || "an external server".to_owned(),
+                |f| f.description.clone(),
+            ),
+            version: "version not recorded".to_owned(),
+            categories: contracts
+                .iter()
+                .map(|c| runner.external_category(name, target, c))
+                .collect(),
+        });
+    }
     let mut setups = Setups::default();
     for (name, f) in &frameworks {
         let setup = setups.run(f, &opts.root, &runner.logs, &runner.progress);
@@ -962,7 +1160,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
             scenarios: opts.scenarios,
             keep_alive: true,
             pipelining: false,
-            workers: Some(opts.workers()),
+            workers: opts.external.is_none().then(|| opts.workers()),
             cpus: opts.cpus.clone(),
             open_model: open_tool.map(|tool| OpenModelParameters {
                 categories: open_categories,
@@ -971,6 +1169,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
                 common_rate: opts.open.common_rate,
                 tool,
             }),
+            load_generator: crate::results::WRK.to_owned(),
         },
         ceiling,
         frameworks: results_frameworks,

@@ -1,6 +1,9 @@
 //! A server under test, started from its registry command on a free port:
 //! wait until healthy, notice when its process died (and how), restart it,
-//! stop it. Both `verify --framework` and `run` use it.
+//! stop it. Both `verify --framework` and `run` use it. An external server
+//! (`runner run --url`) is one that someone else started: it is measured
+//! where it is, never restarted or stopped, and sampled only when its
+//! process id on this machine is known.
 
 use crate::managed::Managed;
 use crate::registry::with_port;
@@ -72,11 +75,18 @@ pub struct Crash {
 
 /// A running server.
 pub struct Server {
-    launch: Launch,
-    process: Managed,
+    origin: Origin,
     url: String,
     /// Times it was started (1 + restarts).
     pub starts: u32,
+}
+
+/// Who started a server.
+enum Origin {
+    /// The runner, from a registry command.
+    Started { launch: Launch, process: Managed },
+    /// Someone else; its process on this machine, if known.
+    External { pid: Option<u32> },
 }
 
 /// A port nobody listens on now.
@@ -137,11 +147,28 @@ impl Server {
     pub fn start(launch: &Launch) -> Result<Self> {
         let (process, url) = spawn(launch)?;
         Ok(Self {
-            launch: launch.clone(),
-            process,
+            origin: Origin::Started {
+                launch: launch.clone(),
+                process,
+            },
             url,
             starts: 1,
         })
+    }
+
+    /// A server someone else started at `url` (`pid`: its process on this
+    /// machine, if it runs here and should be sampled).
+    pub fn external(url: &str, pid: Option<u32>) -> Self {
+        Self {
+            origin: Origin::External { pid },
+            url: url.trim_end_matches('/').to_owned(),
+            starts: 1,
+        }
+    }
+
+    /// Whether someone else started it.
+    pub fn is_external(&self) -> bool {
+        matches!(self.origin, Origin::External { .. })
     }
 
     /// Base URL, e.g. `http://127.0.0.1:41234`.
@@ -149,50 +176,67 @@ impl Server {
         &self.url
     }
 
-    /// Process id (the root of its process tree).
-    pub fn pid(&self) -> u32 {
-        self.process.pid()
+    /// Process id (the root of its process tree), when known.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.origin {
+            Origin::Started { process, .. } => Some(process.pid()),
+            Origin::External { pid } => *pid,
+        }
     }
 
-    /// The log file.
-    pub fn log(&self) -> &Path {
-        &self.launch.log
+    /// The log file of a started server.
+    pub fn log(&self) -> Option<&Path> {
+        match &self.origin {
+            Origin::Started { launch, .. } => Some(&launch.log),
+            Origin::External { .. } => None,
+        }
     }
 
-    /// How the process ended, if it has.
+    /// How the process ended, if it has (an external server's only when its
+    /// process id is known).
     pub fn exited(&mut self) -> Option<String> {
-        self.process.try_status().map(describe)
+        match &mut self.origin {
+            Origin::Started { process, .. } => process.try_status().map(describe),
+            Origin::External { pid: Some(pid) } => (!Path::new(&format!("/proc/{pid}")).exists())
+                .then(|| format!("process {pid} is gone")),
+            Origin::External { pid: None } => None,
+        }
     }
 
     /// If the process died, a record of it, blamed on `during`.
     pub fn crash(&mut self, during: &str) -> Option<Crash> {
-        self.exited().map(|status| Crash {
+        let status = self.exited()?;
+        Some(Crash {
             during: during.to_owned(),
             status,
-            log_tail: log_tail(&self.launch.log),
+            log_tail: self.log().map(log_tail).unwrap_or_default(),
         })
     }
 
-    /// Starts the server again (after a crash) on a new port.
+    /// Starts the server again (after a crash, or for a fresh store) on a
+    /// new port; an external server cannot be.
     pub fn restart(&mut self, reason: &str) -> Result<()> {
-        self.process.stop(Duration::from_secs(5));
-        if let Ok(mut log) = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&self.launch.log)
-        {
+        let Origin::Started { launch, process } = &mut self.origin else {
+            bail!("an external server cannot be restarted ({reason})");
+        };
+        process.stop(Duration::from_secs(5));
+        if let Ok(mut log) = std::fs::OpenOptions::new().append(true).open(&launch.log) {
             let _ = writeln!(log, "--- restarted by the runner: {reason} ---");
         }
-        let (process, url) = spawn(&self.launch)?;
-        self.process = process;
+        let (fresh, url) = spawn(launch)?;
+        *process = fresh;
         self.url = url;
         self.starts += 1;
         Ok(())
     }
 
-    /// Stops it (SIGTERM, up to 30 s, then SIGKILL); false when it had to be
-    /// killed.
-    pub fn stop(mut self) -> bool {
-        self.process.stop(Duration::from_secs(30)).is_some()
+    /// Stops a started server (SIGTERM, up to 30 s, then SIGKILL); false
+    /// when it had to be killed. An external server is left running.
+    pub fn stop(self) -> bool {
+        match self.origin {
+            Origin::Started { mut process, .. } => process.stop(Duration::from_secs(30)).is_some(),
+            Origin::External { .. } => true,
+        }
     }
 }
 

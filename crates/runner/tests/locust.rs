@@ -1,0 +1,279 @@
+//! The hand-off to Locust on one machine: a locustfile exported for each
+//! category runs clean (no failure, every scenario endpoint sent) against
+//! that category's reference server; its statistics import into a results
+//! file that `runner report` shows beside a wrk run (`runner run --url`) of
+//! the same external server.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use contract::process::ServerProcess;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Locust from `target/locust-venv` (`scripts/setup_locust.sh`, which
+/// `scripts/test.sh` and `.ci/run` run first; quick when it is there).
+pub fn locust() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new(root.join("scripts/setup_locust.sh"))
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/setup_locust.sh failed: {}",
+        stderr(&out)
+    );
+    let path = String::from_utf8_lossy(&out.stdout);
+    root.join(path.lines().last().unwrap().trim())
+}
+
+/// The reference server of every category, built next to the runner.
+fn binary(category: &str) -> PathBuf {
+    let package = match category {
+        "basic" => "basic",
+        "validation" => "validation",
+        "file_operations" => "file-operations",
+        "background_tasks" => "background-tasks",
+        _ => "real-world",
+    };
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["build", "-q", "-p", package]);
+    if bin_dir().ends_with("release") {
+        cmd.arg("--release");
+    }
+    assert!(cmd.status().unwrap().success(), "building {package} failed");
+    bin_dir().join(package)
+}
+
+/// Runs every scenario of `category`'s exported locustfile against `url`
+/// for a few seconds; returns the imported results file.
+fn locust_run(locust: &Path, dir: &Path, category: &str, url: &str) -> PathBuf {
+    let file = dir.join(format!("{category}_locustfile.py"));
+    let out = runner(&[
+        "export",
+        "locust",
+        "--category",
+        category,
+        "--output",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "export: {}", stderr(&out));
+    let prefix = dir.join(category);
+    let out = Command::new(locust)
+        .args(["-f", file.to_str().unwrap(), "--host", url, "--headless"])
+        .args(["-u", "6", "-r", "6", "-t", "4s", "--only-summary"])
+        .args(["--csv", prefix.to_str().unwrap()])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    // Locust exits 1 when any request failed: the import below says which.
+    let stats = dir.join(format!("{category}_stats.csv"));
+    assert!(
+        stats.is_file(),
+        "locust wrote no statistics: {}",
+        stderr(&out)
+    );
+    let imported = dir.join(format!("{category}-imported"));
+    let out = runner(&[
+        "import",
+        "locust",
+        "--stats",
+        stats.to_str().unwrap(),
+        "--framework",
+        "reference",
+        "--category",
+        category,
+        "--url",
+        url,
+        "--output",
+        imported.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "import: {}", stderr(&out));
+    results_path(&out.stdout)
+}
+
+/// The path a `results: PATH` line names.
+fn results_path(stdout: &[u8]) -> PathBuf {
+    let text = String::from_utf8_lossy(stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("results: "))
+        .unwrap_or_else(|| panic!("no results line in {text}"));
+    PathBuf::from(line.trim())
+}
+
+fn load(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn exported_locustfiles_run_clean_against_every_reference_server() {
+    let locust = locust();
+    let dir = temp_dir("locust");
+    for category in contract::CATEGORIES {
+        let server = ServerProcess::start(
+            binary(category).to_str().unwrap(),
+            &["--port", "0", "--threads", "1"],
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        let results = load(&locust_run(&locust, &dir, category, &server.url));
+        assert!(
+            results["parameters"]["load_generator"]
+                .as_str()
+                .unwrap()
+                .starts_with("locust 2."),
+            "{}",
+            results["parameters"]
+        );
+        let rows = results["frameworks"][0]["categories"][0]["results"]
+            .as_array()
+            .unwrap();
+        for row in rows {
+            assert!(row["requests"].as_u64().unwrap() > 0, "{row}");
+            assert_eq!(
+                row["error_rate"].as_f64().unwrap(),
+                0.0,
+                "{category}/{}: {}",
+                row["name"],
+                row["errors"]
+            );
+            assert!(row["cpu"].is_null() && row["memory"].is_null(), "{row}");
+        }
+        // Every endpoint of every scenario was sent.
+        let contract = contract::load(category).unwrap();
+        for s in &contract.scenarios {
+            for m in &s.mix {
+                assert!(
+                    rows.iter().any(|r| r["name"] == m.endpoint.as_str()),
+                    "{category}: nothing sent to {} ({})",
+                    m.endpoint,
+                    s.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn an_external_server_is_measured_where_it_runs_and_reported_beside_locust() {
+    require_wrk();
+    build_servers();
+    let locust = locust();
+    let dir = temp_dir("remote");
+    let registry = registry(&dir, "");
+    let server = ServerProcess::start(
+        bin_dir().join("basic").to_str().unwrap(),
+        &["--port", "0", "--threads", "1"],
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let pid = server.pid().to_string();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--url",
+            &server.url,
+            "--framework",
+            "reference",
+            "--category",
+            "basic",
+            "--endpoints",
+            "hello_world,json_echo",
+            "--duration",
+            "1s",
+            "--warmup",
+            "0s",
+            "--repeat",
+            "1",
+            "--connections",
+            "4",
+            "--open-model",
+            "none",
+            "--registry",
+            registry.to_str().unwrap(),
+            "--output",
+            dir.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = runner(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        results_path(&out.stdout)
+    };
+    let sampled = run(&["--pid", &pid]);
+    let unsampled = run(&[]);
+    for (path, with_pid) in [(&sampled, true), (&unsampled, false)] {
+        let r = load(path);
+        let c = &r["frameworks"][0]["categories"][0];
+        assert_eq!(c["server"]["external"], true, "{c}");
+        assert_eq!(c["server"]["url"], server.url.as_str());
+        assert_eq!(c["server"]["command"], serde_json::json!([]));
+        assert!(c["verify"]["failed"] == 0 && c["verify"]["passed"].as_u64().unwrap() > 0);
+        assert_eq!(c["results"].as_array().unwrap().len(), 2, "{c}");
+        for m in c["results"].as_array().unwrap() {
+            assert!(m["requests_per_second"].as_f64().unwrap() > 0.0);
+            // Unavailable is null, never zero.
+            if with_pid {
+                assert!(m["cpu"]["us_per_request"].as_f64().unwrap() > 0.0, "{m}");
+                assert!(m["memory"]["peak_rss_bytes"].as_u64().unwrap() > 0, "{m}");
+            } else {
+                assert!(m["cpu"].is_null() && m["memory"].is_null(), "{m}");
+                assert!(m["ceiling_cpu_ratio"].is_null(), "{m}");
+            }
+        }
+    }
+    // The server was left running: someone else started it.
+    assert!(Path::new(&format!("/proc/{pid}")).exists());
+    // An unreachable server is an error of its category, not a crash.
+    let out = runner(&[
+        "run",
+        "--url",
+        "http://127.0.0.1:1",
+        "--framework",
+        "reference",
+        "--category",
+        "basic",
+        "--open-model",
+        "none",
+        "--registry",
+        registry.to_str().unwrap(),
+        "--output",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("nothing answers at http://127.0.0.1:1"),
+        "{}",
+        stderr(&out)
+    );
+
+    let imported = locust_run(&locust, &dir, "basic", &server.url);
+    let report = dir.join("report");
+    let out = runner(&[
+        "report",
+        sampled.to_str().unwrap(),
+        imported.to_str().unwrap(),
+        "--output",
+        report.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    let wrk_stem = sampled.file_stem().unwrap().to_str().unwrap();
+    let locust_stem = imported.file_stem().unwrap().to_str().unwrap();
+    assert!(
+        md.contains(&format!("| reference ({wrk_stem}) | hello_world |")),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "| reference (locust, {locust_stem}) | hello_world |"
+        )),
+        "{md}"
+    );
+    assert!(md.contains("Load: locust 2."), "{md}");
+    assert!(md.contains("imported, not verified by the runner"), "{md}");
+}

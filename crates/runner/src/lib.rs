@@ -279,6 +279,10 @@ pub enum Export {
         /// Only this scenario [default: all of the category's].
         #[arg(long)]
         scenario: Option<String>,
+        /// These endpoints instead, each alone (a user per endpoint),
+        /// comma-separated.
+        #[arg(long, value_delimiter = ',', conflicts_with = "scenario")]
+        endpoints: Option<Vec<String>>,
         /// The file to write.
         #[arg(long)]
         output: PathBuf,
@@ -540,6 +544,7 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
         Command::Export(Export::Locust {
             category,
             scenario,
+            endpoints,
             output,
         }) => {
             let contract = contract::load_in(contracts, &category)?;
@@ -548,7 +553,11 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
                 git: machine::git(),
                 generated_at: machine::now(),
             };
-            let text = locust::export::locustfile(&contract, scenario.as_deref(), &provenance)?;
+            let selection = match &endpoints {
+                Some(names) => locust::export::Selection::Endpoints(names),
+                None => locust::export::Selection::Scenarios(scenario.as_deref()),
+            };
+            let text = locust::export::locustfile(&contract, selection, &provenance)?;
             std::fs::write(&output, text)
                 .with_context(|| format!("writing {}", output.display()))?;
             println!("locustfile: {}", output.display());

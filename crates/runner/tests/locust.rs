@@ -160,6 +160,54 @@ fn exported_locustfiles_run_clean_against_every_reference_server() {
 }
 
 #[test]
+fn endpoints_alone_renew_their_unique_tokens_on_every_send() {
+    // `register` sends a unique username and e-mail: a token sent twice is
+    // a 409, a failure.
+    let locust = locust();
+    let dir = temp_dir("locust-unique");
+    let server = ServerProcess::start(
+        binary("real_world_scenarios").to_str().unwrap(),
+        &["--port", "0", "--threads", "1", "--argon2-memory-kib", "64"],
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let file = dir.join("register.py");
+    let out = runner(&[
+        "export",
+        "locust",
+        "--category",
+        "real_world_scenarios",
+        "--endpoints",
+        "register,login",
+        "--output",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("class Register(ContractUser):"), "{text}");
+    let prefix = dir.join("out");
+    Command::new(&locust)
+        .args([
+            "-f",
+            file.to_str().unwrap(),
+            "--host",
+            &server.url,
+            "--headless",
+        ])
+        .args(["-u", "4", "-r", "4", "-t", "3s", "--only-summary"])
+        .args(["--csv", prefix.to_str().unwrap()])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let rows = runner::locust::import::read_stats(&dir.join("out_stats.csv")).unwrap();
+    let register = rows.iter().find(|r| r.name == "register").unwrap();
+    assert!(register.requests > 4, "{register:?}");
+    for r in &rows {
+        assert_eq!(r.failures, 0, "{r:?}");
+    }
+}
+
+#[test]
 fn an_external_server_is_measured_where_it_runs_and_reported_beside_locust() {
     require_wrk();
     build_servers();

@@ -322,7 +322,8 @@ pub enum Import {
         /// Simulated users, when there is no history.
         #[arg(long)]
         users: Option<u32>,
-        /// Locust worker processes (recorded).
+        /// Locust worker processes (recorded) [default: 1, Locust without
+        /// workers].
         #[arg(long)]
         workers: Option<u32>,
         /// Directory for the results file.

@@ -74,13 +74,10 @@ fn imported(r: &Results) -> bool {
 fn load_line(p: &crate::results::Parameters) -> String {
     if p.load_generator != crate::results::WRK {
         return format!(
-            "{} (imported), {} user(s) over {}, {} s; keep-alive {}",
+            "{} (imported), {} user(s) over {} worker process(es), {} s; keep-alive {}",
             p.load_generator,
             p.connections.first().copied().unwrap_or(0),
-            match p.threads {
-                0 => "an unrecorded number of worker processes".to_owned(),
-                n => format!("{n} worker process(es)"),
-            },
+            p.threads,
             p.duration_seconds,
             if p.keep_alive { "on" } else { "off" },
         );

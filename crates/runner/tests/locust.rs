@@ -14,23 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-/// Locust from `target/locust-venv` (`scripts/setup_locust.sh`, which
-/// `scripts/test.sh` and `.ci/run` run first; quick when it is there).
-pub fn locust() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new(root.join("scripts/setup_locust.sh"))
-        .current_dir(&root)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/setup_locust.sh failed: {}",
-        stderr(&out)
-    );
-    let path = String::from_utf8_lossy(&out.stdout);
-    root.join(path.lines().last().unwrap().trim())
-}
-
 /// The reference server of every category, built next to the runner.
 fn binary(category: &str) -> PathBuf {
     let package = match category {
@@ -106,8 +89,20 @@ fn results_path(stdout: &[u8]) -> PathBuf {
     PathBuf::from(line.trim())
 }
 
+/// A results file, checked against `schemas/results.schema.json`.
 fn load(path: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let schema_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/results.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+    doc
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub struct ImportOptions {
     pub url: Option<String>,
     /// Simulated users, when the history does not tell.
     pub users: Option<u32>,
-    /// Locust worker processes.
+    /// Locust worker processes [default: 1, Locust without workers].
     pub workers: Option<u32>,
     /// The contract directory (for the contract's checksum).
     pub contracts: PathBuf,
@@ -274,9 +274,14 @@ pub fn results(opts: &ImportOptions, locust_version: &str) -> Result<Results> {
         Some(p) => Some(read_failures(&p)?),
         None => None,
     };
-    let users = opts.users.or(history.map(|h| h.users)).unwrap_or_default();
+    let users = opts
+        .users
+        .or(history.map(|h| h.users))
+        .filter(|&u| u > 0)
+        .context("how many users ran is unknown: give --users, or the stats history")?;
+    let workers = opts.workers.unwrap_or(1).max(1);
     let load = LoadUsed {
-        threads: opts.workers.unwrap_or(0),
+        threads: workers,
         connections: users,
         script: "locustfile".to_owned(),
     };
@@ -355,7 +360,7 @@ pub fn results(opts: &ImportOptions, locust_version: &str) -> Result<Results> {
             duration_seconds: seconds.round() as u64,
             warmup_seconds: 0,
             connections: vec![users],
-            threads: opts.workers.unwrap_or(0),
+            threads: workers,
             repeat: 1,
             endpoints: None,
             scenarios: true,

@@ -131,3 +131,22 @@ pub fn temp_dir(name: &str) -> TestDir {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Locust from `target/locust-venv`, set up by `scripts/setup_locust.sh`
+/// (which `scripts/test.sh` and `.ci/run` run first; quick when it is there).
+pub fn locust() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new(root.join("scripts/setup_locust.sh"))
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/setup_locust.sh failed: {}",
+        stderr(&out)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let path = root.join(stdout.lines().last().unwrap().trim());
+    assert!(path.is_file(), "no locust at {}", path.display());
+    path
+}

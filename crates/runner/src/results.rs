@@ -1,6 +1,5 @@
 //! The results file of a run (`results.schema.json` is its JSON Schema).
 
-use crate::sampler::Usage;
 use crate::targets::TargetKind;
 use crate::wrk::{Errors, Latency};
 use anyhow::{bail, Context, Result};
@@ -485,18 +484,6 @@ impl Sanity {
         }
         if wrong_answers > 0 {
             self.flags.push("wrong_answers".to_owned());
-        }
-    }
-}
-
-impl Memory {
-    /// From a sampled window.
-    pub fn from_usage(u: &Usage) -> Self {
-        Self {
-            peak_rss_bytes: u.peak_rss_bytes,
-            final_rss_bytes: u.final_rss_bytes,
-            peak_pss_bytes: u.peak_pss_bytes,
-            final_pss_bytes: u.final_pss_bytes,
         }
     }
 }

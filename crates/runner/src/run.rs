@@ -99,23 +99,14 @@ pub struct ExternalTarget {
 impl ExternalTarget {
     /// Whether the target's host is this machine's loopback.
     pub fn is_local(&self) -> bool {
-        url_host(&self.url).is_some_and(|h| {
-            h == "localhost"
-                || h.parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
+        use url::{Host, Url};
+        Url::parse(&self.url).is_ok_and(|u| match u.host() {
+            Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
         })
     }
-}
-
-/// The host of an `http://host:port/...` URL (brackets of IPv6 removed).
-fn url_host(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split('/').next()?;
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    Some(match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next()?,
-        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
-    })
 }
 
 /// What the open-model phase runs.
@@ -856,23 +847,14 @@ impl Drop for BodyFiles {
 
 /// Whether something accepts TCP connections at `url`'s host and port.
 fn reachable(url: &str) -> Result<()> {
-    use std::net::ToSocketAddrs;
-    let rest = url
-        .strip_prefix("http://")
-        .with_context(|| format!("`{url}`: only http:// URLs can be measured"))?;
-    let authority = rest.split('/').next().unwrap_or_default();
-    let with_port = if authority
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    };
-    let addrs: Vec<_> = with_port
-        .to_socket_addrs()
-        .with_context(|| format!("resolving {authority}"))?
-        .collect();
+    let parsed = url::Url::parse(url).with_context(|| format!("`{url}` is not a URL"))?;
+    if parsed.scheme() != "http" {
+        bail!("`{url}`: only http:// URLs can be measured");
+    }
+    let authority = parsed.authority().to_owned();
+    let addrs = parsed
+        .socket_addrs(|| Some(80))
+        .with_context(|| format!("resolving {authority}"))?;
     let mut last = None;
     for addr in addrs {
         match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
@@ -1192,4 +1174,56 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         }
     }
     Ok(Outcome { path, problems })
+}
+
+#[cfg(test)]
+mod external_tests {
+    use super::*;
+
+    fn target(url: &str) -> ExternalTarget {
+        ExternalTarget {
+            url: url.to_owned(),
+            pid: None,
+            ceiling_url: None,
+        }
+    }
+
+    #[test]
+    fn loopback_targets_are_local_and_others_are_not() {
+        for url in [
+            "http://127.0.0.1:8000",
+            "http://127.8.9.10/",
+            "http://localhost:1",
+            "http://LOCALHOST",
+            "http://[::1]:8000/x",
+            "http://user@127.0.0.1:80",
+        ] {
+            assert!(target(url).is_local(), "{url}");
+        }
+        for url in [
+            "http://10.0.0.5:8000",
+            "http://example.com",
+            "http://[2001:db8::1]:80",
+            "http://127.0.0.1.example.com",
+            "not a url",
+        ] {
+            assert!(!target(url).is_local(), "{url}");
+        }
+    }
+
+    #[test]
+    fn unreachable_and_unsupported_urls_are_refused_clearly() {
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let e = reachable(&format!("http://127.0.0.1:{closed}")).unwrap_err();
+        assert!(format!("{e}").starts_with("nothing answers at"), "{e}");
+        let e = reachable("https://127.0.0.1:1").unwrap_err();
+        assert!(format!("{e}").contains("only http://"), "{e}");
+        let e = reachable("127.0.0.1:80").unwrap_err();
+        assert!(format!("{e:#}").contains("127.0.0.1:80"), "{e:#}");
+        let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        reachable(&format!("http://{}/", open.local_addr().unwrap())).unwrap();
+    }
 }

@@ -27,7 +27,7 @@ use common::*;
 use netns::{Namespaces, Tx};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const NODES: [&str; 4] = ["srv", "master", "w1", "w2"];
@@ -158,7 +158,7 @@ fn export_locustfile(path: &Path) {
 /// Imports Locust's CSV files from `dir` with `runner import locust` and
 /// checks the results file against the CSV: the same request counts, no
 /// failures, and the scenario's mix.
-fn check_import(dir: &Path, url: &str, stats: &BTreeMap<String, Row>) {
+fn check_import(dir: &Path, url: &str, stats: &BTreeMap<String, Row>) -> PathBuf {
     let results_dir = dir.join("results");
     let out = runner(&[
         "import",
@@ -221,6 +221,63 @@ fn check_import(dir: &Path, url: &str, stats: &BTreeMap<String, Row>) {
         (share - 5.0 / 8.0).abs() < 0.05,
         "list_products made {share:.3} of the requests, not 5/8"
     );
+    PathBuf::from(path)
+}
+
+/// `runner run --url` from the master's namespace: the server on another
+/// host is verified and loaded with wrk; no ceiling (none runs beside it)
+/// and no server CPU or memory (its process is not on this host). Returns
+/// the results file.
+fn wrk_from_master(net: &Namespaces, dir: &Path, url: &str) -> PathBuf {
+    let out_dir = dir.join("wrk");
+    let out = net.run(
+        "master",
+        &[
+            env!("CARGO_BIN_EXE_runner"),
+            "run",
+            "--url",
+            url,
+            "--framework",
+            "reference",
+            "--category",
+            "real_world_scenarios",
+            "--endpoints",
+            "list_products,get_product",
+            "--duration",
+            "1s",
+            "--warmup",
+            "0s",
+            "--repeat",
+            "1",
+            "--connections",
+            "8",
+            "--open-model",
+            "none",
+            "--output",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", stderr(&out));
+    let path = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("results: "))
+        .unwrap_or_else(|| panic!("no results path printed: {stdout}"));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(doc["ceiling"]["results"], serde_json::json!([]), "{doc}");
+    let c = &doc["frameworks"][0]["categories"][0];
+    assert_eq!(c["verify"]["failed"], 0, "{}", c["verify"]);
+    assert_eq!(
+        (c["server"]["external"].clone(), c["server"]["url"].clone()),
+        (Value::from(true), Value::from(url))
+    );
+    let results = c["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{c}");
+    for m in results {
+        assert!(m["requests_per_second"].as_f64().unwrap() > 0.0, "{m}");
+        assert!(m["cpu"].is_null() && m["memory"].is_null(), "{m}");
+    }
+    PathBuf::from(path)
 }
 
 /// Starts the server in `srv` and waits until it answers from the master's
@@ -459,7 +516,30 @@ fn two_locust_workers_load_the_server_across_namespaces() {
     let made: u64 = workers.iter().map(|w| w.requests).sum();
     assert!(total.requests <= made, "{stats:#?}, workers made {made}");
 
-    check_import(&dir, &base, &stats);
+    let imported = check_import(&dir, &base, &stats);
+
+    // wrk from the master's host against the same server, and the report
+    // with both runs side by side.
+    let measured = wrk_from_master(&net, &dir, &base);
+    let report = dir.join("report");
+    let out = runner(&[
+        "report",
+        measured.to_str().unwrap(),
+        imported.to_str().unwrap(),
+        "--output",
+        report.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    for (file, engine) in [(&measured, ""), (&imported, "locust, ")] {
+        let stem = file.file_stem().unwrap().to_str().unwrap();
+        let row = format!("| reference ({engine}{stem}) | list_products |");
+        assert!(md.contains(&row), "no `{row}` in\n{md}");
+    }
+    assert!(
+        md.contains("Ceiling: not measured: the target runs on another machine"),
+        "{md}"
+    );
 
     let each: Vec<String> = workers
         .iter()

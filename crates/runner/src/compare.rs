@@ -179,14 +179,13 @@ fn spread(m: &Measurement) -> Option<f64> {
 pub fn compare(before: &Results, after: &Results, gate: Gate) -> Comparison {
     let (a, b) = (index(before), index(after));
     let mut out = Comparison::default();
-    let value = |m: &Measurement| {
-        if gate.raw {
-            m.requests_per_second
-        } else {
-            m.ceiling_share.unwrap_or(f64::NAN)
-        }
+    // Shares of the ceiling where both sides have one; raw req/s otherwise
+    // (a run without a ceiling: a remote target, an imported run).
+    let shares = |m: &Measurement, n: &Measurement| {
+        m.ceiling_share.zip(n.ceiling_share).filter(|_| !gate.raw)
     };
     let mut no_band = 0;
+    let mut raw_instead = 0;
     for (key, m) in &a {
         let Some(n) = b.get(key) else {
             out.problems
@@ -197,7 +196,12 @@ pub fn compare(before: &Results, after: &Results, gate: Gate) -> Comparison {
         if noise.is_none() {
             no_band += 1;
         }
-        let (before_v, after_v) = (value(m), value(n));
+        let (before_v, after_v) = shares(m, n).unwrap_or_else(|| {
+            if !gate.raw {
+                raw_instead += 1;
+            }
+            (m.requests_per_second, n.requests_per_second)
+        });
         let delta = if before_v > 0.0 {
             after_v / before_v - 1.0
         } else {
@@ -251,6 +255,12 @@ pub fn compare(before: &Results, after: &Results, gate: Gate) -> Comparison {
         out.notes.push(format!("{key}: new, not in the baseline"));
     }
     verification(before, after, &mut out.problems);
+    if raw_instead > 0 {
+        out.notes.push(format!(
+            "{raw_instead} endpoint(s) have no share of a ceiling on a side (no ceiling measured): \
+             compared on raw req/s"
+        ));
+    }
     if no_band > 0 {
         out.notes.push(format!(
             "{no_band} endpoint(s) have fewer than {MIN_REPEATS} repeats on a side: no noise band, \

@@ -84,7 +84,6 @@ impl Servers {
     ) -> Result<conformance::MatrixOptions> {
         managed::install_signal_handler()?;
         let registry = self.registry.unwrap_or_else(default_registry);
-        let stamp = machine::now().replace([':', '-'], "");
         Ok(conformance::MatrixOptions {
             root: registry_root(&registry)?,
             registry,
@@ -93,7 +92,7 @@ impl Servers {
             frameworks: framework,
             logs: self
                 .output
-                .join(format!("{what}-{}-logs", stamp.trim_end_matches('Z'))),
+                .join(format!("{what}-{}-logs", machine::stamp())),
             startup_timeout: self.startup_timeout,
             timeout,
         })
@@ -594,8 +593,7 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
                 locust::import::results(&options, &locust::import::locust_version(&root))?;
             std::fs::create_dir_all(&output)
                 .with_context(|| format!("creating {}", output.display()))?;
-            let stamp = machine::now().replace([':', '-'], "");
-            let path = output.join(format!("locust-{}.json", stamp.trim_end_matches('Z')));
+            let path = output.join(format!("locust-{}.json", machine::stamp()));
             std::fs::write(&path, serde_json::to_vec_pretty(&results)?)
                 .with_context(|| format!("writing {}", path.display()))?;
             println!("results: {}", path.display());

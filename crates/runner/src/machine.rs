@@ -130,6 +130,14 @@ pub fn version_of(command: &[String]) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// The current time as a file-name stamp (UTC), `20261130T123324`.
+pub fn stamp() -> String {
+    now()
+        .replace([':', '-'], "")
+        .trim_end_matches('Z')
+        .to_owned()
+}
+
 /// Now as RFC 3339 (UTC, seconds).
 pub fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()

@@ -524,6 +524,7 @@ impl Runner<'_> {
         framework: &str,
         target: &ExternalTarget,
         contract: &Contract,
+        known: &[crate::registry::KnownFailure],
     ) -> CategoryResult {
         let label = format!("{framework}-{}", contract.category);
         let mut result = CategoryResult::new(&contract.category);
@@ -546,13 +547,18 @@ impl Runner<'_> {
                 "  {label}: an external server is not restarted between targets: each finds the store the ones before left"
             ));
         }
-        if target.pid.is_none() {
-            self.progress.note(format!(
+        match target.pid {
+            None => self.progress.note(format!(
                 "  {label}: no --pid: server CPU and memory are not measured"
-            ));
+            )),
+            Some(pid) if !target.is_local() => self.progress.note(format!(
+                "  {label}: --pid {pid} is sampled here, but {} is not a loopback address: make sure it is this machine's server",
+                target.url
+            )),
+            Some(_) => {}
         }
         let server = Server::external(&target.url, target.pid);
-        self.verify_and_measure(&label, server, contract, &[], result)
+        self.verify_and_measure(&label, server, contract, known, result)
     }
 
     /// Verifies a running server, then measures every verified endpoint
@@ -701,9 +707,11 @@ impl Runner<'_> {
                 .context("restarting the server for a fresh store")?;
             return Ok(true);
         }
+        // Not restarted (stateless, or external): wait until the work the
+        // last load left behind is done, when the process can be watched.
         Ok(match server.pid() {
-            Some(pid) if !stateful => sampler::wait_idle(pid, IDLE_CORES, IDLE_TIMEOUT).is_some(),
-            _ => true,
+            Some(pid) => sampler::wait_idle(pid, IDLE_CORES, IDLE_TIMEOUT).is_some(),
+            None => true,
         })
     }
 
@@ -845,11 +853,16 @@ impl Drop for BodyFiles {
     }
 }
 
-/// Whether something accepts TCP connections at `url`'s host and port.
+/// Whether `url` is a server's base URL (http, no path, query or
+/// fragment: wrk and the verifier would not put them in the same place) at
+/// whose host and port something accepts TCP connections.
 fn reachable(url: &str) -> Result<()> {
     let parsed = url::Url::parse(url).with_context(|| format!("`{url}` is not a URL"))?;
     if parsed.scheme() != "http" {
         bail!("`{url}`: only http:// URLs can be measured");
+    }
+    if parsed.path() != "/" || parsed.query().is_some() || parsed.fragment().is_some() {
+        bail!("`{url}`: give the server's base URL, without a path or query");
     }
     let authority = parsed.authority().to_owned();
     let addrs = parsed
@@ -1007,10 +1020,14 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     }
     if let Some(target) = &opts.external {
         reachable(&target.url)?;
+        if let Some(pid) = target.pid {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                bail!("--pid {pid}: no such process on this machine");
+            }
+        }
     }
     let wrk_version = wrk::version()?;
-    let stamp = crate::machine::now().replace([':', '-'], "");
-    let run_id = format!("run-{}", stamp.trim_end_matches('Z'));
+    let run_id = format!("run-{}", crate::machine::stamp());
     let logs = opts.output.join(format!("{run_id}-logs"));
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
 
@@ -1068,17 +1085,23 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let ceiling = runner.ceiling(&registry)?;
     let mut results_frameworks = Vec::new();
     if let Some(target) = &opts.external {
+        // A name from the registry brings its description and documented
+        // limitations; any other name is just a label.
         let name = opts.frameworks.as_str();
+        let known = registry.frameworks.get(name);
         results_frameworks.push(FrameworkResult {
             name: name.to_owned(),
-            description: registry.frameworks.get(name).map_or_else(
+            description: known.map_or_else(
                 || "an external server".to_owned(),
                 |f| f.description.clone(),
             ),
             version: "version not recorded".to_owned(),
             categories: contracts
                 .iter()
-                .map(|c| runner.external_category(name, target, c))
+                .map(|c| {
+                    let failures = known.map(|f| f.known_in(&c.category)).unwrap_or_default();
+                    runner.external_category(name, target, c, &failures)
+                })
                 .collect(),
         });
     }
@@ -1132,7 +1155,10 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         tools,
         parameters: Parameters {
             categories: contracts.iter().map(|c| c.category.clone()).collect(),
-            frameworks: frameworks.iter().map(|(n, _)| (*n).to_owned()).collect(),
+            frameworks: match &opts.external {
+                Some(_) => vec![opts.frameworks.clone()],
+                None => frameworks.iter().map(|(n, _)| (*n).to_owned()).collect(),
+            },
             duration_seconds: opts.duration.as_secs().max(1),
             warmup_seconds: opts.warmup.as_secs(),
             connections: opts.connections.clone(),
@@ -1223,6 +1249,10 @@ mod external_tests {
         assert!(format!("{e}").contains("only http://"), "{e}");
         let e = reachable("127.0.0.1:80").unwrap_err();
         assert!(format!("{e:#}").contains("127.0.0.1:80"), "{e:#}");
+        for with_path in ["http://127.0.0.1:1/api", "http://127.0.0.1:1/?a=1"] {
+            let e = reachable(with_path).unwrap_err();
+            assert!(format!("{e}").contains("without a path"), "{e}");
+        }
         let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         reachable(&format!("http://{}/", open.local_addr().unwrap())).unwrap();
     }

@@ -10,6 +10,7 @@ mod common;
 
 use common::*;
 use contract::process::ServerProcess;
+use runner::locust::import::{read_failures, read_stats, StatsRow};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -76,33 +77,7 @@ fn locust_run(locust: &Path, dir: &Path, category: &str, url: &str) -> PathBuf {
         imported.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "import: {}", stderr(&out));
-    results_path(&out.stdout)
-}
-
-/// The path a `results: PATH` line names.
-fn results_path(stdout: &[u8]) -> PathBuf {
-    let text = String::from_utf8_lossy(stdout);
-    let line = text
-        .lines()
-        .find_map(|l| l.strip_prefix("results: "))
-        .unwrap_or_else(|| panic!("no results line in {text}"));
-    PathBuf::from(line.trim())
-}
-
-/// A results file, checked against `schemas/results.schema.json`.
-fn load(path: &Path) -> serde_json::Value {
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    let schema_path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/results.schema.json");
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&doc)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
-    doc
+    results_path(&out)
 }
 
 #[test]
@@ -116,7 +91,7 @@ fn exported_locustfiles_run_clean_against_every_reference_server() {
             Duration::from_secs(30),
         )
         .unwrap();
-        let results = load(&locust_run(&locust, &dir, category, &server.url));
+        let results = load_results(&locust_run(&locust, &dir, category, &server.url));
         assert!(
             results["parameters"]["load_generator"]
                 .as_str()
@@ -152,6 +127,83 @@ fn exported_locustfiles_run_clean_against_every_reference_server() {
             }
         }
     }
+}
+
+/// Whether `GET /health` at `url` answers 200 now.
+fn answers_health(url: &str) -> bool {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = write!(
+        s,
+        "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
+}
+
+/// Runs `file` for 2 s against `url` and reads Locust's statistics back.
+fn run_briefly(locust: &Path, dir: &Path, file: &Path, url: &str) -> Vec<StatsRow> {
+    let prefix = dir.join("brief");
+    Command::new(locust)
+        .args(["-f", file.to_str().unwrap(), "--host", url, "--headless"])
+        .args(["-u", "2", "-r", "2", "-t", "2s", "--only-summary"])
+        .args(["--csv", prefix.to_str().unwrap()])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    read_stats(&dir.join("brief_stats.csv")).unwrap()
+}
+
+#[test]
+fn wrong_answers_and_no_answers_are_failures() {
+    // The control: the exported checks can fail. The ceiling answers 200
+    // to everything, where `track_event` expects 202; nothing listens on a
+    // closed port.
+    build_servers();
+    let locust = locust();
+    let dir = temp_dir("locust-control");
+    let file = dir.join("track.py");
+    let out = runner(&[
+        "export",
+        "locust",
+        "--category",
+        "real_world_scenarios",
+        "--endpoints",
+        "track_event",
+        "--output",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ceiling = ServerProcess::start(
+        bin_dir().join("ceiling").to_str().unwrap(),
+        &["--port", "0", "--threads", "1"],
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let rows = run_briefly(&locust, &dir, &file, &ceiling.url);
+    let track = rows.iter().find(|r| r.name == "track_event").unwrap();
+    assert!(
+        track.requests > 0 && track.failures == track.requests,
+        "{track:?}"
+    );
+    let failures = read_failures(&dir.join("brief_failures.csv")).unwrap();
+    assert_eq!(failures["track_event"], (track.failures, 0), "{failures:?}");
+
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let rows = run_briefly(&locust, &dir, &file, &closed);
+    let track = rows.iter().find(|r| r.name == "track_event").unwrap();
+    assert!(
+        track.requests > 0 && track.failures == track.requests,
+        "{track:?}"
+    );
+    let failures = read_failures(&dir.join("brief_failures.csv")).unwrap();
+    assert_eq!(failures["track_event"], (0, track.failures), "{failures:?}");
 }
 
 #[test]
@@ -194,7 +246,7 @@ fn endpoints_alone_renew_their_unique_tokens_on_every_send() {
         .current_dir(&dir)
         .output()
         .unwrap();
-    let rows = runner::locust::import::read_stats(&dir.join("out_stats.csv")).unwrap();
+    let rows = read_stats(&dir.join("out_stats.csv")).unwrap();
     let register = rows.iter().find(|r| r.name == "register").unwrap();
     assert!(register.requests > 4, "{register:?}");
     for r in &rows {
@@ -245,12 +297,12 @@ fn an_external_server_is_measured_where_it_runs_and_reported_beside_locust() {
         args.extend_from_slice(extra);
         let out = runner(&args);
         assert!(out.status.success(), "{}", stderr(&out));
-        results_path(&out.stdout)
+        results_path(&out)
     };
     let sampled = run(&["--pid", &pid]);
     let unsampled = run(&[]);
     for (path, with_pid) in [(&sampled, true), (&unsampled, false)] {
-        let r = load(path);
+        let r = load_results(path);
         let c = &r["frameworks"][0]["categories"][0];
         assert_eq!(c["server"]["external"], true, "{c}");
         assert_eq!(c["server"]["url"], server.url.as_str());
@@ -270,8 +322,8 @@ fn an_external_server_is_measured_where_it_runs_and_reported_beside_locust() {
         }
     }
     // The server was left running: someone else started it.
-    assert!(Path::new(&format!("/proc/{pid}")).exists());
-    // An unreachable server is an error of its category, not a crash.
+    assert!(answers_health(&server.url), "the server was stopped");
+    // An unreachable server is refused before anything is measured.
     let out = runner(&[
         "run",
         "--url",

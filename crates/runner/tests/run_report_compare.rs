@@ -9,12 +9,6 @@ use common::*;
 use serde_json::Value;
 use std::path::Path;
 
-fn schema() -> jsonschema::Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/results.schema.json");
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    jsonschema::validator_for(&doc).unwrap()
-}
-
 /// `doc` with every measurement changed by `f` (ceiling left alone).
 fn each_measurement(doc: &Value, f: impl Fn(&mut Value)) -> Value {
     let mut copy = doc.clone();
@@ -81,19 +75,11 @@ fn a_short_run_reports_and_compares() {
         registry.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "run failed: {}", stderr(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let path = stdout
-        .trim()
-        .strip_prefix("results: ")
-        .expect("results path printed");
+    let path = results_path(&out);
+    let path = path.to_str().unwrap();
 
     // The file matches the schema and holds real measurements.
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let errors: Vec<String> = schema()
-        .iter_errors(&doc)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    let doc = load_results(Path::new(path));
     assert!(
         doc["ceiling"]["results"][0]["requests_per_second"]
             .as_f64()

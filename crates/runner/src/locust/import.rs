@@ -149,8 +149,9 @@ pub struct History {
     pub users: u32,
 }
 
-/// Reads `PREFIX_stats_history.csv` (its `Aggregated` rows).
-pub fn read_history(path: &Path) -> Result<History> {
+/// Reads `PREFIX_stats_history.csv` (its `Aggregated` rows; `None` when
+/// it has none).
+pub fn read_history(path: &Path) -> Result<Option<History>> {
     let rows = csv_rows(path)?;
     let mut h: Option<History> = None;
     for row in rows
@@ -168,7 +169,7 @@ pub fn read_history(path: &Path) -> Result<History> {
         seen.end = seen.end.max(at);
         seen.users = seen.users.max(users);
     }
-    h.with_context(|| format!("{}: no `Aggregated` rows", path.display()))
+    Ok(h)
 }
 
 /// Failures per request name from `PREFIX_failures.csv`: those whose
@@ -263,7 +264,7 @@ pub fn results(opts: &ImportOptions, locust_version: &str) -> Result<Results> {
         .clone()
         .or_else(|| sibling(&opts.stats, "stats_history.csv").filter(|p| p.is_file()))
     {
-        Some(p) => Some(read_history(&p)?),
+        Some(p) => read_history(&p)?,
         None => None,
     };
     let failures = match opts
@@ -289,6 +290,9 @@ pub fn results(opts: &ImportOptions, locust_version: &str) -> Result<Results> {
         .iter()
         .find(|r| r.name == AGGREGATED)
         .context("no Aggregated row")?;
+    if total.requests == 0 {
+        bail!("{}: Locust made no requests", opts.stats.display());
+    }
     let seconds = if total.rps > 0.0 {
         total.requests as f64 / total.rps
     } else {
@@ -357,7 +361,7 @@ pub fn results(opts: &ImportOptions, locust_version: &str) -> Result<Results> {
         parameters: Parameters {
             categories: vec![opts.category.clone()],
             frameworks: vec![opts.framework.clone()],
-            duration_seconds: seconds.round() as u64,
+            duration_seconds: (seconds.round() as u64).max(1),
             warmup_seconds: 0,
             connections: vec![users],
             threads: workers,
@@ -444,7 +448,7 @@ mod tests {
             dir.path().join("out_failures.csv"),
             "\"Method\",\"Name\",\"Error\",\"Occurrences\"\n\
              \"GET\",\"list_products\",\"CatchResponseError('expected status 200, got 500')\",\"3\"\n\
-             \"GET\",\"list_products\",\"ConnectionResetError(104, 'reset')\",\"2\"\n",
+             \"GET\",\"list_products\",\"CatchResponseError(\"\"no answer: ConnectionResetError(104, 'reset')\"\")\",\"2\"\n",
         )
         .unwrap();
         std::fs::write(
@@ -485,6 +489,31 @@ mod tests {
     }
 
     #[test]
+    fn runs_without_a_ceiling_are_compared_on_raw_throughput() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("out_stats.csv"), STATS).unwrap();
+        let mut opts = options(dir.path());
+        opts.users = Some(8);
+        let before = results(&opts, "locust 2.47.0").unwrap();
+        let gate = crate::compare::Gate::default();
+        assert!(crate::compare::compare(&before, &before, gate)
+            .problems
+            .is_empty());
+        let mut after = before.clone();
+        for m in &mut after.frameworks[0].categories[0].results {
+            m.requests_per_second *= 0.5;
+            m.runs_rps = vec![m.requests_per_second];
+        }
+        let c = crate::compare::compare(&before, &after, gate);
+        assert_eq!(c.problems.len(), 3, "{:?}", c.problems);
+        assert!(
+            c.notes.iter().any(|n| n.contains("raw req/s")),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
     fn files_that_are_not_locust_stats_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out_stats.csv");
@@ -498,6 +527,12 @@ mod tests {
             format!("{:#}", results(&options(dir.path()), "locust").unwrap_err())
                 .contains("no `Aggregated` row")
         );
+        let idle = "\"Type\",\"Name\",\"Request Count\",\"Failure Count\",\"Average Response Time\",\"Max Response Time\",\"Requests/s\",\"50%\"\n\
+                    \"\",\"Aggregated\",\"0\",\"0\",\"0\",\"0\",\"0.0\",\"N/A\"\n";
+        std::fs::write(&path, idle).unwrap();
+        let mut opts = options(dir.path());
+        opts.users = Some(1);
+        assert!(format!("{:#}", results(&opts, "locust").unwrap_err()).contains("no requests"));
         std::fs::write(&path, STATS.replace("\"300\"", "\"lots\"")).unwrap();
         assert!(
             format!("{:#}", results(&options(dir.path()), "locust").unwrap_err())

@@ -150,3 +150,29 @@ pub fn locust() -> PathBuf {
     assert!(path.is_file(), "no locust at {}", path.display());
     path
 }
+
+/// The results file a runner command named on its `results: PATH` line.
+pub fn results_path(out: &Output) -> PathBuf {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let path = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("results: "))
+        .unwrap_or_else(|| panic!("no results path printed: {stdout}{}", stderr(out)));
+    PathBuf::from(path.trim())
+}
+
+/// A results file, checked against `schemas/results.schema.json`.
+pub fn load_results(path: &Path) -> serde_json::Value {
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let schema_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/results.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let errors: Vec<String> = jsonschema::validator_for(&schema)
+        .unwrap()
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+    doc
+}

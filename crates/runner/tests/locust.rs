@@ -37,15 +37,7 @@ fn binary(category: &str) -> PathBuf {
 /// for a few seconds; returns the imported results file.
 fn locust_run(locust: &Path, dir: &Path, category: &str, url: &str) -> PathBuf {
     let file = dir.join(format!("{category}_locustfile.py"));
-    let out = runner(&[
-        "export",
-        "locust",
-        "--category",
-        category,
-        "--output",
-        file.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "export: {}", stderr(&out));
+    export(&file, &["--category", category]);
     let prefix = dir.join(category);
     let out = Command::new(locust)
         .args(["-f", file.to_str().unwrap(), "--host", url, "--headless"])
@@ -129,6 +121,14 @@ fn exported_locustfiles_run_clean_against_every_reference_server() {
     }
 }
 
+/// `runner export locust ARGS --output FILE`.
+fn export(file: &Path, args: &[&str]) {
+    let mut all = vec!["export", "locust", "--output", file.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = runner(&all);
+    assert!(out.status.success(), "export: {}", stderr(&out));
+}
+
 /// Whether `GET /health` at `url` answers 200 now.
 fn answers_health(url: &str) -> bool {
     use std::io::{Read, Write};
@@ -166,17 +166,15 @@ fn wrong_answers_and_no_answers_are_failures() {
     let locust = locust();
     let dir = temp_dir("locust-control");
     let file = dir.join("track.py");
-    let out = runner(&[
-        "export",
-        "locust",
-        "--category",
-        "real_world_scenarios",
-        "--endpoints",
-        "track_event",
-        "--output",
-        file.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    export(
+        &file,
+        &[
+            "--category",
+            "real_world_scenarios",
+            "--endpoints",
+            "track_event",
+        ],
+    );
     let ceiling = ServerProcess::start(
         bin_dir().join("ceiling").to_str().unwrap(),
         &["--port", "0", "--threads", "1"],
@@ -219,17 +217,15 @@ fn endpoints_alone_renew_their_unique_tokens_on_every_send() {
     )
     .unwrap();
     let file = dir.join("register.py");
-    let out = runner(&[
-        "export",
-        "locust",
-        "--category",
-        "real_world_scenarios",
-        "--endpoints",
-        "register,login",
-        "--output",
-        file.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    export(
+        &file,
+        &[
+            "--category",
+            "real_world_scenarios",
+            "--endpoints",
+            "register,login",
+        ],
+    );
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("class Register(ContractUser):"), "{text}");
     let prefix = dir.join("out");

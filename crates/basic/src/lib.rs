@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use futures_util::stream;
-use server_kit::{json, text, BodyError, Req, Response, Router, Valid};
+use server_kit::{json, json_raw, text, BodyError, Req, Response, Router, Valid};
 use shared::api::Health;
 use shared::basic::api::{csv_stream, json_stream, stream_count, user_id, Echo, Message, HELLO};
 use shared::basic::{self, BenchmarkProduct, BenchmarkUser, PageParams, SearchParams};
@@ -31,7 +31,7 @@ pub fn router() -> Router {
         })
         .get("/users", |req: Req| async move {
             let page = PageParams::from_query(&req.query())?;
-            json(&basic::users_page(page.limit, page.offset))
+            Ok(json_raw(basic::users_page_json(page.limit, page.offset)))
         })
         .get("/user/{id}/profile", |req: Req| async move {
             json(&basic::profile(user_id(req.raw_param("id"))?))

@@ -3,7 +3,6 @@
 
 use crate::mix::{index, pick, splitmix64};
 use serde::Serialize;
-use std::fmt::Write;
 
 /// Number of users in the virtual directory behind `GET /users`.
 pub const USER_COUNT: u64 = 10_000;
@@ -54,23 +53,110 @@ pub struct UserRecord {
     pub tags: Vec<&'static str>,
 }
 
+/// What a user is made of, before any string is built: first and last
+/// name indexes, age, activity and tags.
+struct Parts {
+    first: usize,
+    last: usize,
+    age: u64,
+    is_active: bool,
+    tags: (&'static str, Option<&'static str>),
+}
+
+fn parts(id: u64) -> Parts {
+    let h = splitmix64(id);
+    Parts {
+        first: index(FIRST.len(), h),
+        last: index(LAST.len(), h >> 8),
+        age: 18 + (h >> 32) % 60,
+        is_active: !id.is_multiple_of(7),
+        tags: (
+            pick(&TAGS, h >> 16),
+            (h & 1 == 1).then(|| pick(&TAGS, (h >> 24) + 1)),
+        ),
+    }
+}
+
 /// Builds the user with this id; the same id always gives the same user.
 pub fn user_record(id: u64) -> UserRecord {
-    let h = splitmix64(id);
-    let (f, l) = (index(FIRST.len(), h), index(LAST.len(), h >> 8));
-    let mut tags = Vec::with_capacity(2);
-    tags.push(pick(&TAGS, h >> 16));
-    if h & 1 == 1 {
-        tags.push(pick(&TAGS, (h >> 24) + 1));
-    }
+    let p = parts(id);
+    let (f, l) = (p.first, p.last);
     UserRecord {
         id,
         name: [FIRST[f], " ", LAST[l]].concat(),
         email: format!("{}.{}{id}@example.com", FIRST_LOWER[f], LAST_LOWER[l]),
-        age: 18 + (h >> 32) % 60,
-        is_active: !id.is_multiple_of(7),
-        tags,
+        age: p.age,
+        is_active: p.is_active,
+        tags: std::iter::once(p.tags.0).chain(p.tags.1).collect(),
     }
+}
+
+/// Appends `n` in decimal.
+fn push_u64(out: &mut String, n: u64) {
+    out.push_str(itoa::Buffer::new().format(n));
+}
+
+/// Appends the user's e-mail address (`first.last{id}@example.com`).
+fn push_email(out: &mut String, id: u64, p: &Parts) {
+    out.push_str(FIRST_LOWER[p.first]);
+    out.push('.');
+    out.push_str(LAST_LOWER[p.last]);
+    push_u64(out, id);
+    out.push_str("@example.com");
+}
+
+/// Appends the JSON of the user with this id, byte for byte what
+/// serializing [`user_record`] gives, without building it (every name and
+/// tag is plain ASCII: nothing to escape).
+pub fn write_user_json(id: u64, out: &mut String) {
+    let p = parts(id);
+    out.push_str("{\"id\":");
+    push_u64(out, id);
+    out.push_str(",\"name\":\"");
+    out.push_str(FIRST[p.first]);
+    out.push(' ');
+    out.push_str(LAST[p.last]);
+    out.push_str("\",\"email\":\"");
+    push_email(out, id, &p);
+    out.push_str("\",\"age\":");
+    push_u64(out, p.age);
+    out.push_str(if p.is_active {
+        ",\"is_active\":true,\"tags\":[\""
+    } else {
+        ",\"is_active\":false,\"tags\":[\""
+    });
+    out.push_str(p.tags.0);
+    if let Some(second) = p.tags.1 {
+        out.push_str("\",\"");
+        out.push_str(second);
+    }
+    out.push_str("\"]}");
+}
+
+/// The JSON of [`users_page`], written straight into one buffer: byte for
+/// byte what serializing the page gives, with no record built.
+pub fn users_page_json(limit: u64, offset: u64) -> String {
+    let first = offset.saturating_add(1);
+    let last = offset.saturating_add(limit).min(USER_COUNT);
+    let count = (first..=last).count() as u64;
+    let mut out = String::with_capacity(64 + 140 * count as usize);
+    out.push_str("{\"users\":[");
+    for id in first..=last {
+        if id != first {
+            out.push(',');
+        }
+        write_user_json(id, &mut out);
+    }
+    out.push_str("],\"total\":");
+    push_u64(&mut out, USER_COUNT);
+    out.push_str(",\"limit\":");
+    push_u64(&mut out, limit);
+    out.push_str(",\"offset\":");
+    push_u64(&mut out, offset);
+    out.push_str(",\"count\":");
+    push_u64(&mut out, count);
+    out.push('}');
+    out
 }
 
 /// A page of the virtual directory.
@@ -220,13 +306,19 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// Appends item `i` of the JSON stream (`{"id":i,"name":"item-i","value":…}`).
 pub fn json_stream_item(i: u64, out: &mut String) {
     let v = splitmix64(i) % 1_000_000;
-    // Writing to a String cannot fail.
-    let _ = write!(
-        out,
-        r#"{{"id":{i},"name":"item-{i}","value":{}.{:02}}}"#,
-        v / 100,
-        v % 100
-    );
+    let mut digits = itoa::Buffer::new();
+    let id = digits.format(i);
+    out.push_str("{\"id\":");
+    out.push_str(id);
+    out.push_str(",\"name\":\"item-");
+    out.push_str(id);
+    out.push_str("\",\"value\":");
+    push_u64(out, v / 100);
+    let cents = (v % 100) as u8;
+    out.push('.');
+    out.push(char::from(b'0' + cents / 10));
+    out.push(char::from(b'0' + cents % 10));
+    out.push('}');
 }
 
 /// The CSV stream's header line, with its newline.
@@ -234,10 +326,21 @@ pub fn csv_header() -> &'static str {
     "id,name,email,age\n"
 }
 
-/// Appends row `i` of the CSV stream (the user with id `i + 1`).
+/// Appends row `i` of the CSV stream (the user with id `i + 1`), with no
+/// record built.
 pub fn csv_row(i: u64, out: &mut String) {
-    let u = user_record(i + 1);
-    let _ = writeln!(out, "{},{},{},{}", u.id, u.name, u.email, u.age);
+    let id = i + 1;
+    let p = parts(id);
+    push_u64(out, id);
+    out.push(',');
+    out.push_str(FIRST[p.first]);
+    out.push(' ');
+    out.push_str(LAST[p.last]);
+    out.push(',');
+    push_email(out, id, &p);
+    out.push(',');
+    push_u64(out, p.age);
+    out.push('\n');
 }
 
 #[cfg(test)]
@@ -277,6 +380,37 @@ mod tests {
     fn civil_dates() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+    }
+
+    /// The direct writers give exactly what the records, serialized or
+    /// formatted, give.
+    #[test]
+    fn direct_writers_equal_the_records() {
+        for id in (1..=300).chain([9_999, 10_000, u64::MAX / 3]) {
+            let mut json = String::new();
+            write_user_json(id, &mut json);
+            let u = user_record(id);
+            assert_eq!(json, serde_json::to_string(&u).unwrap(), "{id}");
+            let mut csv = String::new();
+            csv_row(id - 1, &mut csv);
+            assert_eq!(csv, format!("{},{},{},{}\n", u.id, u.name, u.email, u.age));
+            let mut item = String::new();
+            json_stream_item(id, &mut item);
+            let v = splitmix64(id) % 1_000_000;
+            let want = format!(
+                r#"{{"id":{id},"name":"item-{id}","value":{}.{:02}}}"#,
+                v / 100,
+                v % 100
+            );
+            assert_eq!(item, want);
+        }
+        for (limit, offset) in [(20, 10), (1, 0), (100, 9_900), (100, 9_950), (10, 10_000)] {
+            assert_eq!(
+                users_page_json(limit, offset),
+                serde_json::to_string(&users_page(limit, offset)).unwrap(),
+                "{limit} {offset}"
+            );
+        }
     }
 
     #[test]

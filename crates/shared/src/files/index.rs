@@ -1,6 +1,6 @@
-//! The store's in-memory index: files by id and by age, derivations, per
-//! category counts, the quota's measure, and the files pinned by running
-//! jobs.
+//! The store's in-memory index: files by id, by age and by category and
+//! age (a category's page walks only its own files), derivations, the
+//! quota's measure, and the files pinned by running jobs.
 
 use super::meta::FileMeta;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -17,8 +17,8 @@ pub(crate) struct Index {
     insertions: u64,
     /// Source id to the ids derived from it.
     pub(crate) derived: HashMap<String, BTreeSet<String>>,
-    /// Files per category.
-    pub(crate) per_category: HashMap<String, usize>,
+    /// The same keys as `order`, per category.
+    pub(crate) by_category: HashMap<String, BTreeSet<(u64, u64, String)>>,
     /// Bytes and count of non-fixture files (the quota's measure).
     pub(crate) quota_bytes: u64,
     pub(crate) quota_files: usize,
@@ -32,8 +32,12 @@ impl Index {
         let old = self.remove(&meta.id);
         self.insertions += 1;
         self.inserted.insert(meta.id.clone(), self.insertions);
-        self.order
-            .insert((meta.created_ms, self.insertions, meta.id.clone()));
+        let key = (meta.created_ms, self.insertions, meta.id.clone());
+        self.by_category
+            .entry(meta.category.clone())
+            .or_default()
+            .insert(key.clone());
+        self.order.insert(key);
         if let Some(src) = &meta.derived_from {
             self.derived
                 .entry(src.clone())
@@ -45,7 +49,6 @@ impl Index {
             self.quota_files += 1;
         }
         self.total_bytes += meta.size;
-        *self.per_category.entry(meta.category.clone()).or_default() += 1;
         self.files.insert(meta.id.clone(), meta);
         old
     }
@@ -53,7 +56,14 @@ impl Index {
     pub(crate) fn remove(&mut self, id: &str) -> Option<Arc<FileMeta>> {
         let meta = self.files.remove(id)?;
         let n = self.inserted.remove(id).unwrap_or_default();
-        self.order.remove(&(meta.created_ms, n, meta.id.clone()));
+        let key = (meta.created_ms, n, meta.id.clone());
+        if let Some(set) = self.by_category.get_mut(&meta.category) {
+            set.remove(&key);
+            if set.is_empty() {
+                self.by_category.remove(&meta.category);
+            }
+        }
+        self.order.remove(&key);
         if let Some(src) = &meta.derived_from {
             if let Some(set) = self.derived.get_mut(src) {
                 set.remove(id);
@@ -67,12 +77,6 @@ impl Index {
             self.quota_files -= 1;
         }
         self.total_bytes -= meta.size;
-        if let Some(n) = self.per_category.get_mut(&meta.category) {
-            *n -= 1;
-            if *n == 0 {
-                self.per_category.remove(&meta.category);
-            }
-        }
         Some(meta)
     }
 

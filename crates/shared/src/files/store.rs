@@ -443,21 +443,20 @@ impl Store {
         offset: usize,
     ) -> (usize, Vec<Arc<FileMeta>>) {
         let index = self.read();
-        let total = match category {
-            Some(c) => index.per_category.get(c).copied().unwrap_or(0),
-            None => index.files.len(),
+        let empty = std::collections::BTreeSet::new();
+        let keys = match category {
+            Some(c) => index.by_category.get(c).unwrap_or(&empty),
+            None => &index.order,
         };
-        let page = index
-            .order
+        let page = keys
             .iter()
             .rev()
-            .filter_map(|(_, _, id)| index.files.get(id))
-            .filter(|m| category.is_none_or(|c| m.category == c))
             .skip(offset)
             .take(limit)
+            .filter_map(|(_, _, id)| index.files.get(id))
             .cloned()
             .collect();
-        (total, page)
+        (keys.len(), page)
     }
 
     /// Deletes `id` and the files derived from it; fixtures are read-only.

@@ -6,6 +6,7 @@
 //! records, and statistics. It runs on Tokio (timers and workers) and has
 //! no HTTP types; what a task *does* is an [`Executor`] given by the user.
 
+mod index;
 pub mod journal;
 pub mod model;
 pub mod queue;

@@ -5,6 +5,7 @@
 //! in the heap; its other ready tasks wait in the batch's own heap, so a
 //! saturated batch costs other picks nothing.
 
+use super::index::{Filter, TaskIndex};
 use super::model::{payload_bytes, BatchRef, Priority, Status, Task, TaskSpec, TaskType};
 use super::stats::{priority_name, status_name, QueueStats, Window};
 use crate::sync::lock;
@@ -197,6 +198,8 @@ struct Inner {
     timed: BTreeMap<(Instant, u64), String>,
     depth: [usize; 4],
     by_status: HashMap<Status, usize>,
+    /// Creation numbers by status × type × priority, for listings.
+    index: TaskIndex,
     finished_order: VecDeque<(String, u64)>,
     groups: HashMap<String, Group>,
     /// Payload bytes of unfinished tasks.
@@ -295,13 +298,24 @@ impl Inner {
         self.next_seq
     }
 
-    fn count(&mut self, from: Option<Status>, to: Status) {
+    /// Counts and files `id` as having gone from `from` (`None`: new) to
+    /// `to`.
+    fn count(&mut self, id: &str, from: Option<Status>, to: Status) {
         if let Some(from) = from {
             if let Some(n) = self.by_status.get_mut(&from) {
                 *n = n.saturating_sub(1);
             }
         }
         *self.by_status.entry(to).or_default() += 1;
+        if let Some(e) = self.tasks.get(id) {
+            let (kind, priority, seq) = (e.task.task_type, e.task.priority, e.created_seq);
+            match from {
+                Some(from) => self
+                    .index
+                    .refile((from, kind, priority), (to, kind, priority), seq),
+                None => self.index.insert((to, kind, priority), seq),
+            }
+        }
     }
 
     /// Makes `id` ready: into the ready heap, or into its batch's heap when
@@ -582,7 +596,7 @@ impl Queue {
             );
             inner.queued_bytes += bytes;
             inner.by_creation.insert(created_seq, id.clone());
-            inner.count(None, Status::Pending);
+            inner.count(&id, None, Status::Pending);
             inner.submitted += 1;
             if spec.delay_seconds > 0 {
                 inner.push_timed(&id, now + Duration::from_secs(spec.delay_seconds));
@@ -603,8 +617,8 @@ impl Queue {
     }
 
     /// Newest first, filtered: the number of matches and one page of them.
-    /// Without a type or priority filter the total comes from counters and
-    /// only the page is walked; with one, every record is looked at.
+    /// Both come from the index: only the page's records are looked at,
+    /// whatever the table holds.
     pub fn list(
         &self,
         status: Option<Status>,
@@ -614,32 +628,20 @@ impl Queue {
         offset: usize,
     ) -> (usize, Vec<Task>) {
         let inner = self.lock();
-        let matching = inner
-            .by_creation
-            .values()
-            .rev()
+        let filter = Filter {
+            status,
+            task_type,
+            priority,
+        };
+        let page = inner
+            .index
+            .page(&filter, offset, limit)
+            .into_iter()
+            .filter_map(|seq| inner.by_creation.get(&seq))
             .filter_map(|id| inner.tasks.get(id))
-            .map(|e| &e.task)
-            .filter(|t| status.is_none_or(|s| t.status == s))
-            .filter(|t| task_type.is_none_or(|k| t.task_type == k))
-            .filter(|t| priority.is_none_or(|p| t.priority == p));
-        if task_type.is_none() && priority.is_none() {
-            let total = match status {
-                Some(s) => inner.by_status.get(&s).copied().unwrap_or(0),
-                None => inner.tasks.len(),
-            };
-            let page = matching.skip(offset).take(limit).cloned().collect();
-            return (total, page);
-        }
-        let mut total = 0;
-        let mut page = Vec::new();
-        for t in matching {
-            if total >= offset && page.len() < limit {
-                page.push(t.clone());
-            }
-            total += 1;
-        }
-        (total, page)
+            .map(|e| e.task.clone())
+            .collect();
+        (inner.index.count(&filter), page)
     }
 
     /// Cancels a task: at once when it waits, cooperatively when it runs
@@ -707,7 +709,7 @@ impl Queue {
                 });
             }
         }
-        inner.count(Some(status), Status::Pending);
+        inner.count(id, Some(status), Status::Pending);
         inner.push_ready(id, now);
         let task = inner.tasks.get(id).map(|e| e.task.clone());
         drop(inner);
@@ -752,7 +754,7 @@ impl Queue {
                 inner.groups.remove(&b.id);
             }
         }
-        inner.count(Some(from), status);
+        inner.count(id, Some(from), status);
         inner.finished += 1;
         inner.finished_order.push_back((id.to_owned(), seq));
         while inner.finished_order.len() > self.opts.retain_finished {
@@ -768,6 +770,10 @@ impl Queue {
             }
             if let Some(e) = inner.tasks.remove(&old) {
                 inner.by_creation.remove(&e.created_seq);
+                let t = &e.task;
+                inner
+                    .index
+                    .remove((t.status, t.task_type, t.priority), e.created_seq);
                 if let Some(n) = inner.by_status.get_mut(&e.task.status) {
                     *n = n.saturating_sub(1);
                 }
@@ -792,7 +798,7 @@ impl Queue {
                 .map(|e| e.task.status);
             if let Some(status) = current {
                 if status == Status::Retrying {
-                    inner.count(Some(Status::Retrying), Status::Pending);
+                    inner.count(&id, Some(Status::Retrying), Status::Pending);
                     if let Some(e) = inner.tasks.get_mut(&id) {
                         e.task.status = Status::Pending;
                     }
@@ -816,7 +822,7 @@ impl Queue {
                 break r;
             }
         };
-        inner.count(Some(Status::Pending), Status::Running);
+        inner.count(&r.id, Some(Status::Pending), Status::Running);
         let e = inner.tasks.get_mut(&r.id)?;
         inner.depth[e.task.priority as usize] -= 1;
         e.slot = Slot::Nowhere;
@@ -908,7 +914,7 @@ impl Queue {
                     e.task.status = Status::Retrying;
                     e.task.error = Some(error);
                 }
-                inner.count(Some(Status::Running), Status::Retrying);
+                inner.count(&job.id, Some(Status::Running), Status::Retrying);
                 let at = now + self.backoff(retries + 1);
                 inner.push_timed(&job.id, at);
             }

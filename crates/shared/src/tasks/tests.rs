@@ -562,3 +562,82 @@ async fn pinned_records_outlive_retention() {
         "seed"
     );
 }
+
+/// Listings through submits, failures, retries, cancels and evictions:
+/// every filter's count and pages equal a scan of the records still held
+/// (read one by one with `get`, newest first).
+#[tokio::test(start_paused = true)]
+async fn filtered_listings_equal_a_scan_through_eviction() {
+    let mut opts = options(2);
+    opts.retain_finished = 40;
+    opts.capacity = 1000;
+    let q = Queue::start(opts, executor(Log::default(), Instant::now()));
+    let types = [
+        TaskType::Computation,
+        TaskType::IoOperation,
+        TaskType::EmailSending,
+    ];
+    let mut ids = Vec::new();
+    for i in 0..150usize {
+        let mut s = spec(
+            &format!("t{i}"),
+            Priority::ALL[i % 4],
+            json!({ "fail_times": u64::from(i % 5 == 0), "sleep_ms": (i % 3) * 10 }),
+        );
+        s.task_type = types[i % 3];
+        s.delay_seconds = (i % 7 == 0).into();
+        let id = q.submit(s).unwrap().id;
+        if i % 11 == 0 {
+            let _ = q.cancel(&id);
+        }
+        if i % 13 == 0 {
+            // Retry a failed or cancelled task from earlier on.
+            if let Some(old) = ids.iter().rev().find(|id: &&String| {
+                q.get(id)
+                    .is_some_and(|t| matches!(t.status, Status::Failed | Status::Cancelled))
+            }) {
+                q.retry(old).unwrap();
+            }
+        }
+        ids.push(id);
+        if i % 10 == 9 {
+            tokio::time::sleep(Duration::from_millis(15)).await;
+        }
+        if i % 25 == 24 {
+            check_listings(&q, &ids, &types);
+        }
+    }
+    for id in &ids {
+        if q.get(id).is_some() {
+            until_finished(&q, id).await;
+        }
+    }
+    assert!(q.stats().evicted > 0, "nothing was evicted");
+    check_listings(&q, &ids, &types);
+}
+
+fn check_listings(q: &Queue, ids: &[String], types: &[TaskType]) {
+    let held: Vec<Task> = ids.iter().rev().filter_map(|id| q.get(id)).collect();
+    let statuses = Status::ALL.map(Some).into_iter().chain([None]);
+    for status in statuses {
+        for task_type in types.iter().copied().map(Some).chain([None]) {
+            for priority in Priority::ALL.map(Some).into_iter().chain([None]) {
+                let want: Vec<&str> = held
+                    .iter()
+                    .filter(|t| status.is_none_or(|s| t.status == s))
+                    .filter(|t| task_type.is_none_or(|k| t.task_type == k))
+                    .filter(|t| priority.is_none_or(|p| t.priority == p))
+                    .map(|t| t.id.as_str())
+                    .collect();
+                for (offset, limit) in [(0, 5), (3, 4), (0, 1000)] {
+                    let (total, page) = q.list(status, task_type, priority, limit, offset);
+                    let got: Vec<&str> = page.iter().map(|t| t.id.as_str()).collect();
+                    let expected: Vec<&str> =
+                        want.iter().skip(offset).take(limit).copied().collect();
+                    assert_eq!(total, want.len(), "{status:?} {task_type:?} {priority:?}");
+                    assert_eq!(got, expected, "{status:?} {task_type:?} {priority:?}");
+                }
+            }
+        }
+    }
+}

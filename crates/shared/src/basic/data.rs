@@ -96,6 +96,13 @@ fn push_u64(out: &mut String, n: u64) {
     out.push_str(itoa::Buffer::new().format(n));
 }
 
+/// Appends the user's full name (`First Last`).
+fn push_name(out: &mut String, p: &Parts) {
+    out.push_str(FIRST[p.first]);
+    out.push(' ');
+    out.push_str(LAST[p.last]);
+}
+
 /// Appends the user's e-mail address (`first.last{id}@example.com`).
 fn push_email(out: &mut String, id: u64, p: &Parts) {
     out.push_str(FIRST_LOWER[p.first]);
@@ -113,9 +120,7 @@ pub fn write_user_json(id: u64, out: &mut String) {
     out.push_str("{\"id\":");
     push_u64(out, id);
     out.push_str(",\"name\":\"");
-    out.push_str(FIRST[p.first]);
-    out.push(' ');
-    out.push_str(LAST[p.last]);
+    push_name(out, &p);
     out.push_str("\",\"email\":\"");
     push_email(out, id, &p);
     out.push_str("\",\"age\":");
@@ -333,9 +338,7 @@ pub fn csv_row(i: u64, out: &mut String) {
     let p = parts(id);
     push_u64(out, id);
     out.push(',');
-    out.push_str(FIRST[p.first]);
-    out.push(' ');
-    out.push_str(LAST[p.last]);
+    push_name(out, &p);
     out.push(',');
     push_email(out, id, &p);
     out.push(',');

@@ -16,6 +16,7 @@ pub mod managed;
 pub mod open_model;
 pub mod probe;
 pub mod progress;
+mod quote;
 pub mod registry;
 pub mod report;
 pub mod results;
@@ -295,36 +296,9 @@ pub enum Import {
     /// (`OUTPUT/locust-<time>.json`): req/s, failures and percentiles per
     /// endpoint and for the whole mix; server CPU and memory unavailable.
     Locust {
-        /// `PREFIX_stats.csv`.
-        #[arg(long)]
-        stats: PathBuf,
-        /// `PREFIX_stats_history.csv` (start, end, users) [default: beside
-        /// --stats, when there].
-        #[arg(long)]
-        history: Option<PathBuf>,
-        /// `PREFIX_failures.csv` (wrong statuses vs. no answer) [default:
-        /// beside --stats, when there].
-        #[arg(long)]
-        failures: Option<PathBuf>,
-        /// The framework that was measured.
-        #[arg(long)]
-        framework: String,
-        /// Its category.
-        #[arg(long)]
-        category: String,
-        /// The scenario that ran (names the whole mix's row).
-        #[arg(long)]
-        scenario: Option<String>,
-        /// The server's URL (recorded).
-        #[arg(long)]
-        url: Option<String>,
-        /// Simulated users, when there is no history.
-        #[arg(long)]
-        users: Option<u32>,
-        /// Locust worker processes (recorded) [default: 1, Locust without
-        /// workers].
-        #[arg(long)]
-        workers: Option<u32>,
+        /// What to import.
+        #[command(flatten)]
+        options: locust::import::ImportOptions,
         /// Directory for the results file.
         #[arg(long, default_value = "results")]
         output: PathBuf,
@@ -564,30 +538,11 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(Import::Locust {
-            stats,
-            history,
-            failures,
-            framework,
-            category,
-            scenario,
-            url,
-            users,
-            workers,
+            mut options,
             output,
         }) => {
-            contract::load_in(contracts, &category)?;
-            let options = locust::import::ImportOptions {
-                stats,
-                history,
-                failures,
-                framework,
-                category,
-                scenario,
-                url,
-                users,
-                workers,
-                contracts: contracts.to_path_buf(),
-            };
+            contract::load_in(contracts, &options.category)?;
+            options.contracts = contracts.to_path_buf();
             let root = registry_root(&default_registry()).unwrap_or_default();
             let results =
                 locust::import::results(&options, &locust::import::locust_version(&root))?;

@@ -64,15 +64,9 @@ fn row_label(m: &Measurement, sweep: bool) -> String {
     }
 }
 
-/// Whether a run was made by another engine and imported (not verified by
-/// the runner).
-fn imported(r: &Results) -> bool {
-    r.parameters.load_generator != crate::results::WRK
-}
-
 /// How the load of a run was made, in one line.
 fn load_line(p: &crate::results::Parameters) -> String {
-    if p.load_generator != crate::results::WRK {
+    if p.imported() {
         return format!(
             "{} (imported), {} user(s) over {} worker process(es), {} s; keep-alive {}",
             p.load_generator,
@@ -174,7 +168,7 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
     }
     for (stem, r) in &runs {
         let matrix = crate::conformance::Matrix::of_results(r);
-        if matrix.cells.is_empty() || imported(r) {
+        if matrix.cells.is_empty() || r.parameters.imported() {
             continue;
         }
         let title = if runs.len() > 1 {
@@ -263,7 +257,7 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
                             ""
                         }
                     )),
-                    if imported(r) {
+                    if r.parameters.imported() {
                         "imported, not verified by the runner".to_owned()
                     } else {
                         format!(

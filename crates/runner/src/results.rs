@@ -106,6 +106,14 @@ pub struct Parameters {
     pub load_generator: String,
 }
 
+impl Parameters {
+    /// Whether another engine made the load and the run was imported (not
+    /// verified or sampled by the runner).
+    pub fn imported(&self) -> bool {
+        self.load_generator != WRK
+    }
+}
+
 fn wrk_engine() -> String {
     WRK.to_owned()
 }

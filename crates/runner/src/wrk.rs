@@ -172,22 +172,7 @@ impl Summary {
 
 /// A Lua string literal for any bytes.
 fn lua_string(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + 2);
-    out.push('"');
-    for &b in bytes {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            0x20..=0x7e => out.push(b as char),
-            _ => {
-                let _ = write!(out, "\\{b:03}");
-            }
-        }
-    }
-    out.push('"');
-    out
+    crate::quote::quoted("", bytes, crate::quote::lua_byte)
 }
 
 /// Bodies larger than this go to a file next to the script, read at start.

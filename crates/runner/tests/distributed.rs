@@ -518,16 +518,7 @@ fn two_locust_workers_load_the_server_across_namespaces() {
     // wrk from the master's host against the same server, and the report
     // with both runs side by side.
     let measured = wrk_from_master(&net, &dir, &base);
-    let report = dir.join("report");
-    let out = runner(&[
-        "report",
-        measured.to_str().unwrap(),
-        imported.to_str().unwrap(),
-        "--output",
-        report.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    let md = report_of(&[&measured, &imported], &dir.join("report"));
     for (file, engine) in [(&measured, ""), (&imported, "locust, ")] {
         let stem = file.file_stem().unwrap().to_str().unwrap();
         let row = format!("| reference ({engine}{stem}) | list_products |");

@@ -33,19 +33,33 @@ fn binary(category: &str) -> PathBuf {
     bin_dir().join(package)
 }
 
+/// Runs `file` headless against `url` with `users` users (all started at
+/// once) for `time`, its statistics written to `dir/PREFIX_*.csv`.
+fn headless(
+    locust: &Path,
+    dir: &Path,
+    file: &Path,
+    url: &str,
+    users: u32,
+    time: &str,
+    prefix: &str,
+) -> std::process::Output {
+    let users = users.to_string();
+    Command::new(locust)
+        .args(["-f", file.to_str().unwrap(), "--host", url, "--headless"])
+        .args(["-u", &users, "-r", &users, "-t", time, "--only-summary"])
+        .args(["--csv", dir.join(prefix).to_str().unwrap()])
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
 /// Runs every scenario of `category`'s exported locustfile against `url`
 /// for a few seconds; returns the imported results file.
 fn locust_run(locust: &Path, dir: &Path, category: &str, url: &str) -> PathBuf {
     let file = dir.join(format!("{category}_locustfile.py"));
     export(&file, &["--category", category]);
-    let prefix = dir.join(category);
-    let out = Command::new(locust)
-        .args(["-f", file.to_str().unwrap(), "--host", url, "--headless"])
-        .args(["-u", "6", "-r", "6", "-t", "4s", "--only-summary"])
-        .args(["--csv", prefix.to_str().unwrap()])
-        .current_dir(dir)
-        .output()
-        .unwrap();
+    let out = headless(locust, dir, &file, url, 6, "4s", category);
     // Locust exits 1 when any request failed: the import below says which.
     let stats = dir.join(format!("{category}_stats.csv"));
     assert!(
@@ -146,14 +160,7 @@ fn answers_health(url: &str) -> bool {
 
 /// Runs `file` for 2 s against `url` and reads Locust's statistics back.
 fn run_briefly(locust: &Path, dir: &Path, file: &Path, url: &str) -> Vec<StatsRow> {
-    let prefix = dir.join("brief");
-    Command::new(locust)
-        .args(["-f", file.to_str().unwrap(), "--host", url, "--headless"])
-        .args(["-u", "2", "-r", "2", "-t", "2s", "--only-summary"])
-        .args(["--csv", prefix.to_str().unwrap()])
-        .current_dir(dir)
-        .output()
-        .unwrap();
+    headless(locust, dir, file, url, 2, "2s", "brief");
     read_stats(&dir.join("brief_stats.csv")).unwrap()
 }
 
@@ -228,20 +235,7 @@ fn endpoints_alone_renew_their_unique_tokens_on_every_send() {
     );
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("class Register(ContractUser):"), "{text}");
-    let prefix = dir.join("out");
-    Command::new(&locust)
-        .args([
-            "-f",
-            file.to_str().unwrap(),
-            "--host",
-            &server.url,
-            "--headless",
-        ])
-        .args(["-u", "4", "-r", "4", "-t", "3s", "--only-summary"])
-        .args(["--csv", prefix.to_str().unwrap()])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
+    headless(&locust, &dir, &file, &server.url, 4, "3s", "out");
     let rows = read_stats(&dir.join("out_stats.csv")).unwrap();
     let register = rows.iter().find(|r| r.name == "register").unwrap();
     assert!(register.requests > 4, "{register:?}");
@@ -343,16 +337,7 @@ fn an_external_server_is_measured_where_it_runs_and_reported_beside_locust() {
     );
 
     let imported = locust_run(&locust, &dir, "basic", &server.url);
-    let report = dir.join("report");
-    let out = runner(&[
-        "report",
-        sampled.to_str().unwrap(),
-        imported.to_str().unwrap(),
-        "--output",
-        report.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    let md = report_of(&[&sampled, &imported], &dir.join("report"));
     let wrk_stem = sampled.file_stem().unwrap().to_str().unwrap();
     let locust_stem = imported.file_stem().unwrap().to_str().unwrap();
     assert!(

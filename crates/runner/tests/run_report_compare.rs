@@ -134,9 +134,7 @@ fn a_short_run_reports_and_compares() {
 
     // report: Markdown plus charts.
     let report_dir = dir.join("report");
-    let out = runner(&["report", path, "--output", report_dir.to_str().unwrap()]);
-    assert!(out.status.success(), "report failed: {}", stderr(&out));
-    let md = std::fs::read_to_string(report_dir.join("report.md")).unwrap();
+    let md = report_of(&[Path::new(path)], &report_dir);
     assert!(md.contains("## basic"), "{md}");
     assert!(md.contains("| reference | validate_user_model |"), "{md}");
     assert!(md.contains("open model (constant arrival rate)"), "{md}");

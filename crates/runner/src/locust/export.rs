@@ -336,21 +336,7 @@ fn body_expr(body: Option<&[u8]>) -> Result<String> {
         return Ok("None".to_owned());
     };
     if body.len() <= INLINE_BODY_MAX {
-        let mut out = String::from("b\"");
-        for &b in body {
-            match b {
-                b'"' => out.push_str("\\\""),
-                b'\\' => out.push_str("\\\\"),
-                b'\n' => out.push_str("\\n"),
-                b'\r' => out.push_str("\\r"),
-                0x20..=0x7e => out.push(b as char),
-                _ => {
-                    let _ = write!(out, "\\x{b:02x}");
-                }
-            }
-        }
-        out.push('"');
-        return Ok(out);
+        return Ok(crate::quote::quoted("b", body, crate::quote::python_byte));
     }
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
     z.write_all(body).context("compressing a body")?;

@@ -16,28 +16,42 @@ use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// What an import needs.
-#[derive(Debug, Clone)]
+/// What an import needs (the flags of `runner import locust`).
+#[derive(Debug, Clone, clap::Args)]
 pub struct ImportOptions {
     /// `PREFIX_stats.csv`.
+    #[arg(long)]
     pub stats: PathBuf,
-    /// `PREFIX_stats_history.csv` [default: beside the stats, when there].
+    /// `PREFIX_stats_history.csv` (start, end, users) [default: beside
+    /// --stats, when there].
+    #[arg(long)]
     pub history: Option<PathBuf>,
-    /// `PREFIX_failures.csv` [default: beside the stats, when there].
+    /// `PREFIX_failures.csv` (wrong statuses vs. no answer) [default:
+    /// beside --stats, when there].
+    #[arg(long)]
     pub failures: Option<PathBuf>,
-    /// The framework measured.
+    /// The framework that was measured.
+    #[arg(long)]
     pub framework: String,
     /// Its category.
+    #[arg(long)]
     pub category: String,
-    /// The scenario (user class) run, naming the aggregated row.
+    /// The scenario that ran (names the whole mix's row).
+    #[arg(long)]
     pub scenario: Option<String>,
-    /// The server's URL, recorded.
+    /// The server's URL (recorded).
+    #[arg(long)]
     pub url: Option<String>,
-    /// Simulated users, when the history does not tell.
+    /// Simulated users, when there is no history.
+    #[arg(long)]
     pub users: Option<u32>,
-    /// Locust worker processes [default: 1, Locust without workers].
+    /// Locust worker processes (recorded) [default: 1, Locust without
+    /// workers].
+    #[arg(long)]
     pub workers: Option<u32>,
-    /// The contract directory (for the contract's checksum).
+    /// The contract directory (for the contract's checksum): the runner's
+    /// `--contracts`.
+    #[arg(skip)]
     pub contracts: PathBuf,
 }
 

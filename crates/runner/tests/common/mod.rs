@@ -176,3 +176,13 @@ pub fn load_results(path: &Path) -> serde_json::Value {
     assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
     doc
 }
+
+/// `runner report FILES --output DIR`: the report's Markdown.
+pub fn report_of(files: &[&Path], dir: &Path) -> String {
+    let mut args = vec!["report"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    args.extend(["--output", dir.to_str().unwrap()]);
+    let out = runner(&args);
+    assert!(out.status.success(), "report failed: {}", stderr(&out));
+    std::fs::read_to_string(dir.join("report.md")).unwrap()
+}

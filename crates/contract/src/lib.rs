@@ -18,8 +18,8 @@ pub use jsonpath::lookup;
 pub use load::{contracts_dir, load, load_from, load_in, parse, CATEGORIES};
 pub use matcher::Matcher;
 pub use model::{
-    Case, Contract, CsvExpect, Endpoint, Expect, Flow, GeneratedBody, LoadDefaults, MixEntry, Part,
-    Poll, RandomKind, RandomSpec, RequestSpec, Scenario, Step,
+    Case, Contract, CsvExpect, Endpoint, Expect, Flow, GeneratedBody, HeldCount, LoadDefaults,
+    MixEntry, Part, Poll, Preload, RandomKind, RandomSpec, RequestSpec, Scenario, Step,
 };
 pub use prepare::{prepare, Prepared, Vars};
 pub use report::{Check, CheckKind, Report};

@@ -37,6 +37,10 @@ pub struct Contract {
     /// Default load parameters.
     #[serde(default)]
     pub load: LoadDefaults,
+    /// How a stateful category's store is filled before a scaling run
+    /// (`runner run --state`), and what is measured on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preload: Option<Preload>,
 }
 
 /// Limits of a category.
@@ -378,6 +382,73 @@ pub struct MixEntry {
     pub weight: u32,
 }
 
+/// Filling a store with records through the contract's own requests, so
+/// that every framework is filled the same way, and the read-only endpoints
+/// whose cost is then measured against the store's size.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preload {
+    /// What the records are.
+    pub description: String,
+    /// Endpoints sent to create records, interleaved by weight; each
+    /// request creates one record.
+    pub requests: Vec<MixEntry>,
+    /// Endpoints measured at each store size: GETs only, so that measuring
+    /// leaves the store as it found it.
+    pub measure: Vec<String>,
+    /// How the store's size is read back after filling, proving it holds
+    /// what was sent (nothing evicted or dropped).
+    pub held: HeldCount,
+}
+
+/// A count the server reports of the records it holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeldCount {
+    /// Path and query of a GET answering the count.
+    pub path: String,
+    /// Where the count is in the answer's JSON (`total`).
+    pub json: String,
+    /// The preload endpoints whose records it counts.
+    pub of: Vec<String>,
+}
+
+impl Preload {
+    /// The endpoint of the `n`th preload request (0-based): weights
+    /// interleaved in a fixed cycle, so a count of `k × Σweight` sends each
+    /// endpoint `k × weight` times.
+    pub fn endpoint_at(&self, n: u64) -> &str {
+        let total: u64 = self.requests.iter().map(|m| u64::from(m.weight)).sum();
+        let mut at = n % total.max(1);
+        for m in &self.requests {
+            if at < u64::from(m.weight) {
+                return &m.endpoint;
+            }
+            at -= u64::from(m.weight);
+        }
+        self.requests.first().map_or("", |m| m.endpoint.as_str())
+    }
+
+    /// How many of the first `n` preload requests go to an endpoint named
+    /// in `endpoints`.
+    pub fn sent_to(&self, endpoints: &[String], n: u64) -> u64 {
+        let total: u64 = self.requests.iter().map(|m| u64::from(m.weight)).sum();
+        if total == 0 {
+            return 0;
+        }
+        let per_cycle: u64 = self
+            .requests
+            .iter()
+            .filter(|m| endpoints.contains(&m.endpoint))
+            .map(|m| u64::from(m.weight))
+            .sum();
+        let rest = (n / total * total..n)
+            .filter(|&k| endpoints.iter().any(|e| e == self.endpoint_at(k)))
+            .count() as u64;
+        n / total * per_cycle + rest
+    }
+}
+
 /// Default load parameters of a category.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -410,6 +481,40 @@ impl Default for LoadDefaults {
 }
 
 impl Contract {
+    fn preload_problems(&self, p: &Preload) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.load.stateful {
+            out.push("a preload is declared but the category is not stateful".to_owned());
+        }
+        if p.requests.is_empty() || p.measure.is_empty() {
+            out.push("a preload needs requests and endpoints to measure".to_owned());
+        }
+        for m in &p.requests {
+            if self.endpoint(&m.endpoint).is_none() {
+                out.push(format!("preload sends unknown endpoint `{}`", m.endpoint));
+            }
+            if m.weight == 0 {
+                out.push(format!("preload weight of `{}` is 0", m.endpoint));
+            }
+        }
+        for name in &p.held.of {
+            if !p.requests.iter().any(|m| &m.endpoint == name) {
+                out.push(format!("preload counts `{name}`, which it does not send"));
+            }
+        }
+        for name in &p.measure {
+            match self.endpoint(name) {
+                None => out.push(format!("preload measures unknown endpoint `{name}`")),
+                Some(e) if e.method != "GET" => out.push(format!(
+                    "preload measures `{name}`, a {}: only GETs leave the store as they found it",
+                    e.method
+                )),
+                Some(_) => {}
+            }
+        }
+        out
+    }
+
     /// Every request spec of the contract (endpoints, cases, flow steps).
     pub fn requests_mut(&mut self) -> impl Iterator<Item = &mut RequestSpec> {
         self.endpoints
@@ -454,6 +559,9 @@ impl Contract {
                     ));
                 }
             }
+        }
+        if let Some(p) = &self.preload {
+            out.extend(self.preload_problems(p));
         }
         for e in self.endpoints.iter().chain(&self.negative_cases) {
             if e.request.fixture.is_some() && e.request.fixture_body.is_none() {

@@ -106,6 +106,81 @@ fn contract_problems_are_found() {
 }
 
 #[test]
+fn every_stateful_category_declares_a_sound_preload() {
+    for category in contract::CATEGORIES {
+        let c = contract::load_in(&dir(), category).unwrap();
+        assert_eq!(
+            c.preload.is_some(),
+            c.load.stateful,
+            "{category}: a stateful category is scaled by its preload"
+        );
+    }
+    let mut c = contract::load_in(&dir(), "background_tasks").unwrap();
+    let p = c.preload.as_mut().unwrap();
+    p.requests[0].endpoint = "nope".into();
+    p.requests[0].weight = 0;
+    p.measure.push("create_task".into());
+    p.measure.push("gone".into());
+    p.held.of.push("list_tasks".into());
+    let problems = c.problems().join("\n");
+    for expected in [
+        "preload sends unknown endpoint `nope`",
+        "preload weight of `nope` is 0",
+        "preload measures `create_task`, a POST",
+        "preload measures unknown endpoint `gone`",
+        "preload counts `list_tasks`, which it does not send",
+    ] {
+        assert!(
+            problems.contains(expected),
+            "{expected} not in:\n{problems}"
+        );
+    }
+    let mut basic = contract::load_in(&dir(), "basic").unwrap();
+    basic.preload = contract::load_in(&dir(), "background_tasks")
+        .unwrap()
+        .preload;
+    assert!(basic.problems().iter().any(|p| p.contains("not stateful")));
+}
+
+#[test]
+fn preload_requests_interleave_by_weight() {
+    let p = contract::Preload {
+        description: String::new(),
+        requests: vec![
+            contract::MixEntry {
+                endpoint: "a".into(),
+                weight: 3,
+            },
+            contract::MixEntry {
+                endpoint: "b".into(),
+                weight: 1,
+            },
+        ],
+        measure: vec![],
+        held: contract::HeldCount {
+            path: "/".into(),
+            json: "total".into(),
+            of: vec!["b".into()],
+        },
+    };
+    let sent: Vec<&str> = (0..8).map(|n| p.endpoint_at(n)).collect();
+    assert_eq!(sent, ["a", "a", "a", "b", "a", "a", "a", "b"]);
+    // The count of each endpoint's requests, against a walk of the cycle.
+    for n in 0..30 {
+        for of in [
+            vec!["a".to_owned()],
+            vec!["b".to_owned()],
+            vec!["a".into(), "b".into()],
+        ] {
+            let walked = (0..n)
+                .filter(|&k| of.iter().any(|e| e == p.endpoint_at(k)))
+                .count();
+            assert_eq!(p.sent_to(&of, n), walked as u64, "{of:?} in {n}");
+        }
+    }
+}
+
+#[test]
 fn unknown_categories_list_the_known_ones() {
     let err = contract::load_in(&dir(), "nonsense")
         .unwrap_err()

@@ -178,7 +178,8 @@ pub struct Line {
 }
 
 /// A line chart with a logarithmic y axis (latencies that differ by orders
-/// of magnitude between frameworks stay readable).
+/// of magnitude between frameworks stay readable). For a logarithmic x
+/// axis, give log10 values and a format that raises them back.
 pub struct LineChart<'a> {
     /// Title on top.
     pub title: &'a str,
@@ -188,6 +189,10 @@ pub struct LineChart<'a> {
     pub y_label: &'a str,
     /// The lines.
     pub lines: &'a [Line],
+    /// How an x value is written on the axis.
+    pub x_format: fn(f64) -> String,
+    /// At most this many x labels (plotters picks round steps).
+    pub x_labels: usize,
 }
 
 impl LineChart<'_> {
@@ -241,7 +246,7 @@ impl LineChart<'_> {
             .configure_mesh()
             .x_desc(self.x_label)
             .y_desc(self.y_label)
-            .x_label_formatter(&|x| format!("{:.0}%", x * 100.0))
+            .x_label_formatter(&|x| (self.x_format)(*x))
             .y_label_formatter(&|y| {
                 if *y >= 10.0 {
                     format!("{y:.0}")
@@ -253,6 +258,7 @@ impl LineChart<'_> {
             })
             .label_style(("sans-serif", 13))
             .axis_desc_style(("sans-serif", 14))
+            .x_labels(self.x_labels)
             .draw()
             .map_err(err)?;
         for (i, line) in self.lines.iter().enumerate() {

@@ -155,8 +155,14 @@ fn index(r: &Results) -> BTreeMap<String, &Measurement> {
     for f in &r.frameworks {
         for c in &f.categories {
             for m in &c.results {
+                let state = m
+                    .state
+                    .map_or_else(String::new, |n| format!(" on {n} records"));
                 out.insert(
-                    format!("{}/{}/{}@{}", f.name, c.category, m.name, m.connections),
+                    format!(
+                        "{}/{}/{}@{}{state}",
+                        f.name, c.category, m.name, m.connections
+                    ),
                     m,
                 );
             }

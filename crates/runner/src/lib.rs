@@ -14,6 +14,7 @@ pub mod locust;
 pub mod machine;
 pub mod managed;
 pub mod open_model;
+pub mod preload;
 pub mod probe;
 pub mod progress;
 mod quote;
@@ -221,6 +222,12 @@ pub enum Command {
         /// machine, none otherwise).
         #[arg(long, requires = "url")]
         ceiling_url: Option<String>,
+        /// A scaling run: fill each stateful category's store to each of
+        /// these sizes in turn (records, e.g. 1000,10000,100000) with its
+        /// contract's preload requests, and measure its listing and stats
+        /// endpoints at every size.
+        #[arg(long, value_delimiter = ',')]
+        state: Option<Vec<u64>>,
     },
     /// Write a category's workload for another load engine.
     #[command(subcommand)]
@@ -462,7 +469,19 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
             url,
             pid,
             ceiling_url,
+            state,
         } => {
+            let mut state = state.unwrap_or_default();
+            if state.contains(&0) {
+                anyhow::bail!("--state sizes must be at least 1 record");
+            }
+            state.sort_unstable();
+            state.dedup();
+            if !state.is_empty() && scenarios {
+                anyhow::bail!(
+                    "--state measures each category's preload endpoints at every size; --scenarios does not apply"
+                );
+            }
             if url.is_some() && (category == "all" || category.contains(',')) {
                 anyhow::bail!("with --url, --category names the one category the server serves");
             }
@@ -503,6 +522,7 @@ fn dispatch(contracts: &Path, command: Command) -> Result<ExitCode> {
                     pid,
                     ceiling_url,
                 }),
+                state,
             };
             let outcome = run::run(&options)?;
             println!("results: {}", outcome.path.display());

@@ -16,7 +16,7 @@ use std::time::Duration;
 /// Failures kept per measurement (the count covers all).
 const KEPT_FAILURES: usize = 3;
 
-fn session(url: &str) -> Result<Session, String> {
+pub(crate) fn session(url: &str) -> Result<Session, String> {
     let mut options = VerifyOptions::new(url);
     options.timeout = Duration::from_secs(60);
     options.check_date = false;

@@ -57,6 +57,30 @@ pub struct Framework {
     /// split across processes); its commands then take no `{workers}`.
     #[serde(default)]
     pub single_process: Option<String>,
+    /// Arguments added to a category's command in a scaling run
+    /// (`runner run --state`), raising the store's bounds so that N records
+    /// fit without eviction; `{room}` is replaced by twice the largest N.
+    #[serde(default)]
+    pub scaling: BTreeMap<String, Vec<String>>,
+}
+
+impl Framework {
+    /// The command of `category` for a run whose largest store is `state`
+    /// records (0: an ordinary run).
+    pub fn command_for(&self, category: &str, state: u64) -> Option<Vec<String>> {
+        let mut command = self.categories.get(category)?.clone();
+        if state > 0 {
+            let room = state.saturating_mul(2).to_string();
+            command.extend(
+                self.scaling
+                    .get(category)
+                    .into_iter()
+                    .flatten()
+                    .map(|a| a.replace("{room}", &room)),
+            );
+        }
+        Some(command)
+    }
 }
 
 /// A contract check a framework cannot pass, and why.
@@ -174,6 +198,19 @@ mod tests {
     fn registry() -> Registry {
         Registry::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../frameworks.toml"))
             .unwrap()
+    }
+
+    #[test]
+    fn scaling_runs_give_the_reference_room() {
+        let r = registry();
+        let f = &r.frameworks["reference"];
+        let plain = f.command_for("file_operations", 0).unwrap();
+        assert_eq!(&plain, &f.categories["file_operations"]);
+        let scaled = f.command_for("file_operations", 100_000).unwrap();
+        assert!(scaled.len() > plain.len());
+        assert!(scaled.iter().any(|a| a == "200000"), "{scaled:?}");
+        assert!(!scaled.iter().any(|a| a.contains("{room}")));
+        assert!(f.command_for("nope", 10).is_none());
     }
 
     #[test]

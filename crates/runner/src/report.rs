@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+mod scaling;
+
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
@@ -57,10 +59,22 @@ fn row_label(m: &Measurement, sweep: bool) -> String {
         crate::targets::TargetKind::Endpoint => "",
         crate::targets::TargetKind::Scenario => " (mix)",
     };
+    let state = m
+        .state
+        .map_or_else(String::new, |n| format!(" · {} records", records(n)));
     if sweep {
-        format!("{}{kind} @{}", m.name, m.connections)
+        format!("{}{kind} @{}{state}", m.name, m.connections)
     } else {
-        format!("{}{kind}", m.name)
+        format!("{}{kind}{state}", m.name)
+    }
+}
+
+/// A store size, short: `1k`, `100k`, `1.5M`.
+fn records(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000 && n % 100_000 == 0 => format!("{}M", n as f64 / 1e6),
+        n if n >= 1_000 && n % 100 == 0 => format!("{}k", n as f64 / 1e3),
+        n => n.to_string(),
     }
 }
 
@@ -362,6 +376,7 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
         }
         md.push('\n');
         charts(category, &columns, &runs, dir, &mut md)?;
+        scaling::section(category, &columns, dir, &mut md)?;
         open_model(category, &columns, dir, &mut md)?;
     }
     let path = dir.join("report.md");
@@ -576,6 +591,8 @@ fn open_model(category: &str, columns: &[Column<'_>], dir: &Path, md: &mut Strin
         x_label: "offered load, share of the framework's own closed-loop maximum",
         y_label: "p99 ms, geometric mean over endpoints (log)",
         lines: &lines,
+        x_format: |x| format!("{:.0}%", x * 100.0),
+        x_labels: 10,
     }
     .write(&dir.join(&stem))?;
     let _ = writeln!(

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Version of this format; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The oldest format this runner still reads (later fields default).
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
@@ -104,6 +104,10 @@ pub struct Parameters {
     /// Locust run (with its version when known).
     #[serde(default = "wrk_engine")]
     pub load_generator: String,
+    /// Store sizes of a scaling run (`--state`), in records; empty for an
+    /// ordinary run.
+    #[serde(default)]
+    pub state: Vec<u64>,
 }
 
 impl Parameters {
@@ -205,6 +209,28 @@ pub struct CategoryResult {
     /// Constant-arrival-rate measurements.
     #[serde(default)]
     pub open_model: Vec<OpenPoint>,
+    /// How the store was filled in a scaling run, one step per size.
+    #[serde(default)]
+    pub preload: Vec<PreloadStep>,
+}
+
+/// One filling of a store up to a size (`runner run --state`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreloadStep {
+    /// Records in the store after this step (preloaded ones; the
+    /// verifier's few come on top).
+    pub records: u64,
+    /// Requests this step sent, each answered as its contract expects.
+    pub sent: u64,
+    /// The count the server then gave of the records it holds (the
+    /// contract's `preload.held`), never below what was sent.
+    pub held: u64,
+    /// Wall time of the step, s.
+    pub seconds: f64,
+    /// Time the server then took to finish its background work, s (null
+    /// when its process could not be watched).
+    pub settled_seconds: Option<f64>,
 }
 
 fn yes() -> bool {
@@ -299,6 +325,7 @@ impl CategoryResult {
             server: None,
             contract_sha256: None,
             open_model: Vec::new(),
+            preload: Vec::new(),
         }
     }
 }
@@ -368,6 +395,9 @@ pub struct Measurement {
     /// Answers sampled during the load and checked against the contract.
     #[serde(default)]
     pub load_checks: crate::probe::LoadChecks,
+    /// Records the store held (a scaling run, `--state`), else null.
+    #[serde(default)]
+    pub state: Option<u64>,
 }
 
 /// The load as it ran.

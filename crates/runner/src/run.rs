@@ -30,6 +30,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+mod scaling;
+
 /// Below this many cores busy, a server's background work has drained.
 const IDLE_CORES: f64 = 0.05;
 
@@ -82,6 +84,11 @@ pub struct RunOptions {
     pub open: OpenSettings,
     /// Measure this running server instead of starting the registry's.
     pub external: Option<ExternalTarget>,
+    /// A scaling run: store sizes in records, ascending; each stateful
+    /// category's store is filled to each in turn (its contract's
+    /// `preload`) and its read-only endpoints measured there. Empty for an
+    /// ordinary run.
+    pub state: Vec<u64>,
 }
 
 /// A server someone else started (`runner run --url`).
@@ -393,6 +400,7 @@ impl Runner<'_> {
                 .to_owned(),
             }),
             load_checks: checks,
+            state: None,
         }
     }
 
@@ -496,7 +504,7 @@ impl Runner<'_> {
             command: crate::registry::with_workers(command, self.opts.workers()).0,
             workers: takes_workers.then(|| self.opts.workers()),
             single_process: f.single_process.clone(),
-            restarted_per_target: contract.load.stateful,
+            restarted_per_target: contract.load.stateful && self.opts.state.is_empty(),
             external: false,
             url: None,
             pid: None,
@@ -601,6 +609,9 @@ impl Runner<'_> {
             // Verification gave up restarting it.
             result.error = Some("the server could not be kept running".into());
             return result;
+        }
+        if !self.opts.state.is_empty() {
+            return self.scale(&label, server, contract, &verified, result);
         }
         let targets = match self.targets(contract, &verified) {
             Ok(t) => t,
@@ -1003,7 +1014,22 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         Some(_) => Vec::new(),
     };
     let servers = frameworks.len().max(usize::from(opts.external.is_some())) as u64;
-    let contracts = contracts(&opts.contracts, &opts.categories)?;
+    let mut contracts = contracts(&opts.contracts, &opts.categories)?;
+    if !opts.state.is_empty() {
+        contracts.retain(|c| {
+            let scaled = c.preload.is_some();
+            if !scaled {
+                eprintln!(
+                    "{}: no preload in its contract, not part of a scaling run",
+                    c.category
+                );
+            }
+            scaled
+        });
+        if contracts.is_empty() {
+            bail!("--state scales categories whose contract declares a preload (the stateful ones); none was selected");
+        }
+    }
     if let Some(list) = &opts.endpoints {
         for name in list {
             if !contracts.iter().any(|c| c.endpoint(name).is_some()) {
@@ -1032,13 +1058,17 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
 
     let per_category = |c: &Contract| {
-        let endpoints = c
-            .endpoints
-            .iter()
-            .filter(|e| opts.endpoints.as_ref().is_none_or(|l| l.contains(&e.name)))
-            .count();
+        let selected = |name: &String| opts.endpoints.as_ref().is_none_or(|l| l.contains(name));
+        let endpoints = c.endpoints.iter().filter(|e| selected(&e.name)).count();
         let scenarios = if opts.scenarios { c.scenarios.len() } else { 0 };
-        1 + (endpoints + scenarios) as u64 * opts.connections.len() as u64
+        let conns = opts.connections.len() as u64;
+        match (&c.preload, opts.state.len() as u64) {
+            (Some(p), sizes) if sizes > 0 => {
+                let measured = p.measure.iter().filter(|n| selected(n)).count() as u64;
+                1 + sizes * (1 + measured * conns)
+            }
+            _ => 1 + (endpoints + scenarios) as u64 * conns,
+        }
     };
     let total = 1
         + opts.connections.len() as u64
@@ -1073,7 +1103,10 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
             .progress
             .note(format!("warning: the open-model phase is {tool}"));
     }
-    let measured = total.saturating_sub(1 + servers * contracts.len() as u64);
+    // Steps that are not measurements: a start per server and category, and
+    // a filling per store size in a scaling run.
+    let fillings = servers * contracts.len() as u64 * opts.state.len() as u64;
+    let measured = total.saturating_sub(1 + servers * contracts.len() as u64 + fillings);
     runner.progress.note(format!(
         "measuring {measured} target(s) × {} run(s) × {:?} (+ warm-ups); logs in {}",
         opts.repeat.max(1),
@@ -1118,11 +1151,12 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
                 r.error = Some(error);
                 categories.push(r);
             };
-            match (f.categories.get(&c.category), &setup) {
+            let largest = opts.state.last().copied().unwrap_or(0);
+            match (f.command_for(&c.category, largest), &setup) {
                 (_, Err(e)) => failed(e.clone()),
                 (Some(command), Ok(())) => {
                     let known = f.known_in(&c.category);
-                    categories.push(runner.category(name, f, command, c, &known));
+                    categories.push(runner.category(name, f, &command, c, &known));
                 }
                 (None, Ok(())) => failed(format!(
                     "{name} has no server for {} in the registry",
@@ -1178,6 +1212,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
                 tool,
             }),
             load_generator: crate::results::WRK.to_owned(),
+            state: opts.state.clone(),
         },
         ceiling,
         frameworks: results_frameworks,

@@ -15,24 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-/// The reference server of every category, built next to the runner.
-fn binary(category: &str) -> PathBuf {
-    let package = match category {
-        "basic" => "basic",
-        "validation" => "validation",
-        "file_operations" => "file-operations",
-        "background_tasks" => "background-tasks",
-        _ => "real-world",
-    };
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["build", "-q", "-p", package]);
-    if bin_dir().ends_with("release") {
-        cmd.arg("--release");
-    }
-    assert!(cmd.status().unwrap().success(), "building {package} failed");
-    bin_dir().join(package)
-}
-
 /// Runs `file` headless against `url` with `users` users (all started at
 /// once) for `time`, its statistics written to `dir/PREFIX_*.csv`.
 fn headless(

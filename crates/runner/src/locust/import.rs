@@ -267,6 +267,7 @@ fn measurement(
         sanity,
         load: Some(load.clone()),
         load_checks: Default::default(),
+        state: None,
     }
 }
 
@@ -388,6 +389,7 @@ pub fn results(opts: &ImportOptions, locust_version: &str) -> Result<Results> {
             cpus: None,
             open_model: None,
             load_generator: locust_version.to_owned(),
+            state: Vec::new(),
         },
         ceiling: Ceiling {
             description: "not measured: an imported Locust run".to_owned(),

@@ -39,6 +39,24 @@ pub fn build_servers() {
     });
 }
 
+/// The reference server of every category, built next to the runner.
+pub fn binary(category: &str) -> PathBuf {
+    let package = match category {
+        "basic" => "basic",
+        "validation" => "validation",
+        "file_operations" => "file-operations",
+        "background_tasks" => "background-tasks",
+        _ => "real-world",
+    };
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["build", "-q", "-p", package]);
+    if bin_dir().ends_with("release") {
+        cmd.arg("--release");
+    }
+    assert!(cmd.status().unwrap().success(), "building {package} failed");
+    bin_dir().join(package)
+}
+
 /// wrk must be installed for load tests: `.ci/run` installs it.
 pub fn require_wrk() {
     let found = Command::new("wrk").arg("--version").output().is_ok();

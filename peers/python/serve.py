@@ -1,4 +1,4 @@
-"""Starts a Python peer: `serve.py FRAMEWORK CATEGORY [--host H] [--port N]`,
+"""Starts a Python peer: `serve.py FRAMEWORK CATEGORY [--host H] [--port N] [--room N]`,
 or prints its version: `serve.py FRAMEWORK --version`.
 
 Run it with the peers' environment (scripts/setup_peers.sh), e.g.
@@ -25,8 +25,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("category", nargs="?", choices=CATEGORIES)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int)
+    parser.add_argument("--room", type=int, default=0,
+                        help="records a store may hold (task queue, file quota), for scaling runs")
     parser.add_argument("--version", action="store_true", help="print the framework's version")
     args = parser.parse_args(argv)
+    if args.room < 0:
+        parser.error("--room must be at least 0")
+    # Before any peer module builds its store.
+    from bench_shared.room import set_room
+    set_room(args.room)
     peer = importlib.import_module(FRAMEWORKS[args.framework])
     if args.version:
         print(peer.version())

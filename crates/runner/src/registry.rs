@@ -211,6 +211,19 @@ mod tests {
         assert!(scaled.iter().any(|a| a == "200000"), "{scaled:?}");
         assert!(!scaled.iter().any(|a| a.contains("{room}")));
         assert!(f.command_for("nope", 10).is_none());
+        // Every framework's bounded stores get room: a scaling run of any
+        // of them measures N records, not evictions.
+        for (name, f) in &r.frameworks {
+            for category in ["background_tasks", "file_operations"] {
+                if f.categories.contains_key(category) {
+                    let extra = f.scaling.get(category).map(|a| a.join(" "));
+                    assert!(
+                        extra.as_deref().is_some_and(|a| a.contains("{room}")),
+                        "{name}/{category}: no room for a scaling run"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

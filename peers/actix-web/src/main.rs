@@ -1,4 +1,4 @@
-//! `actix-web-peer CATEGORY [--host 127.0.0.1] [--port N] [--threads N]`:
+//! `actix-web-peer CATEGORY [--host 127.0.0.1] [--port N] [--threads N] [--room N]`:
 //! one category of the suite in actix-web, with the reference servers'
 //! defaults (port per category, one worker per core, jemalloc).
 
@@ -27,6 +27,11 @@ struct Cli {
     /// cores].
     #[arg(long)]
     threads: Option<usize>,
+    /// Records the store may hold: the task queue's capacity and retained
+    /// finished tasks, the file quota, raised to at least this (for scaling
+    /// runs) [default: the reference server's bounds].
+    #[arg(long, default_value_t = 0)]
+    room: usize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -68,8 +73,8 @@ fn main() -> ExitCode {
         Category::Validation => {
             serve(addr, threads, |_| actix_web_peer::validation::routes()).map_err(Into::into)
         }
-        Category::FileOperations => file_operations(addr, threads),
-        Category::BackgroundTasks => background_tasks(addr, threads),
+        Category::FileOperations => file_operations(addr, threads, cli.room),
+        Category::BackgroundTasks => background_tasks(addr, threads, cli.room),
         Category::RealWorldScenarios => real_world(addr, threads),
     };
     match outcome {
@@ -82,12 +87,12 @@ fn main() -> ExitCode {
 }
 
 /// The file store in a fresh temporary directory, removed at exit.
-fn file_operations(addr: SocketAddr, threads: usize) -> Outcome {
+fn file_operations(addr: SocketAddr, threads: usize, room: usize) -> Outcome {
     let storage = tempfile::Builder::new()
         .prefix("actix-web-peer-files-")
         .tempdir()
         .map_err(|e| format!("cannot create a storage directory: {e}"))?;
-    let limits = shared::files::service::Limits::default();
+    let limits = shared::files::service::Limits::default().with_room(room);
     let service = shared::files::Service::open(storage.path(), &limits)
         .map_err(|e| format!("cannot open the store: {e}"))?;
     serve(addr, threads, |_| files::routes(service.clone()))?;
@@ -111,12 +116,12 @@ fn file_operations(addr: SocketAddr, threads: usize) -> Outcome {
 /// work directory removed. Handlers on the actix workers only enqueue and
 /// read the queue's state under its lock; nothing they await blocks an
 /// actix worker (the journal's writes go to that worker's blocking pool).
-fn background_tasks(addr: SocketAddr, threads: usize) -> Outcome {
+fn background_tasks(addr: SocketAddr, threads: usize, room: usize) -> Outcome {
     let work_dir = tempfile::Builder::new()
         .prefix("actix-web-peer-tasks-")
         .tempdir()
         .map_err(|e| format!("cannot create a work directory: {e}"))?;
-    let options = shared::tasks::service::Options::default();
+    let options = shared::tasks::service::Options::default().with_room(room);
     let prepared = shared::tasks::service::prepare(&options, work_dir.path())
         .map_err(|e| format!("cannot open the work directory: {e}"))?;
     let queue_runtime = tokio::runtime::Builder::new_multi_thread()

@@ -21,13 +21,13 @@ use std::sync::Arc;
 type Files = App<Service>;
 
 /// A fresh temporary storage directory (removed when dropped) and the
-/// store opened in it with the reference server's default limits
-/// (blocking: it seeds the fixtures).
-pub fn open() -> std::io::Result<(tempfile::TempDir, Arc<Service>)> {
+/// store opened in it with the reference server's default limits, the file
+/// quota raised to `room` (blocking: it seeds the fixtures).
+pub fn open(room: usize) -> std::io::Result<(tempfile::TempDir, Arc<Service>)> {
     let dir = tempfile::Builder::new()
         .prefix("axum-peer-files-")
         .tempdir()?;
-    let service = Service::open(dir.path(), &Limits::default())?;
+    let service = Service::open(dir.path(), &Limits::default().with_room(room))?;
     Ok((dir, service))
 }
 

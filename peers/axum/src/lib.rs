@@ -63,9 +63,15 @@ impl Category {
 }
 
 /// Serves `category` on `addr` until SIGTERM/SIGINT, then removes its
-/// temporary directories. Stores are opened before binding; `runtime` is
-/// shut down (blocking jobs finished) before their directories go.
-pub fn run(category: Category, addr: SocketAddr, runtime: Runtime) -> Result<(), String> {
+/// temporary directories. Stores are opened before binding, with room for
+/// at least `room` records (0: the reference's bounds); `runtime` is shut
+/// down (blocking jobs finished) before their directories go.
+pub fn run(
+    category: Category,
+    addr: SocketAddr,
+    runtime: Runtime,
+    room: usize,
+) -> Result<(), String> {
     match category {
         Category::Basic => runtime.block_on(serve(addr, |_| (basic::router(), ready(())))),
         Category::Validation => {
@@ -73,7 +79,7 @@ pub fn run(category: Category, addr: SocketAddr, runtime: Runtime) -> Result<(),
         }
         Category::FileOperations => {
             let (dir, service) =
-                files::open().map_err(|e| format!("cannot open the file store: {e}"))?;
+                files::open(room).map_err(|e| format!("cannot open the file store: {e}"))?;
             let served = runtime.block_on(serve(addr, |_| (files::router(&service), ready(()))));
             drop(runtime);
             drop(service);
@@ -82,8 +88,8 @@ pub fn run(category: Category, addr: SocketAddr, runtime: Runtime) -> Result<(),
         }
         Category::BackgroundTasks => {
             let (dir, prepared) =
-                tasks::prepare().map_err(|e| format!("cannot open the work directory: {e}"))?;
-            let served = runtime.block_on(serve(addr, |bound| tasks::start(prepared, bound)));
+                tasks::prepare(room).map_err(|e| format!("cannot open the work directory: {e}"))?;
+            let served = runtime.block_on(serve(addr, |bound| tasks::start(prepared, room, bound)));
             drop(runtime);
             drop(dir);
             served

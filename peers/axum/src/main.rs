@@ -1,4 +1,4 @@
-//! `axum-peer CATEGORY [--host H] [--port N] [--threads N]`: the suite's
+//! `axum-peer CATEGORY [--host H] [--port N] [--threads N] [--room N]`: the suite's
 //! categories served by axum.
 
 use axum_peer::Category;
@@ -24,6 +24,11 @@ struct Cli {
     /// Tokio worker threads [default: number of cores].
     #[arg(long)]
     threads: Option<usize>,
+    /// Records the store may hold: the task queue's capacity and retained
+    /// finished tasks, the file quota, raised to at least this (for scaling
+    /// runs) [default: the reference server's bounds].
+    #[arg(long, default_value_t = 0)]
+    room: usize,
 }
 
 fn main() -> ExitCode {
@@ -40,7 +45,8 @@ fn main() -> ExitCode {
         }
     };
     let port = cli.port.unwrap_or(cli.category.default_port());
-    match axum_peer::run(cli.category, SocketAddr::new(cli.host, port), runtime) {
+    let addr = SocketAddr::new(cli.host, port);
+    match axum_peer::run(cli.category, addr, runtime, cli.room) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("axum-peer: {e}");

@@ -21,18 +21,23 @@ type Tasks = App<Service>;
 
 /// A fresh temporary work directory (removed when dropped) and the queue's
 /// workbench opened in it (blocking), before the server binds.
-pub fn prepare() -> std::io::Result<(tempfile::TempDir, Prepared)> {
+pub fn prepare(room: usize) -> std::io::Result<(tempfile::TempDir, Prepared)> {
     let dir = tempfile::Builder::new()
         .prefix("axum-peer-tasks-")
         .tempdir()?;
-    let prepared = open(&Options::default(), dir.path())?;
+    let prepared = open(&Options::default().with_room(room), dir.path())?;
     Ok((dir, prepared))
 }
 
-/// Starts the queue on the current runtime (network tasks call `addr`) and
-/// gives the routes and what runs once serving stopped: the drain.
-pub fn start(prepared: Prepared, addr: SocketAddr) -> (Router, impl Future<Output = ()>) {
-    let service = Service::start(prepared, &Options::default(), addr);
+/// Starts the queue on the current runtime (network tasks call `addr`),
+/// with room for `room` task records, and gives the routes and what runs
+/// once serving stopped: the drain.
+pub fn start(
+    prepared: Prepared,
+    room: usize,
+    addr: SocketAddr,
+) -> (Router, impl Future<Output = ()>) {
+    let service = Service::start(prepared, &Options::default().with_room(room), addr);
     let drained = {
         let service = service.clone();
         async move { eprintln!("axum-peer: {}", service.shutdown(DRAIN_TIMEOUT).await) }

@@ -56,6 +56,15 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Room for `files` stored files: the file quota raised to at least
+    /// that (the byte quota is left as it is).
+    pub fn with_room(mut self, files: usize) -> Self {
+        self.max_stored_files = self.max_stored_files.max(files);
+        self
+    }
+}
+
 /// The category's state.
 pub struct Service {
     /// The file store.

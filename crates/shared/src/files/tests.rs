@@ -565,3 +565,14 @@ fn category_listings_equal_a_scan_through_eviction() {
     }
     assert!(store.snapshot().evicted > 0, "nothing was evicted");
 }
+
+#[test]
+fn room_raises_the_file_quota_and_never_lowers_it() {
+    let d = service::Limits::default();
+    assert_eq!(d.clone().with_room(250_000).max_stored_files, 250_000);
+    assert_eq!(d.clone().with_room(5).max_stored_files, d.max_stored_files);
+    assert_eq!(
+        d.clone().with_room(250_000).max_stored_bytes,
+        d.max_stored_bytes
+    );
+}

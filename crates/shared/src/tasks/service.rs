@@ -63,6 +63,17 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// Room for `records` task records: the capacity for unfinished tasks
+    /// and the finished ones retained raised to at least that (a scaling
+    /// run measures listings on that many records, not on evictions).
+    pub fn with_room(mut self, records: usize) -> Self {
+        self.capacity = self.capacity.max(records);
+        self.retain_finished = self.retain_finished.max(records);
+        self
+    }
+}
+
 impl From<QueueError> for Error {
     fn from(e: QueueError) -> Self {
         let message = e.to_string();

@@ -641,3 +641,15 @@ fn check_listings(q: &Queue, ids: &[String], types: &[TaskType]) {
         }
     }
 }
+
+#[test]
+fn room_raises_the_bounds_and_never_lowers_them() {
+    let o = service::Options::default().with_room(250_000);
+    assert_eq!((o.capacity, o.retain_finished), (250_000, 250_000));
+    let o = service::Options::default().with_room(5);
+    let d = service::Options::default();
+    assert_eq!(
+        (o.capacity, o.retain_finished),
+        (d.capacity, d.retain_finished)
+    );
+}

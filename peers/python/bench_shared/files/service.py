@@ -8,6 +8,7 @@ ones on a thread) and writes the answer."""
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from .. import errors, http
+from ..room import room
 from . import names, views
 from .form import FormReader, FormSpec, Received
 from .jobs import Processor
@@ -68,6 +70,8 @@ class FileService:
         temporary directory is also removed when the process ends without
         running exit handlers (`os._exit`, a crash, SIGKILL)."""
         self.limits = limits or Limits()
+        if room() > self.limits.max_stored_files:
+            self.limits = dataclasses.replace(self.limits, max_stored_files=room())
         self._temporary = storage_dir is None
         self.dir = tempfile.mkdtemp(prefix="file-operations-") if storage_dir is None \
             else storage_dir

@@ -15,6 +15,7 @@ import time
 from typing import Any, Mapping
 
 from .. import errors
+from ..room import room
 from .model import Priority, TaskSpec, TaskType
 from .queue import Queue, QueueOptions, cores
 from .request import batch_spec, list_query, task_spec
@@ -49,9 +50,10 @@ class TaskService:
                  drain_seconds: float = DRAIN_SECONDS) -> None:
         self.options = QueueOptions(
             workers=workers or 4 * cores(),
-            # Room for the fixtures whatever the capacity.
-            capacity=max(capacity, len(FIXTURES)),
-            retain_finished=retain_finished,
+            # Room for the fixtures whatever the capacity, and for a
+            # scaling run's records.
+            capacity=max(capacity, len(FIXTURES), room()),
+            retain_finished=max(retain_finished, room()),
         )
         self.drain_seconds = drain_seconds
         self._given_dir = work_dir

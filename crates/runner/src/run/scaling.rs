@@ -95,6 +95,9 @@ impl Runner<'_> {
                 Ok(step) => result.preload.push(step),
                 Err(e) => {
                     result.error = Some(format!("filling the store to {size} records: {e:#}"));
+                    if let Some(crash) = server.crash(&format!("preload to {size} records")) {
+                        result.crashes.push(crash);
+                    }
                     break;
                 }
             }

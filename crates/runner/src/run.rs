@@ -140,6 +140,13 @@ impl OpenSettings {
 }
 
 impl RunOptions {
+    /// Whether endpoint `name` is measured (`--endpoints`, or every one).
+    pub fn selects(&self, name: &str) -> bool {
+        self.endpoints
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|e| e == name))
+    }
+
     /// Workers given to every framework.
     pub fn workers(&self) -> u32 {
         self.workers.unwrap_or_else(|| {
@@ -465,12 +472,7 @@ impl Runner<'_> {
     fn targets(&self, contract: &Contract, verified: &[String]) -> Result<Vec<Target>> {
         let mut out = Vec::new();
         for (i, e) in contract.endpoints.iter().enumerate() {
-            let selected = self
-                .opts
-                .endpoints
-                .as_ref()
-                .is_none_or(|list| list.contains(&e.name));
-            if selected && verified.contains(&e.name) {
+            if self.opts.selects(&e.name) && verified.contains(&e.name) {
                 out.push(targets::endpoint(e, i as u64)?);
             }
         }
@@ -700,12 +702,17 @@ impl Runner<'_> {
                 "  {label}: the server was still busy {IDLE_TIMEOUT:?} after the last load"
             ));
         }
-        probe::verify_requests(&self.rt, server.url(), target)
-            .map_err(|e| anyhow::anyhow!("not measured: {e}"))?;
+        self.verify_load(server, target)?;
         if stateful {
             self.warm_up(server, label, target)?;
         }
         Ok(())
+    }
+
+    /// The exact requests of a target's load verified before it runs.
+    fn verify_load(&self, server: &Server, target: &Target) -> Result<()> {
+        probe::verify_requests(&self.rt, server.url(), target)
+            .map_err(|e| anyhow::anyhow!("not measured: {e}"))
     }
 
     /// Before a load: a fresh store for a stateful category (a restart;
@@ -1058,13 +1065,12 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
 
     let per_category = |c: &Contract| {
-        let selected = |name: &String| opts.endpoints.as_ref().is_none_or(|l| l.contains(name));
-        let endpoints = c.endpoints.iter().filter(|e| selected(&e.name)).count();
+        let endpoints = c.endpoints.iter().filter(|e| opts.selects(&e.name)).count();
         let scenarios = if opts.scenarios { c.scenarios.len() } else { 0 };
         let conns = opts.connections.len() as u64;
         match (&c.preload, opts.state.len() as u64) {
             (Some(p), sizes) if sizes > 0 => {
-                let measured = p.measure.iter().filter(|n| selected(n)).count() as u64;
+                let measured = p.measure.iter().filter(|n| opts.selects(n)).count() as u64;
                 1 + sizes * (1 + measured * conns)
             }
             _ => 1 + (endpoints + scenarios) as u64 * conns,

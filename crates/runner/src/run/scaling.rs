@@ -30,12 +30,7 @@ impl Runner<'_> {
         };
         let mut out = Vec::new();
         for name in &preload.measure {
-            let selected = self
-                .opts
-                .endpoints
-                .as_ref()
-                .is_none_or(|list| list.contains(name));
-            if !selected {
+            if !self.opts.selects(name) {
                 continue;
             }
             if !verified.contains(name) {
@@ -108,7 +103,7 @@ impl Runner<'_> {
                         "{label}: {} with {conns} connections on {size} records",
                         t.name
                     ));
-                    let outcome = probe_then_measure(self, &server, label, t, conns);
+                    let outcome = self.measure_filled(&server, label, t, conns);
                     match outcome {
                         Ok(mut m) => {
                             m.state = Some(size);
@@ -189,19 +184,18 @@ impl Runner<'_> {
             settled_seconds,
         })
     }
-}
 
-/// The exact requests of the load verified on the filled store, a warm-up,
-/// then the measurement.
-fn probe_then_measure(
-    runner: &Runner<'_>,
-    server: &Server,
-    label: &str,
-    target: &Target,
-    connections: u32,
-) -> Result<crate::results::Measurement> {
-    crate::probe::verify_requests(&runner.rt, server.url(), target)
-        .map_err(|e| anyhow::anyhow!("not measured: {e}"))?;
-    runner.warm_up(server, label, target)?;
-    runner.measure(server, label, target, connections)
+    /// The exact requests of the load verified on the filled store, a
+    /// warm-up, then the measurement.
+    fn measure_filled(
+        &self,
+        server: &Server,
+        label: &str,
+        target: &Target,
+        connections: u32,
+    ) -> Result<crate::results::Measurement> {
+        self.verify_load(server, target)?;
+        self.warm_up(server, label, target)?;
+        self.measure(server, label, target, connections)
+    }
 }

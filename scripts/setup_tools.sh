@@ -8,15 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-if ! command -v wrk >/dev/null; then
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-        echo "==> installing wrk"
-        apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-    else
-        echo "error: wrk is not installed: sudo apt-get install -y wrk (Debian/Ubuntu) or brew install wrk (macOS)" >&2
-        exit 2
-    fi
-fi
+scripts/need_package.sh wrk "brew install wrk (macOS)"
 
 OHA_VERSION="1.16.0"
 oha="target/tools/bin/oha"

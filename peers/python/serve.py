@@ -1,5 +1,11 @@
-"""Starts a Python peer: `serve.py FRAMEWORK CATEGORY [--host H] [--port N] [--room N]`,
+"""Starts a Python peer: `serve.py FRAMEWORK CATEGORY [--host H] [--port N] [--workers N] [--room N]
+[--user-id-header off|loopback|any]`,
 or prints its version: `serve.py FRAMEWORK --version`.
+
+`--workers N` runs N server processes (uvicorn workers, gunicorn workers)
+in the categories that keep no state in process memory (`basic`,
+`validation`); the others keep one process, since their stores and task
+queue would split across processes.
 
 Run it with the peers' environment (scripts/setup_peers.sh), e.g.
 `target/peers-venv/bin/python peers/python/serve.py fastapi basic --port 8000`.
@@ -15,6 +21,9 @@ FRAMEWORKS = {"catzilla": "catzilla_peer", "fastapi": "fastapi_peer",
               "flask": "flask_peer", "django": "django_peer"}
 CATEGORIES = ("basic", "validation", "file_operations", "background_tasks",
               "real_world_scenarios")
+#: Categories whose state lives in no process's memory alone, so they may
+#: run several processes (validation's counters are shared: bench_shared.counters).
+MULTI_PROCESS = ("basic", "validation")
 DEFAULT_PORTS = {"basic": 8000, "validation": 8100, "file_operations": 8200,
                  "background_tasks": 8300, "real_world_scenarios": 8400}
 
@@ -25,23 +34,40 @@ def main(argv: list[str]) -> int:
     parser.add_argument("category", nargs="?", choices=CATEGORIES)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int)
+    parser.add_argument("--user-id-header", default="loopback",
+                        choices=("off", "loopback", "any"),
+                        help="real_world_scenarios: whom X-User-ID is believed from")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes (basic and validation only)")
     parser.add_argument("--room", type=int, default=0,
                         help="records a store may hold (task queue, file quota), for scaling runs")
     parser.add_argument("--version", action="store_true", help="print the framework's version")
     args = parser.parse_args(argv)
     if args.room < 0:
         parser.error("--room must be at least 0")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     # Before any peer module builds its store.
+    from bench_shared.realworld.identity import UserIdHeader, set_default_policy
     from bench_shared.room import set_room
     set_room(args.room)
+    set_default_policy(UserIdHeader.parse(args.user_id_header))
     peer = importlib.import_module(FRAMEWORKS[args.framework])
     if args.version:
         print(peer.version())
         return 0
     if args.category is None:
         parser.error("a category is required")
+    if args.workers > 1:
+        if args.category not in MULTI_PROCESS:
+            parser.error(f"{args.category} keeps its state in process memory: one process only "
+                         f"(--workers applies to {' and '.join(MULTI_PROCESS)})")
+        if not getattr(peer, "MULTI_PROCESS", False):
+            parser.error(f"{args.framework} runs one process only: {peer.ONE_PROCESS}")
+        from bench_shared.counters import share_between_processes
+        share_between_processes()
     port = DEFAULT_PORTS[args.category] if args.port is None else args.port
-    peer.serve(args.category, args.host, port)
+    peer.serve(args.category, args.host, port, args.workers)
     return 0
 
 

@@ -1,14 +1,14 @@
 """Serving a WSGI app the same way for every synchronous Python peer (Flask,
-Django): gunicorn, one process (the stores, the task queue and analytics live
-in process memory), the `gthread` worker with `THREADS` threads, access log
-off, keep-alive on. Equal and stated, so the two frameworks differ only in
-their own code."""
+Django): gunicorn, `workers` processes (one where the stores, the task queue
+and analytics live in process memory), the `gthread` worker with `THREADS`
+threads each, access log off, keep-alive on. Equal and stated, so the two
+frameworks differ only in their own code."""
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-#: Threads of the one gthread worker, the same for every WSGI peer.
+#: Threads of each gthread worker process, the same for every WSGI peer.
 THREADS = 8
 
 
@@ -16,21 +16,23 @@ def describe() -> str:
     """The configuration in words, for version lines and the registry."""
     import gunicorn
 
-    return f"gunicorn {gunicorn.__version__}, 1 process, gthread × {THREADS} threads"
+    return f"gunicorn {gunicorn.__version__}, gthread × {THREADS} threads per process"
 
 
-def serve(factory: Callable[[], Callable[..., Any]], host: str, port: int) -> None:
-    """Runs the app `factory` builds until SIGTERM/SIGINT (gunicorn drains
-    in-flight requests). The factory runs in the worker, before it accepts
-    connections, so threads it starts (the task queue, the file reaper) live
-    in the process that serves, and state is seeded before `/health` answers."""
+def serve(factory: Callable[[], Callable[..., Any]], host: str, port: int,
+          workers: int = 1) -> None:
+    """Runs the app `factory` builds in `workers` processes until
+    SIGTERM/SIGINT (gunicorn drains in-flight requests). The factory runs in
+    each worker, before it accepts connections, so threads it starts (the
+    task queue, the file reaper) live in the process that serves, and state
+    is seeded before `/health` answers."""
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):
         def load_config(self) -> None:
             settings = {
                 "bind": f"{host}:{port}",
-                "workers": 1,
+                "workers": workers,
                 "worker_class": "gthread",
                 "threads": THREADS,
                 "accesslog": None,

@@ -54,9 +54,12 @@ pub struct Framework {
     #[serde(default)]
     pub known_failures: Vec<KnownFailure>,
     /// Why it keeps one process whatever `--workers` says (its state would
-    /// split across processes); its commands then take no `{workers}`.
+    /// split across processes, or it cannot run more): one reason for every
+    /// category, or a reason per category. Those commands take no
+    /// `{workers}` (the checked-in registry gives a reason for every
+    /// command that does not).
     #[serde(default)]
-    pub single_process: Option<String>,
+    pub single_process: Option<SingleProcess>,
     /// Arguments added to a category's command in a scaling run
     /// (`runner run --state`), raising the store's bounds so that N records
     /// fit without eviction; `{room}` is replaced by twice the largest N.
@@ -64,7 +67,25 @@ pub struct Framework {
     pub scaling: BTreeMap<String, Vec<String>>,
 }
 
+/// Why a framework keeps one process: in every category, or per category.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum SingleProcess {
+    /// The same reason for every category.
+    All(String),
+    /// A reason for each category that keeps one process.
+    PerCategory(BTreeMap<String, String>),
+}
+
 impl Framework {
+    /// Why `category` keeps one process, if it does.
+    pub fn single_process_in(&self, category: &str) -> Option<&str> {
+        match self.single_process.as_ref()? {
+            SingleProcess::All(reason) => Some(reason),
+            SingleProcess::PerCategory(reasons) => reasons.get(category).map(String::as_str),
+        }
+    }
+
     /// The command of `category` for a run whose largest store is `state`
     /// records (0: an ordinary run).
     pub fn command_for(&self, category: &str, state: u64) -> Option<Vec<String>> {
@@ -123,15 +144,22 @@ impl Registry {
                     path.display()
                 );
             }
-            let takes_workers = f
-                .categories
-                .values()
-                .any(|c| c.iter().any(|a| a.contains("{workers}")));
-            if f.single_process.is_some() && takes_workers {
-                bail!(
-                    "{}: {name} says it keeps one process but its commands take {{workers}}",
-                    path.display()
-                );
+            if let Some(SingleProcess::PerCategory(reasons)) = &f.single_process {
+                if let Some(c) = reasons.keys().find(|c| !f.categories.contains_key(*c)) {
+                    bail!(
+                        "{}: {name} gives a single_process reason for {c}, which it has no command for",
+                        path.display()
+                    );
+                }
+            }
+            for (category, command) in &f.categories {
+                let takes_workers = command.iter().any(|a| a.contains("{workers}"));
+                if takes_workers && f.single_process_in(category).is_some() {
+                    bail!(
+                        "{}: {name} says it keeps one process in {category} but its command takes {{workers}}",
+                        path.display()
+                    );
+                }
             }
         }
         Ok(registry)
@@ -259,16 +287,68 @@ mod tests {
     }
 
     #[test]
-    fn every_framework_takes_workers_or_says_why_not() {
+    fn every_command_takes_workers_or_says_why_not() {
         for (name, f) in &registry().frameworks {
-            let takes = f
-                .categories
-                .values()
-                .all(|c| c.iter().any(|a| a.contains("{workers}")));
-            assert!(
-                takes || f.single_process.is_some(),
-                "{name}: no {{workers}} and no single_process reason"
-            );
+            for (category, command) in &f.categories {
+                let takes = command.iter().any(|a| a.contains("{workers}"));
+                assert!(
+                    takes || f.single_process_in(category).is_some(),
+                    "{name}/{category}: no {{workers}} and no single_process reason"
+                );
+            }
         }
+    }
+
+    /// Categories that keep no state in process memory run as many
+    /// processes as the machine gives every framework, unless the
+    /// framework cannot run more than one at all (one reason for all).
+    #[test]
+    fn stateless_categories_take_workers() {
+        for (name, f) in &registry().frameworks {
+            for category in ["basic", "validation"] {
+                let one = f.single_process_in(category);
+                assert!(
+                    one.is_none() || matches!(f.single_process, Some(SingleProcess::All(_))),
+                    "{name}/{category} keeps one process: {one:?}"
+                );
+            }
+        }
+    }
+
+    fn load_text(text: &str) -> Result<Registry> {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+        Registry::load(file.path())
+    }
+
+    #[test]
+    fn workers_and_single_process_reasons_must_agree() {
+        let head = "[ceiling]\ndescription = \"c\"\ncommand = [\"c\"]\nversion = [\"v\"]\npath = \"/\"\n\n[frameworks.f]\ndescription = \"f\"\nversion = [\"v\"]\nhealth = \"/health\"\n";
+        let cmds = "\n[frameworks.f.categories]\nbasic = [\"s\", \"{workers}\"]\nfile_operations = [\"s\"]\n";
+        let per = "\n[frameworks.f.single_process]\nfile_operations = \"state in memory\"\n";
+        let r = load_text(&format!("{head}{cmds}{per}")).unwrap();
+        let f = &r.frameworks["f"];
+        assert_eq!(
+            f.single_process_in("file_operations"),
+            Some("state in memory")
+        );
+        assert_eq!(f.single_process_in("basic"), None);
+        // A command without {workers} and without a reason loads: its
+        // server runs as it starts.
+        let r = load_text(&format!("{head}{cmds}")).unwrap();
+        assert_eq!(r.frameworks["f"].single_process_in("file_operations"), None);
+        // One reason for all, but a command takes {workers}.
+        let all = "single_process = \"cannot fork\"\n";
+        let err = load_text(&format!("{head}{all}{cmds}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("keeps one process in basic"), "{err}");
+        // A reason for a category it has no command for.
+        let stray =
+            "\n[frameworks.f.single_process]\nfile_operations = \"x\"\nvalidation = \"y\"\n";
+        let err = load_text(&format!("{head}{cmds}{stray}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("reason for validation"), "{err}");
     }
 }

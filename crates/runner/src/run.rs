@@ -505,7 +505,7 @@ impl Runner<'_> {
         result.server = Some(ServerInfo {
             command: crate::registry::with_workers(command, self.opts.workers()).0,
             workers: takes_workers.then(|| self.opts.workers()),
-            single_process: f.single_process.clone(),
+            single_process: f.single_process_in(&contract.category).map(str::to_owned),
             restarted_per_target: contract.load.stateful && self.opts.state.is_empty(),
             external: false,
             url: None,

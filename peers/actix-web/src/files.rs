@@ -91,10 +91,13 @@ async fn upload(
     }
 }
 
-/// actix's `Payload` belongs to its worker thread (it is not `Send`) and
-/// the shared form reader takes a `Send` stream: a task on this worker
-/// forwards the chunks through a bounded channel, so back-pressure still
-/// reaches the socket. It ends with the body, or when the reader is gone.
+/// actix's `Payload` belongs to its worker thread (it is not `Send`), and
+/// the shared form reader cannot take it as it is: multer, which parses the
+/// form, boxes its body as a `Stream + Send`, whatever thread it runs on.
+/// So a task on this worker forwards the chunks through a bounded channel
+/// (one hand-over per chunk, on the same thread; back-pressure still
+/// reaches the socket). It ends with the body, or when the reader is gone.
+/// axum's body is `Send` and goes to the reader directly.
 fn forwarded(
     mut payload: web::Payload,
 ) -> impl Stream<Item = Result<Bytes, PayloadError>> + Send + Unpin {

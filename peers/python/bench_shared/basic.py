@@ -1,7 +1,12 @@
 """The `basic` category's data: a 10,000-user directory, profiles and stream
 rows, each derived from an id with SplitMix64 exactly as the reference does,
 so every framework answers the same request with the same content. Also the
-query rules of `/users`, `/search/validate` and the streams."""
+query rules of `/users`, `/search/validate` and the streams.
+
+`/users` pages and stream rows are written straight into their text, as the
+reference writes them (`users_page_json`, `csv_row`, `json_stream_item`): no
+record is built per row; tests prove the text byte-equal to the records
+serialized."""
 
 from __future__ import annotations
 
@@ -25,6 +30,9 @@ CITIES = ("Lisbon", "Osaka", "Denver", "Nairobi", "Tallinn", "Recife")
 THEMES = ("light", "dark", "system")
 LANGUAGES = ("en", "pt", "ja", "de")
 ACTIVITIES = ("post", "comment", "like", "follow")
+# `First Last` and `first.last` of every pair of name indexes, written once.
+_NAMES = tuple(tuple(f"{f} {l}" for l in LAST) for f in FIRST)
+_MAILBOXES = tuple(tuple(f"{f.lower()}.{l.lower()}" for l in LAST) for f in FIRST)
 
 
 def user_record(user_id: int) -> dict:
@@ -44,6 +52,19 @@ def user_record(user_id: int) -> dict:
     }
 
 
+def user_json(user_id: int) -> str:
+    """The compact JSON of `user_record(user_id)`, written without building
+    it (every name and tag is plain ASCII: nothing to escape)."""
+    h = splitmix64(user_id)
+    f, l = h % len(FIRST), (h >> 8) % len(LAST)
+    tags = TAGS[(h >> 16) % len(TAGS)]
+    if h & 1:
+        tags = f'{tags}","{TAGS[((h >> 24) + 1) % len(TAGS)]}'
+    active = "false" if user_id % 7 == 0 else "true"
+    return (f'{{"id":{user_id},"name":"{_NAMES[f][l]}","email":"{_MAILBOXES[f][l]}{user_id}'
+            f'@example.com","age":{18 + (h >> 32) % 60},"is_active":{active},"tags":["{tags}"]}}')
+
+
 def known_user(user_id: int) -> int:
     """`user_id` when it names a user of the directory, else a 404."""
     if 1 <= user_id <= USER_COUNT:
@@ -57,6 +78,16 @@ def users_page(limit: int, offset: int) -> dict:
     users = [user_record(i) for i in range(offset + 1, last + 1)]
     return {"users": users, "total": USER_COUNT, "limit": limit, "offset": offset,
             "count": len(users)}
+
+
+def users_page_json(limit: int, offset: int) -> str:
+    """The compact JSON of `users_page(limit, offset)`, written straight into
+    one text (as the reference's `users_page_json`): no record built."""
+    first, last = offset + 1, min(offset + limit, USER_COUNT)
+    users = ",".join([user_json(i) for i in range(first, last + 1)])
+    count = max(last - offset, 0)
+    return (f'{{"users":[{users}],"total":{USER_COUNT},"limit":{limit},"offset":{offset},'
+            f'"count":{count}}}')
 
 
 def _civil_from_days(z: int) -> tuple[int, int, int]:
@@ -164,11 +195,20 @@ def json_stream_chunks(count: int) -> Iterator[str]:
 CSV_HEADER = "id,name,email,age\n"
 
 
+def csv_row(i: int) -> str:
+    """Row `i` of the CSV stream (the user with id `i + 1`: id, name, e-mail,
+    age), written without building the user."""
+    user_id = i + 1
+    h = splitmix64(user_id)
+    f, l = h % len(FIRST), (h >> 8) % len(LAST)
+    return (f"{user_id},{_NAMES[f][l]},{_MAILBOXES[f][l]}{user_id}@example.com,"
+            f"{18 + (h >> 32) % 60}\n")
+
+
 def csv_chunks(count: int) -> Iterator[str]:
     """A header and the users 1..=count as CSV, 100 rows a chunk."""
     for start in range(0, count, ROWS_PER_CHUNK):
-        rows = [CSV_HEADER] if start == 0 else []
-        for i in range(start, min(start + ROWS_PER_CHUNK, count)):
-            u = user_record(i + 1)
-            rows.append(f"{u['id']},{u['name']},{u['email']},{u['age']}\n")
+        rows = [csv_row(i) for i in range(start, min(start + ROWS_PER_CHUNK, count))]
+        if start == 0:
+            rows.insert(0, CSV_HEADER)
         yield "".join(rows)

@@ -117,3 +117,20 @@ def unavailable(code: str, message: str) -> ApiError:
 
 def too_many(code: str, message: str) -> ApiError:
     return ApiError(429, code, message)
+
+
+def internal(message: str) -> ApiError:
+    """500 `internal_error`: a fault of the server, never of the input."""
+    return ApiError(500, "internal_error", message)
+
+
+def fault(e: BaseException | None = None) -> ApiError:
+    """The 500 every peer answers for an exception of its own that no
+    handler turned into an `ApiError` (the same words in every framework):
+    `storage failure: …` for the file system's, `internal error: <type>: …`
+    for others, `internal error` when the framework does not say which."""
+    if e is None:
+        return internal("internal error")
+    if isinstance(e, OSError):
+        return internal(f"storage failure: {e}")
+    return internal(f"internal error: {type(e).__name__}: {e}")

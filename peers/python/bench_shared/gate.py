@@ -1,10 +1,11 @@
 """`Gate`: bounded workers and a bounded waiting room for CPU-heavy or
 blocking jobs (hashing, image processing, fsync), like the reference's
-`server_kit::Gate`: beyond workers + waiting a job is refused at once with a
-503 `busy` instead of piling up."""
+`shared::gate::Gate`: beyond workers + waiting a job is refused at once with
+a 503 `busy` instead of piling up. `cores()` is the pools' default size."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,11 +16,43 @@ from . import errors
 T = TypeVar("T")
 
 
+def cores() -> int:
+    """CPUs this process may use, as Rust's `available_parallelism` counts
+    them: its affinity mask, lowered by a cgroup v2 CPU quota if one is set
+    (`os.cpu_count()` counts the machine's); at least 1."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    return max(1, min(n, quota) if quota else n)
+
+
+def _cgroup_quota(root: str = "/") -> int | None:
+    """Whole CPUs the cgroup v2 `cpu.max` of this process allows (rounded
+    up), or None without a quota (`root`: where `/proc` and `/sys` are)."""
+    try:
+        with open(os.path.join(root, "proc/self/cgroup"), encoding="utf-8") as f:
+            path = next((line.split(":", 2)[2].strip() for line in f
+                         if line.startswith("0::")), None)
+        if path is None:
+            return None
+        cpu_max = os.path.join(root, "sys/fs/cgroup", path.lstrip("/"), "cpu.max")
+        with open(cpu_max, encoding="utf-8") as f:
+            quota, period = f.read().split()
+    except (OSError, ValueError):
+        return None
+    if quota == "max" or int(period) <= 0:
+        return None
+    return -(-int(quota) // int(period))
+
+
 class Gate:
-    """`workers` threads run jobs; at most `max_waiting` more may wait."""
+    """`workers` threads (default: `cores()`) run jobs; at most
+    `max_waiting` more may wait."""
 
     def __init__(self, workers: int | None = None, max_waiting: int = 256, name: str = "gate"):
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers or cores()
         self.max_waiting = max_waiting
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix=name)
         self._lock = threading.Lock()
@@ -59,3 +92,8 @@ class Gate:
         """Runs `job(*args)` through the gate and waits for its result (for
         synchronous handlers)."""
         return self.submit(job, *args).result()
+
+    async def run_async(self, job: Callable[..., T], *args) -> T:
+        """Runs `job(*args)` through the gate and awaits its result (for
+        handlers on an event loop: the loop is never blocked)."""
+        return await asyncio.wrap_future(self.submit(job, *args))

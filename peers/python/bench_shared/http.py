@@ -1,15 +1,19 @@
 """Request rules every server applies the same way, whatever its framework:
-which bodies are JSON, how JSON and parameters are read, and the errors for
+which bodies are JSON, how bodies are read within their limit (blocking or
+on an event loop), how JSON and parameters are read, and the errors for
 each way they can be wrong (400 unparseable, 415 wrong media type, 413 too
-large; 422 belongs to validation)."""
+large; 422 belongs to validation). A framework's `common` module only hands
+these its request's headers and body chunks."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import math
 import re
 import time
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Mapping
 
 from . import errors
 
@@ -37,6 +41,12 @@ def is_bodiless(
     one, counts as absent). An endpoint with a documented default answers
     such a request with it."""
     return not content_type and not transfer_encoding and (content_length or "0").strip() == "0"
+
+
+def bodiless(header: Callable[[str], str | None]) -> bool:
+    """`is_bodiless` of a request whose headers `header(name)` gives."""
+    return is_bodiless(header("Content-Type"), header("Content-Length"),
+                       header("Transfer-Encoding"))
 
 
 def require_json(content_type: str | None) -> None:
@@ -90,6 +100,53 @@ def read_limited(chunks: Iterator[bytes], content_length: str | None, limit: int
         drain(chunks, DRAIN_FACTOR * limit - len(body))
         raise errors.payload_too_large(limit)
     return bytes(body)
+
+
+def read_json(content_type: str | None, chunks: Iterator[bytes], content_length: str | None,
+              limit: int) -> bytes:
+    """The body of a JSON request, blocking: 415 unless declared JSON, 413
+    past `limit` (`read_limited`)."""
+    require_json(content_type)
+    return read_limited(chunks, content_length, limit)
+
+
+async def drain_async(chunks: AsyncIterator[bytes], budget: int) -> None:
+    """`drain` on an event loop: reads and drops what the client is still
+    sending, at most `budget` bytes for at most `DRAIN_SECONDS` (a client
+    that stops sending is not waited for past it); a failing read ends it."""
+    seen = 0
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for chunk in chunks:
+                seen += len(chunk)
+                if seen > budget:
+                    return
+
+
+async def read_limited_async(chunks: AsyncIterator[bytes], content_length: str | None,
+                             limit: int) -> bytes:
+    """`read_limited` on an event loop: the whole body, 413 past `limit`
+    after draining the rest. A read that fails before the limit is passed
+    (a client gone) propagates; once over it, the 413 is the answer."""
+    over = declares_too_much(content_length, limit)
+    body = bytearray()
+    if not over:
+        async for chunk in chunks:
+            body += chunk
+            if len(body) > limit:
+                over = True
+                break
+    if over:
+        await drain_async(chunks, DRAIN_FACTOR * limit - len(body))
+        raise errors.payload_too_large(limit)
+    return bytes(body)
+
+
+async def read_json_async(content_type: str | None, chunks: AsyncIterator[bytes],
+                          content_length: str | None, limit: int) -> bytes:
+    """`read_json` on an event loop."""
+    require_json(content_type)
+    return await read_limited_async(chunks, content_length, limit)
 
 
 def declares_too_much(content_length: str | None, limit: int) -> bool:
@@ -203,3 +260,13 @@ def path_uint(name: str, raw: str) -> int:
             [errors.FieldError(name, "invalid_type", "must be a non-negative integer")],
         )
     return value
+
+
+class Uptime:
+    """Seconds since it was made (an app's start), for `/health`."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def seconds(self) -> int:
+        return int(time.monotonic() - self.started)

@@ -10,6 +10,9 @@ from __future__ import annotations
 import importlib
 from importlib import metadata
 
+#: Why `serve.py --workers` cannot run more than one process.
+ONE_PROCESS = "Catzilla 0.2.3 has no multi-process mode (frameworks.toml says why)"
+
 APPS = {
     "basic": "basic",
     "validation": "validation",
@@ -23,7 +26,7 @@ def version() -> str:
     return f"catzilla {metadata.version('catzilla')} (its own server, 1 process)"
 
 
-def serve(category: str, host: str, port: int) -> None:
+def serve(category: str, host: str, port: int, workers: int = 1) -> None:
     from . import common
 
     common.block_stop_signals()

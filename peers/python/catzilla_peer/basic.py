@@ -3,7 +3,6 @@ parameters, echo, validation with Catzilla's own models, chunked streams."""
 
 from __future__ import annotations
 
-import time
 from typing import Dict, List, Optional
 
 from catzilla import BaseModel, Field
@@ -85,14 +84,14 @@ def _checked(model, data, extra) -> dict:
 
 def create_app():
     app = new_app()
-    started = time.monotonic()
+    uptime = http.Uptime()
 
     def hello(_request):
         return text_response("Hello, World!", "text/plain; charset=utf-8")
 
     def health(_request):
         return json_response({"status": "ok", "category": "basic",
-                              "uptime_seconds": int(time.monotonic() - started)})
+                              "uptime_seconds": uptime.seconds()})
 
     def message(_request):
         return json_response({"message": "Hello, World!"})
@@ -103,7 +102,7 @@ def create_app():
 
     def users(request):
         limit, offset = basic.page_params(query(request))
-        return json_response(basic.users_page(limit, offset))
+        return text_response(basic.users_page_json(limit, offset), "application/json")
 
     def profile(request):
         uid = basic.known_user(http.path_uint("id", request.path_params["id"]))

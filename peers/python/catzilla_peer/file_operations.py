@@ -4,20 +4,34 @@ store, rules and gate as every peer; the form's text fields validated with
 Catzilla's own models.
 
 What Catzilla 0.2.3 allows shapes this module (see ../README.md, Catzilla):
-it buffers a whole multipart body and hands over parsed parts (one per
-field name: a repeated name keeps its last part), so uploads are staged
-from those parts in a worker thread instead of while they arrive. Its
-`Response` carries only UTF-8 text, so binary content goes out as a
-chunked `StreamingResponse`, whose iterator Catzilla runs to the end on its
-loop thread right after the handler; a small text span is sent as a sized
-`Response` instead. Upload, delete and processing handlers are `async` and
-put their disk and CPU work on threads; download and stream handlers are
-synchronous (after an `async` handler's streamed answer Catzilla stops
-reading the connection), so their reads happen on the loop thread, where
-Catzilla consumes the stream anyway. Catzilla aborts on some malformed
-requests and its server ends with `os._exit`, so the temporary storage
-directory has a reaper that removes it once the process is gone, however
-it ends."""
+
+- Uploads: it buffers a whole multipart body and hands over parsed parts
+  (one per field name: a repeated name keeps its last part), so the parts
+  are held to the form's rules as they are (`stage_parts`) and their
+  contents, already in memory, are written by the commit job.
+- Downloads: every peer streams a download's blocks from disk with a
+  `Content-Length`; Catzilla cannot. Its `Response` body is text only
+  (`Response.send` decodes a `bytes` body as strict UTF-8 and the C
+  `send_response` takes a `str`, refusing `bytes` and, as a C string, any
+  NUL), and its `StreamingResponse` is always written by the C core as
+  `Transfer-Encoding: chunked` (status line `HTTP/1.1 <code> OK`, then the
+  given headers: a `Content-Length` would go out beside the chunked
+  framing, an invalid message). So a sized download of a span up to
+  `SIZED_LIMIT` is read whole from disk in the same blocks and, when it is
+  UTF-8 without NUL, decoded and sent as a sized text `Response` (the
+  contract wants the 1 KiB and 1 MiB text fixtures sized); anything else
+  (binary spans, larger spans, `/stream`) goes out as a chunked
+  `StreamingResponse` of the blocks, read as Catzilla's loop consumes the
+  iterator. Its C static-file mount sends sized files, but from a path the
+  client names (no index lookup), with its own `ETag`, uncounted.
+- Threads: upload, delete and processing handlers are `async` and put their
+  disk and CPU work on threads; download and stream handlers are
+  synchronous (after an `async` handler's streamed answer Catzilla stops
+  reading the connection), so their reads happen on the loop thread, where
+  Catzilla consumes the stream anyway.
+- Exit: Catzilla aborts on some malformed requests and its server ends with
+  `os._exit`, so the temporary storage directory has a reaper that removes
+  it once the process is gone, however it ends."""
 
 from __future__ import annotations
 
@@ -26,13 +40,20 @@ from typing import Iterator
 
 from catzilla import BaseModel, Field, Response
 
-from bench_shared import errors
 from bench_shared.errors import FieldError
 from bench_shared.files import views
 from bench_shared.files.download import BlockReader, Plan, download_plan, stream_plan
-from bench_shared.files.form import FormSpec, check_request, stage_parts
+from bench_shared.files.form import (
+    MAX_DESCRIPTION,
+    FormSpec,
+    Received,
+    UploadFields,
+    check_request,
+    parse_flag,
+    stage_parts,
+)
 from bench_shared.files.process import Operation
-from bench_shared.files.service import MAX_DESCRIPTION, FileService
+from bench_shared.files.service import FileService
 
 from .common import (
     headers,
@@ -45,13 +66,13 @@ from .common import (
 )
 
 CATEGORY = r"^[a-z0-9_-]{1,32}\Z"
-#: Largest span sent as one sized text `Response` (read whole, in a thread).
+#: Largest span sent as one sized `Response` (read whole, in blocks).
 SIZED_LIMIT = 4 * 1024 * 1024
 
 
 class SingleUploadFields(BaseModel):
-    """The text fields of `/upload/single` (the flag is checked below:
-    Catzilla's `bool` also takes `yes`)."""
+    """The text fields of `/upload/single` (the flag is checked by
+    `parse_flag`: Catzilla's `bool` also takes `yes`)."""
 
     category: str = Field("general", regex=CATEGORY)
     description: str = Field("", max_length=MAX_DESCRIPTION)
@@ -66,15 +87,6 @@ class MultipleUploadFields(BaseModel):
     batch_process: str = "false"
 
 
-def _flag(value: str, name: str, out: list[FieldError]) -> bool:
-    text = value.strip()
-    if text in ("true", "1"):
-        return True
-    if text not in ("false", "0"):
-        out.append(FieldError(name, "invalid_type", "must be true or false"))
-    return False
-
-
 def _parts(request) -> list[tuple[str, str | None, str | None, bytes]]:
     """Catzilla's parsed parts as `(name, filename, content type, content)`."""
     out = []
@@ -87,20 +99,21 @@ def _parts(request) -> list[tuple[str, str | None, str | None, bytes]]:
     return out
 
 
-def _fields(model, spec: FormSpec, received) -> tuple[dict, bool, list[FieldError]]:
-    """The form's text fields validated by `model`, the flag, and every
-    failure (a missing file part first)."""
+def _validated(model, spec: FormSpec, received: Received) -> tuple[list[FieldError], dict | None]:
+    """The form's text fields validated by `model`, the flag by
+    `parse_flag`: every failure, or the values."""
     failures: list[FieldError] = []
-    missing = received.missing_file()
-    if missing is not None:
-        failures.append(missing)
-    values: dict = {}
+    values: dict | None = None
     try:
-        values = model.validate(dict(received.text))
+        values = dict(model.validate(dict(received.text)))
     except ValueError as e:  # Catzilla's ValidationError
         failures.extend(model_errors(model, str(e)))
-    process = _flag(received.text.get(spec.flag_field, "false"), spec.flag_field, failures)
-    return values, process, failures
+    flag = parse_flag(received.text.get(spec.flag_field, "false"))
+    if flag is None:
+        failures.append(FieldError(spec.flag_field, "invalid_type", "must be true or false"))
+    elif values is not None:
+        values[spec.flag_field] = flag
+    return failures, (None if failures else values)
 
 
 def create_app(service: FileService | None = None):
@@ -111,64 +124,44 @@ def create_app(service: FileService | None = None):
     store = service.store
     stats = store.stats
 
-    async def receive(request, spec: FormSpec, model):
-        """Stages and validates an upload; a refusal leaves nothing."""
-        received = None
+    def receive(request, spec: FormSpec, model) -> tuple[Received, UploadFields]:
+        """The parts Catzilla parsed, held to the form's rules and validated
+        (cheap: their contents stay in memory for the commit); a refusal
+        leaves nothing and is counted."""
         try:
             check_request(request.get_header("Content-Type"),
                           request.get_header("Content-Length"),
                           service.limits.max_request_bytes)
-            received = await asyncio.to_thread(stage_parts, store, spec, _parts(request))
-            values, process, failures = _fields(model, spec, received)
-            errors.check(failures)
-            return received, values, process
+            received = stage_parts(store, spec, _parts(request))
         except BaseException:
-            if received is not None:
-                received.discard()
             service.rejected()
             raise
+        return received, service.fields(received, lambda: _validated(model, spec, received))
 
     async def upload_single(request):
-        received, values, process = await receive(request, service.single_form,
-                                                  SingleUploadFields)
-        stored = await asyncio.to_thread(service.commit, received, values["category"],
-                                         values["description"])
+        received, fields = receive(request, service.single_form, SingleUploadFields)
+        stored = await asyncio.to_thread(service.commit, received, fields.category,
+                                         fields.description)
         file = stored[0]
-        return json_response(service.single_uploaded(file, process), 201,
+        return json_response(service.single_uploaded(file, fields.process), 201,
                              {"Location": f"/files/{file.id}/info"})
 
     async def upload_multiple(request):
-        received, values, process = await receive(request, service.multiple_form,
-                                                  MultipleUploadFields)
-        stored = await asyncio.to_thread(service.commit, received, values["category"],
-                                         values["description"])
-        return json_response(service.multiple_uploaded(stored, process), 201)
+        received, fields = receive(request, service.multiple_form, MultipleUploadFields)
+        stored = await asyncio.to_thread(service.commit, received, fields.category,
+                                         fields.description)
+        return json_response(service.multiple_uploaded(stored, fields.process), 201)
 
-    def read_span(plan: Plan) -> bytes:
-        """A small span, whole (blocking)."""
-        reader = BlockReader.open(store, plan)
-        try:
-            blocks = [reader.first]
-            while not reader.done:
-                blocks.append(reader.next_block())
-            return b"".join(blocks)
-        finally:
-            reader.close()
+    def counted(blocks: list[bytes]) -> Iterator[bytes]:
+        """Blocks already read (one download chunk each), counted as sent."""
+        for block in blocks:
+            stats.bump("bytes_out", len(block))
+            yield block
 
-    def chunks_of(data: bytes, size: int) -> Iterator[bytes]:
-        view = memoryview(data)
-        for at in range(0, len(view), size):
-            piece = bytes(view[at:at + size])
-            stats.bump("bytes_out", len(piece))
-            yield piece
-
-    def chunks_from(reader: BlockReader) -> Iterator[bytes]:
-        """Every chunk of the reader; Catzilla runs this on its loop thread,
-        so the blocks after the first are read there."""
-        return reader.pieces(lambda n: stats.bump("bytes_out", n))
-
-    def as_text(data: bytes) -> str | None:
-        """`data` as text Catzilla can send byte for byte, if it is one."""
+    def as_text(blocks: list[bytes]) -> str | None:
+        """The span as text Catzilla's `Response` sends byte for byte (UTF-8
+        without NUL), if it is one."""
+        data = blocks[0] if len(blocks) == 1 else b"".join(blocks)
         if b"\x00" in data:
             return None
         try:
@@ -177,22 +170,28 @@ def create_app(service: FileService | None = None):
             return None
 
     def send(plan: Plan, counter: str, sized: bool):
-        """The plan's bytes: a small text span as a sized `Response`, the
-        rest as a chunked stream in chunks of the plan's size."""
+        """The plan's bytes read from disk in blocks, as every peer reads
+        them: a sized span of text (up to `SIZED_LIMIT`) as a sized
+        `Response`, the rest as a chunked stream of the plan's chunks."""
         content_type = plan.headers["content-type"]
         extra = {k: v for k, v in plan.headers.items() if k != "content-type"}
-        if sized and plan.length <= SIZED_LIMIT:
-            data = read_span(plan)
-            stats.bump(counter)
-            text = as_text(data)
-            if text is not None:
-                stats.bump("bytes_out", len(data))
-                return Response(body=text, content_type=content_type, status_code=plan.status,
-                                headers=headers(extra))
-            return stream_response(chunks_of(data, plan.chunk), content_type, plan.status, extra)
         reader = BlockReader.open(store, plan)
         stats.bump(counter)
-        return stream_response(chunks_from(reader), content_type, plan.status, extra)
+        if not (sized and plan.length <= SIZED_LIMIT):
+            return stream_response(reader.pieces(lambda n: stats.bump("bytes_out", n)),
+                                   content_type, plan.status, extra)
+        try:
+            blocks = [reader.first]
+            while not reader.done:
+                blocks.append(reader.next_block())
+        finally:
+            reader.close()
+        text = as_text(blocks)
+        if text is None:
+            return stream_response(counted(blocks), content_type, plan.status, extra)
+        stats.bump("bytes_out", plan.length)
+        return Response(body=text, content_type=content_type, status_code=plan.status,
+                        headers=headers(extra))
 
     # Synchronous on purpose: after an `async` handler's streamed answer,
     # Catzilla 0.2.3 stops reading that keep-alive connection (the next

@@ -1,32 +1,31 @@
-"""The real_world_scenarios category in Catzilla: a shop, a blog, accounts and
-analytics over the shared store (`bench_shared.realworld`).
+"""The real_world_scenarios category in Catzilla: routes over the shared
+service (`bench_shared.realworld.service`).
 
 Bodies are declared as Catzilla models and validated by Catzilla; what its
 models cannot express (exact JSON types, unknown fields, 64-bit ranges, map
 values, the field rules of the store) is checked beside it and every failure
 is reported together. Rules that need the store (catalog prices, stock,
-ownership, comment threads) and every query rule are the store's. Handlers
+ownership, comment threads) and every query rule are the service's. Handlers
 are synchronous (they run on Catzilla's loop thread) except registration and
-login, which await the store's hashing gate so argon2 never blocks the loop."""
+login, which await the service's hashing gate so argon2 never blocks the
+loop."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 from typing import Any, Callable, Dict, List, Optional, get_args, get_origin
 
 from catzilla import BaseModel, Field
 
-from bench_shared import errors
+from bench_shared import errors, http
 from bench_shared.errors import FieldError
-from bench_shared.realworld import (MAX_BODY_BYTES, RealWorld, analytics, identity, paging,
-                                    params)
+from bench_shared.realworld import MAX_BODY_BYTES, analytics
 from bench_shared.realworld import accounts as acc
-from bench_shared.realworld.accounts import Registration
-from bench_shared.realworld.analytics import EVENT_TYPES, Event
-from bench_shared.realworld.orders import OrderRequest
+from bench_shared.realworld.analytics import EVENT_TYPES
+from bench_shared.realworld.identity import Caller
+from bench_shared.realworld.service import EventWindow, Service
 
-from .common import json_response, new_app, parse_json, query, routes, validate
+from .common import client_address, json_response, new_app, query, read_json_text, routes, validate
 
 I64 = (-(1 << 63), (1 << 63) - 1)
 
@@ -140,35 +139,58 @@ def _shape(model, data: Any, prefix: str, out: list[FieldError]) -> None:
                                   "unknown field"))
 
 
-Rules = dict[str, Callable[[Any], FieldError | None]]
+class Refused(Exception):
+    """A field rule's failure."""
+
+    def __init__(self, error: FieldError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+#: Field rules by field: each gives the value to keep (maybe converted) or
+#: raises `Refused`.
+Rules = dict[str, Callable[[Any], Any]]
 
 
 def checked(model, data: Any, rules: Rules | None = None) -> dict:
     """`data` validated by Catzilla's `model`, plus the exact shape and the
-    field `rules` (for fields of the right type); every failure in one 422."""
+    field `rules` (for fields of the right type, their results kept); every
+    failure in one 422."""
     found: list[FieldError] = []
     _shape(model, data, "", found)
-    cleaned = None
+    cleaned, refusal = None, None
     try:
         cleaned = validate(model, data)
     except errors.ApiError as e:
         if e.status != 422:
             raise
+        refusal = e
         failing = {f.field.split(".")[0].split("[")[0] for f in found}
         found += [d for d in e.details if d.field.split(".")[0].split("[")[0] not in failing]
     failing = {f.field.split(".")[0].split("[")[0] for f in found}
+    kept = {}
     for name, rule in (rules or {}).items():
         if name not in failing and isinstance(data, dict) and data.get(name) is not None:
-            error = rule(data[name])
-            if error is not None:
-                found.append(error)
+            try:
+                kept[name] = rule(data[name])
+            except Refused as refused:
+                found.append(refused.error)
     errors.check(found)
+    if cleaned is None:
+        raise refusal  # Catzilla refused without naming a field
+    cleaned.update(kept)
     return cleaned
 
 
 def rule(field: str, check: Callable[[Any], bool], code: str, message: str):
     """A field rule of the store reporting `code`."""
-    return lambda value: None if check(value) else FieldError(field, code, message)
+
+    def run(value: Any) -> Any:
+        if not check(value):
+            raise Refused(FieldError(field, code, message))
+        return value
+
+    return run
 
 
 REGISTRATION_RULES: Rules = {
@@ -186,33 +208,49 @@ def _bytes(field: str, lo: int, hi: int):
                 f"must be {lo} to {hi} bytes")
 
 
-def _properties(value: dict) -> FieldError | None:
-    normalized, size = analytics.normalize_properties(value)
-    if analytics.properties_ok(normalized, size):
-        return None
-    return FieldError("properties", "size", f"at most {analytics.MAX_PROPERTIES} keys and "
-                                            f"{analytics.MAX_PROPERTIES_BYTES} bytes")
+def _event_kind(value: str) -> int:
+    if value not in EVENT_TYPES:
+        raise Refused(FieldError("event_type", "pattern",
+                                 f"must be one of {', '.join(EVENT_TYPES)}"))
+    return EVENT_TYPES.index(value)
 
 
-def event_rules(current: analytics.Instant, window_days: int) -> Rules:
-    """The event's field rules; the timestamp's window ends at `current`."""
+def _ip(value: str) -> str:
+    written = analytics.parse_ip(value)
+    if written is None:
+        raise Refused(FieldError("ip_address", "ip_address", "must be an IPv4 or IPv6 address"))
+    return written
 
-    def timestamp(value: str) -> FieldError | None:
+
+def _properties(value: dict) -> analytics.Properties:
+    properties = analytics.properties(value)
+    if not properties.fits():
+        raise Refused(analytics.PROPERTIES_TOO_LARGE)
+    return properties
+
+
+def event_rules(window: EventWindow) -> Rules:
+    """The event's field rules, converting as the service takes the event:
+    `event_type` to its index, `ip_address` as written back, `properties`
+    to `analytics.Properties`, `timestamp` to an instant within `window`."""
+
+    def timestamp(value: str) -> analytics.Instant:
         at = analytics.parse_rfc3339(value)
         if at is None:
-            return FieldError("timestamp", "datetime", "must be an RFC 3339 date-time")
-        return analytics.timestamp_error(at, current, window_days)
+            raise Refused(FieldError("timestamp", "datetime", "must be an RFC 3339 date-time"))
+        error = analytics.timestamp_error(at, window.now, window.days)
+        if error is not None:
+            raise Refused(error)
+        return at
 
     return {
-        "event_type": rule("event_type", EVENT_TYPES.__contains__, "pattern",
-                           f"must be one of {', '.join(EVENT_TYPES)}"),
+        "event_type": _event_kind,
         "user_id": rule("user_id", lambda u: 1 <= u < 1 << 32, "range", "must be at least 1"),
         "session_id": _bytes("session_id", 1, 128),
         "page_url": _bytes("page_url", 1, 2048),
         "referrer": _bytes("referrer", 0, 2048),
         "user_agent": _bytes("user_agent", 1, 512),
-        "ip_address": rule("ip_address", lambda v: analytics.parse_ip(v) is not None,
-                           "ip_address", "must be an IPv4 or IPv6 address"),
+        "ip_address": _ip,
         "properties": _properties,
         "timestamp": timestamp,
     }
@@ -220,114 +258,80 @@ def event_rules(current: analytics.Instant, window_days: int) -> Rules:
 
 # ---- wiring ---------------------------------------------------------------------
 
-def body(request, model, rules: Rules | None = None) -> dict:
-    """The JSON body checked against `model`: 415, 413, 400 or 422."""
-    data, _ = parse_json(request, MAX_BODY_BYTES)
-    return checked(model, data, rules)
+def json_body(text: str) -> Any:
+    """The JSON value of a body read as text (400 when malformed)."""
+    return http.parse_json(text.encode("utf-8"))
 
 
-def create_app(world: RealWorld | None = None):
-    """The app over `world` (a freshly seeded store by default)."""
+def raw_body(request) -> str:
+    """The JSON body's text: 415 not JSON, 413 too large."""
+    return read_json_text(request, MAX_BODY_BYTES)
+
+
+def order_body(text: str) -> dict:
+    """The order validated; its exact JSON is handed on (checked to the
+    letter by `checked`, which gives its items as Catzilla model objects)."""
+    data = json_body(text)
+    checked(OrderBody, data)
+    return data
+
+
+def create_app(service: Service | None = None):
+    """The app over `service` (a freshly seeded one by default)."""
     app = new_app()
-    world = world or RealWorld()
+    s = service or Service()
 
-    def headers(request) -> tuple[str | None, str | None]:
-        return request.get_header("Authorization"), request.get_header("X-User-ID")
-
-    async def hashing(job: Callable[..., Any], *args: Any) -> Any:
-        """`job(*args)` on a hashing worker (503 `busy` when the gate is full)."""
-        return await asyncio.wrap_future(world.hashing.submit(job, *args))
+    def caller(request) -> Caller:
+        """The identity headers and the client's address."""
+        return Caller(request.get_header("Authorization"), request.get_header("X-User-ID"),
+                      client_address(app))
 
     def health(_request):
-        return json_response(world.health())
+        return json_response(s.health())
 
     def list_products(request):
-        q = params.product_query(query(request))
-        items, total = world.catalog.list(q)
-        return json_response({"products": items, "pagination": paging(q.page, q.limit, total),
-                              "filters": params.product_filters(q)})
+        return json_response(s.products(query(request)))
 
     def product(request):
-        product_id = params.path_id("id", request.path_params["id"], 32)
-        viewer = identity.optional_user(world.accounts, *headers(request))
-        view = world.catalog.view_once(product_id)
-        if view is None:
-            raise errors.not_found(f"no product {product_id}")
-        if viewer is not None:
-            viewer.viewed(product_id)
-        return json_response(view)
+        return json_response(s.product(request.path_params["id"], caller(request)))
 
     def place_order(request):
-        user = identity.required_user(world.accounts, *headers(request))
-        b = body(request, OrderBody)
-        order = world.place_order(user.id, OrderRequest(
-            shipping_address=b["shipping_address"],
-            items=[(i.product_id, i.quantity) for i in b["items"]],
-            payment_method=b["payment_method"],
-            user_id=b["user_id"],
-            status=b["status"],
-            total_amount=b["total_amount"],
-            billing_address=b["billing_address"],
-        ))
-        return json_response(order.as_json(), 201)
+        text = raw_body(request)
+        return json_response(s.place_order(caller(request), lambda: order_body(text)), 201)
 
     def order(request):
-        order_id = params.path_id("id", request.path_params["id"], 64)
-        user = identity.required_user(world.accounts, *headers(request))
-        return json_response(world.order_for(order_id, user.id).as_json())
+        return json_response(s.order(request.path_params["id"], caller(request)))
 
     async def register(request):
-        b = body(request, RegisterBody, REGISTRATION_RULES)
-        user = await hashing(world.accounts.register, Registration(
-            b["username"], b["email"], b["password"], b["first_name"], b["last_name"]))
-        return json_response(user.as_json(), 201)
+        body = checked(RegisterBody, json_body(raw_body(request)), REGISTRATION_RULES)
+        return json_response(await s.register_async(body), 201)
 
     async def login(request):
-        b = body(request, LoginBody)
-        user, token = await hashing(world.accounts.login, b["username"], b["password"])
-        return json_response({**token, "user": user.as_json()})
+        body = checked(LoginBody, json_body(raw_body(request)))
+        return json_response(await s.login_async(body))
 
     def me(request):
-        user = identity.required_token(world.accounts, request.get_header("Authorization"))
-        return json_response({**user.as_json(), "recently_viewed": user.recently_viewed()})
+        return json_response(s.me(caller(request)))
 
     def list_posts(request):
-        q = params.post_query(query(request))
-        items, total = world.blog.list(q)
-        return json_response({"posts": items, "pagination": paging(q.page, q.limit, total),
-                              "filters": params.post_filters(q)})
+        return json_response(s.posts(query(request)))
 
     def post(request):
-        post_id = params.path_id("id", request.path_params["id"], 32)
-        view = world.blog.read(post_id)
-        if view is None:
-            raise errors.not_found(f"no post {post_id}")
-        return json_response(view)
+        return json_response(s.post(request.path_params["id"]))
 
     def comment(request):
-        post_id = params.path_id("id", request.path_params["id"], 32)
-        user = identity.required_token(world.accounts, request.get_header("Authorization"))
-        b = body(request, CommentBody)
-        made = world.blog.comment(post_id, user.id, b["content"], b["parent_id"])
-        return json_response(made.as_json(), 201)
+        text = raw_body(request)
+        made = s.comment(request.path_params["id"], caller(request),
+                         lambda: checked(CommentBody, json_body(text)))
+        return json_response(made, 201)
 
     def track(request):
-        current = analytics.now()
-        b = body(request, EventBody, event_rules(current, world.analytics.limits.window_days))
-        properties, size = analytics.normalize_properties(b["properties"])
-        stamp = b["timestamp"]
-        event = world.analytics.track(Event(
-            kind=EVENT_TYPES.index(b["event_type"]), user_id=b["user_id"],
-            session_id=b["session_id"], page_url=b["page_url"], referrer=b["referrer"],
-            user_agent=b["user_agent"], ip_address=analytics.parse_ip(b["ip_address"]),
-            properties=properties, properties_bytes=size,
-            at=current if stamp is None else analytics.parse_rfc3339(stamp),
-        ))
-        return json_response(analytics.accepted(event), 202)
+        text = raw_body(request)
+        answer = s.track(lambda window: checked(EventBody, json_body(text), event_rules(window)))
+        return json_response(answer, 202)
 
     def dashboard(request):
-        date_from, date_to = params.dashboard_range(query(request))
-        return json_response(world.analytics.dashboard(date_from, date_to))
+        return json_response(s.dashboard(query(request)))
 
     routes(app, "/health", GET=health)
     routes(app, "/api/products", GET=list_products)

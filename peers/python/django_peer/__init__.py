@@ -1,6 +1,7 @@
 """The Django peer: one URLconf per category on Django 5.2 + Django REST
 framework (serializers for validation, `@api_view` views), served by
-gunicorn through `wsgi_server` (1 process, gthread, access log off).
+gunicorn through `wsgi_server` (`workers` processes of gthread threads,
+access log off).
 
 The category is chosen before `django.setup()`: `settings.py` reads it from
 the environment and points `ROOT_URLCONF` at that category's module."""
@@ -9,6 +10,9 @@ from __future__ import annotations
 
 import importlib
 import os
+
+#: gunicorn runs several worker processes (`serve.py --workers`).
+MULTI_PROCESS = True
 
 APPS = {
     "basic": "basic",
@@ -32,7 +36,7 @@ def version() -> str:
             f"{wsgi_server.describe()})")
 
 
-def serve(category: str, host: str, port: int) -> None:
+def serve(category: str, host: str, port: int, workers: int = 1) -> None:
     os.environ[CATEGORY_ENV] = APPS[category]
     os.environ["DJANGO_SETTINGS_MODULE"] = f"{__name__}.settings"
     import django
@@ -52,4 +56,4 @@ def serve(category: str, host: str, port: int) -> None:
         importlib.import_module(settings.ROOT_URLCONF)
         return application
 
-    wsgi_server.serve(app, host, port)
+    wsgi_server.serve(app, host, port, workers)

@@ -21,14 +21,13 @@ from .common import (
     StrictInt,
     StrictList,
     StrictStr,
-    Uptime,
     json,
     query,
 )
 
 MAX_BODY_BYTES = 1 << 20
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
-uptime = Uptime()
+uptime = http.Uptime()
 
 
 def _words() -> StrictList:
@@ -80,7 +79,7 @@ def user(request, user_id: str):
 @api_view(["GET"])
 def users(request):
     limit, offset = basic.page_params(query(request))
-    return json(basic.users_page(limit, offset))
+    return HttpResponse(basic.users_page_json(limit, offset), content_type="application/json")
 
 
 @api_view(["GET"])

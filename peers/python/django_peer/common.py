@@ -8,7 +8,6 @@ models) and the serializer errors turned into field paths (`items[2].quantity`).
 from __future__ import annotations
 
 import math
-import time
 from decimal import Decimal
 from typing import Any, Callable, Iterator, Mapping
 
@@ -37,15 +36,11 @@ def error_response(e: ApiError) -> JsonResponse:
     return response
 
 
-def _unexpected(e: BaseException) -> ApiError:
-    what = "storage failure" if isinstance(e, OSError) else "internal error"
-    return ApiError(500, "internal_error", f"{what}: {type(e).__name__}: {e}")
-
-
 class ContractMiddleware:
-    """Sets Content-Length on sized responses, and turns an `ApiError` (or a fault) raised by a plain Django view, or by a
-    streaming body being set up, into the contract's JSON; Django's own
-    RequestDataTooBig becomes the contract's 413."""
+    """Sets Content-Length on sized responses, and turns an `ApiError` (or a
+    fault) raised by a plain Django view, or by a streaming body being set
+    up, into the contract's JSON; Django's own RequestDataTooBig becomes
+    the contract's 413."""
 
     def __init__(self, get_response: Callable) -> None:
         self.get_response = get_response
@@ -67,7 +62,7 @@ class ContractMiddleware:
             return error_response(errors.payload_too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
         if isinstance(exception, Http404):
             return error_response(errors.not_found("no such route"))
-        return error_response(_unexpected(exception))
+        return error_response(errors.fault(exception))
 
 
 def handler404(request, exception=None) -> JsonResponse:
@@ -75,7 +70,7 @@ def handler404(request, exception=None) -> JsonResponse:
 
 
 def handler500(request) -> JsonResponse:
-    return error_response(ApiError(500, "internal_error", "internal error"))
+    return error_response(errors.fault())
 
 
 def handler400(request, exception=None) -> JsonResponse:
@@ -120,7 +115,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     elif isinstance(exc, drf.APIException):
         e = ApiError(exc.status_code, exc.default_code, str(exc.detail))
     else:
-        e = _unexpected(exc)
+        e = errors.fault(exc)
     return Response(e.body(), status=e.status, headers=e.headers)
 
 
@@ -166,16 +161,20 @@ def read_body(request, limit: int) -> bytes:
 
 def bodiless(request) -> bool:
     """Whether the request has no body at all (`http.is_bodiless`)."""
-    meta = request.META
-    return http.is_bodiless(
-        meta.get("CONTENT_TYPE"), meta.get("CONTENT_LENGTH"), meta.get("HTTP_TRANSFER_ENCODING")
-    )
+    return http.bodiless(request.headers.get)
 
 
 def read_json_bytes(request, limit: int) -> bytes:
     """The body of a JSON request: 415 unless declared JSON, 413 past `limit`."""
-    http.require_json(request.META.get("CONTENT_TYPE"))
-    return read_body(request, limit)
+    meta = request.META
+    return http.read_json(meta.get("CONTENT_TYPE"), body_chunks(request),
+                          meta.get("CONTENT_LENGTH"), limit)
+
+
+def client_address(request) -> str | None:
+    """The client's IP address as the server saw the connection (WSGI's
+    `REMOTE_ADDR`; None when unknown)."""
+    return request.META.get("REMOTE_ADDR") or None
 
 
 def json_value(request, limit: int, parse: Callable[[bytes], Any] = http.parse_json) -> Any:
@@ -386,8 +385,6 @@ class StrictList(serializers.ListField):
         return super().to_internal_value(data)
 
 
-
-
 class StrictSerializer(serializers.Serializer):
     """A JSON object with only the declared fields (`unknown_field` for any
     other), every failure reported at once."""
@@ -410,11 +407,3 @@ class StrictSerializer(serializers.Serializer):
         if unknown:
             raise serializers.ValidationError(unknown)
         return value
-
-
-class Uptime:
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-
-    def seconds(self) -> int:
-        return int(time.monotonic() - self.started)

@@ -1,8 +1,8 @@
 """The file_operations category in Django: multipart uploads read from the
 request stream (never `request.FILES`) and parsed as they arrive by
-bench_shared's `FormReader` (staged to disk with sha256 on the way, committed
-with fsync + rename before the 201), ranged downloads (`StreamingHttpResponse`
-with Content-Length) and chunked streams read from disk block by block,
+bench_shared's receive loop and `FormReader` (staged to disk with sha256 on
+the way, committed with fsync + rename before the 201), ranged downloads
+(`StreamingHttpResponse` with Content-Length) and chunked streams read from disk block by block,
 listing, info, delete, stats, and processing through the gate. The form's
 text fields are validated by DRF serializers."""
 
@@ -12,21 +12,23 @@ import atexit
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import path
+from gunicorn.http.errors import ParseException
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 
-from bench_shared import errors, http
-from bench_shared.errors import ApiError
 from bench_shared.files import views
 from bench_shared.files.download import BlockReader, Plan, download_plan, stream_plan
-from bench_shared.files.form import FormSpec, Received
+from bench_shared.files.form import MAX_DESCRIPTION, FormSpec, Received, UploadFields, parse_flag
 from bench_shared.files.process import Operation
-from bench_shared.files.service import MAX_DESCRIPTION, FileService
+from bench_shared.files.service import FileService
 
 from . import common
 from .common import StrictSerializer, StrictStr, json, query
 
 CATEGORY = r"^[a-z0-9_-]{1,32}\Z"
+#: What reading a body raises when the client went away or broke its framing
+#: (a socket error or gunicorn's short body, gunicorn's bad chunked encoding).
+BROKEN_BODY = (OSError, ParseException)
 
 
 class Flag(serializers.BooleanField):
@@ -35,13 +37,10 @@ class Flag(serializers.BooleanField):
     default_error_messages = {"invalid_type": "must be true or false"}
 
     def to_internal_value(self, data):
-        if isinstance(data, str):
-            text = data.strip()
-            if text in ("true", "1"):
-                return True
-            if text in ("false", "0"):
-                return False
-        self.fail("invalid_type")
+        parsed = parse_flag(data)
+        if parsed is None:
+            self.fail("invalid_type")
+        return parsed
 
 
 class UploadFieldsSerializer(StrictSerializer):
@@ -65,48 +64,20 @@ service = FileService()
 atexit.register(service.close)
 
 
-def receive(request, spec: FormSpec) -> Received:
-    """The whole form, staged: every file part streamed to its staging file
-    as it arrives. On any failure the staged files go, the refusal is
-    counted and the rest of the body is drained before the error."""
-    chunks = common.body_chunks(request)
-    reader = None
-    try:
-        reader = service.form_reader(spec, request.META.get("CONTENT_TYPE"),
-                                     request.META.get("CONTENT_LENGTH"))
-        for chunk in chunks:
-            reader.feed(chunk)
-            if reader.flush_due:
-                reader.flush()
-        return reader.close()
-    except BaseException as e:
-        if reader is not None:
-            reader.discard()
-        service.rejected()
-        if isinstance(e, ApiError):
-            http.drain(chunks, service.limits.max_request_bytes * http.DRAIN_FACTOR)
-            raise
-        if isinstance(e, OSError) and not isinstance(e, (FileNotFoundError, PermissionError)):
-            raise errors.bad_request("body_read_error",
-                                     "the client stopped sending the body") from None
-        raise
+def receive(request, spec: FormSpec, serializer_class) -> tuple[Received, UploadFields]:
+    """The form read from the request stream, staged, and its text fields
+    validated by `serializer_class` (any refusal leaves nothing behind and
+    is counted)."""
+    received = service.receive(
+        spec, request.META.get("CONTENT_TYPE"), request.META.get("CONTENT_LENGTH"),
+        common.body_chunks(request), disconnect=BROKEN_BODY)
+    def validate() -> tuple[list, dict | None]:
+        s = serializer_class(data=received.text)
+        if s.is_valid():
+            return [], s.validated_data
+        return common.details(s.errors), None
 
-
-def fields(received: Received, serializer_class) -> dict:
-    """The form's text fields validated; 422 naming every failing field (a
-    missing file part too)."""
-    failures = []
-    missing = received.missing_file()
-    if missing is not None:
-        failures.append(missing)
-    s = serializer_class(data=received.text)
-    if not s.is_valid():
-        failures.extend(common.details(s.errors))
-    if failures:
-        received.discard()
-        service.rejected()
-        raise errors.validation(failures)
-    return s.validated_data
+    return received, service.fields(received, validate)
 
 
 def _send(request, plan: Plan, counter: str, sized: bool):
@@ -124,8 +95,6 @@ def _send(request, plan: Plan, counter: str, sized: bool):
         return response
     reader = BlockReader.open(service.store, plan)
     stats.bump(counter)
-
-
     response = StreamingHttpResponse(
         reader.pieces(lambda n: stats.bump("bytes_out", n)), status=plan.status)
     for name, value in plan.headers.items():
@@ -147,19 +116,17 @@ def stats(request):
 
 @api_view(["POST"])
 def upload_single(request):
-    received = receive(request, service.single_form)
-    form = fields(received, SingleUploadSerializer)
-    file = service.commit(received, form["category"], form["description"])[0]
-    return json(service.single_uploaded(file, form["auto_process"]), status=201,
+    received, form = receive(request, service.single_form, SingleUploadSerializer)
+    file = service.commit(received, form.category, form.description)[0]
+    return json(service.single_uploaded(file, form.process), status=201,
                 headers={"Location": f"/files/{file.id}/info"})
 
 
 @api_view(["POST"])
 def upload_multiple(request):
-    received = receive(request, service.multiple_form)
-    form = fields(received, MultipleUploadSerializer)
-    stored = service.commit(received, form["category"], form["description"])
-    return json(service.multiple_uploaded(stored, form["batch_process"]), status=201)
+    received, form = receive(request, service.multiple_form, MultipleUploadSerializer)
+    stored = service.commit(received, form.category, form.description)
+    return json(service.multiple_uploaded(stored, form.process), status=201)
 
 
 @api_view(["GET", "HEAD"])

@@ -1,23 +1,22 @@
-"""The real_world_scenarios category in Django: a shop, a blog, accounts and
-analytics over the shared store (`bench_shared.realworld`). Bodies are DRF
-serializers (shape, and every rule a field can judge alone); rules that need
-the store (catalog prices, stock, ownership, comment threads) and every query
-rule are the store's. Password hashing runs behind the store's gate."""
+"""The real_world_scenarios category in Django: views over the shared
+service (`bench_shared.realworld.service`). Bodies are DRF serializers
+(shape, and every rule a field can judge alone); rules that need the store
+(catalog prices, stock, ownership, comment threads) and every query rule are
+the service's. Password hashing runs behind the service's gate."""
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
 from django.urls import path
-from rest_framework import serializers
 from rest_framework.decorators import api_view
 
-from bench_shared import errors
-from bench_shared.realworld import MAX_BODY_BYTES, RealWorld, analytics, identity, paging, params
+from bench_shared import http
+from bench_shared.realworld import MAX_BODY_BYTES, analytics
 from bench_shared.realworld import accounts as acc
-from bench_shared.realworld.accounts import Registration
-from bench_shared.realworld.analytics import EVENT_TYPES, Event
-from bench_shared.realworld.orders import OrderRequest
+from bench_shared.realworld.analytics import EVENT_TYPES
+from bench_shared.realworld.identity import Caller
+from bench_shared.realworld.service import EventWindow, Service
 
 from . import common
 from .common import (
@@ -114,23 +113,26 @@ class IpAddress(StrictStr):
 
 
 class Properties(StrictDict):
+    """A JSON object of at most `MAX_PROPERTIES` keys and bytes, as
+    `analytics.Properties` (normalized, measured)."""
+
     def to_internal_value(self, data):
-        normalized, size = analytics.normalize_properties(super().to_internal_value(data))
-        if not analytics.properties_ok(normalized, size):
-            raise fail("size", f"at most {analytics.MAX_PROPERTIES} keys and "
-                               f"{analytics.MAX_PROPERTIES_BYTES} bytes")
-        return normalized
+        properties = analytics.properties(super().to_internal_value(data))
+        if not properties.fits():
+            error = analytics.PROPERTIES_TOO_LARGE
+            raise fail(error.code, error.message)
+        return properties
 
 
 class Timestamp(StrictStr):
-    """An RFC 3339 instant inside the window that ends at the context's `now`."""
+    """An RFC 3339 instant inside the context's event `window`."""
 
     def to_internal_value(self, data):
         at = analytics.parse_rfc3339(super().to_internal_value(data))
         if at is None:
             raise fail("datetime", "must be an RFC 3339 date-time")
-        context = self.context
-        error = analytics.timestamp_error(at, context["now"], context["window_days"])
+        window: EventWindow = self.context["window"]
+        error = analytics.timestamp_error(at, window.now, window.days)
         if error is not None:
             raise fail(error.code, error.message)
         return at
@@ -151,139 +153,95 @@ class EventSerializer(StrictSerializer):
 
 # ---- wiring -------------------------------------------------------------------
 
-world = RealWorld()
+service = Service()
 
 
-def parse(request, serializer_class, context: dict | None = None) -> dict:
-    """The body validated by the serializer: 415 not JSON, 413 too large,
-    400 unparseable, 422 with every failing field."""
-    return common.check(serializer_class, common.json_value(request, MAX_BODY_BYTES), context)
+def validated(raw: bytes, serializer_class, context: dict | None = None) -> dict:
+    """The body validated by the serializer: 400 unparseable, 422 with every
+    failing field."""
+    return common.check(serializer_class, http.parse_json(raw), context)
 
 
-def _auth(request) -> tuple[str | None, str | None]:
-    return request.headers.get("authorization"), request.headers.get("x-user-id")
+def caller(request) -> Caller:
+    """The identity headers and the client's address."""
+    h = request.headers
+    return Caller(h.get("authorization"), h.get("x-user-id"), common.client_address(request))
 
 
-def hashing(job: Callable[..., Any], *args: Any) -> Any:
-    """`job(*args)` on a hashing worker (503 `busy` when the gate is full)."""
-    return world.hashing.submit(job, *args).result()
+def raw_body(request) -> bytes:
+    """The JSON body's bytes: 415 not JSON, 413 too large."""
+    return common.read_json_bytes(request, MAX_BODY_BYTES)
 
 
 @api_view(["GET", "HEAD"])
 def health(request):
-    return json(world.health())
+    return json(service.health())
 
 
 @api_view(["GET", "HEAD"])
 def list_products(request):
-    q = params.product_query(query(request))
-    items, total = world.catalog.list(q)
-    return json({"products": items, "pagination": paging(q.page, q.limit, total),
-                 "filters": params.product_filters(q)})
+    return json(service.products(query(request)))
 
 
 @api_view(["GET", "HEAD"])
 def product(request, id: str):
-    product_id = params.path_id("id", id, 32)
-    viewer = identity.optional_user(world.accounts, *_auth(request))
-    view = world.catalog.view_once(product_id)
-    if view is None:
-        raise errors.not_found(f"no product {product_id}")
-    if viewer is not None:
-        viewer.viewed(product_id)
-    return json(view)
+    return json(service.product(id, caller(request)))
 
 
 @api_view(["POST"])
 def place_order(request):
-    user = identity.required_user(world.accounts, *_auth(request))
-    body = parse(request, OrderSerializer)
-    order = world.place_order(user.id, OrderRequest(
-        shipping_address=dict(body["shipping_address"]),
-        items=[(i["product_id"], i["quantity"]) for i in body["items"]],
-        payment_method=body["payment_method"],
-        user_id=body["user_id"],
-        status=body["status"],
-        total_amount=body["total_amount"],
-        billing_address=None if body["billing_address"] is None else dict(body["billing_address"]),
-    ))
-    return json(order.as_json(), status=201)
+    raw = raw_body(request)
+    return json(service.place_order(caller(request), lambda: validated(raw, OrderSerializer)),
+                status=201)
 
 
 @api_view(["GET", "HEAD"])
 def order(request, id: str):
-    order_id = params.path_id("id", id, 64)
-    user = identity.required_user(world.accounts, *_auth(request))
-    return json(world.order_for(order_id, user.id).as_json())
+    return json(service.order(id, caller(request)))
 
 
 @api_view(["POST"])
 def register(request):
-    body = parse(request, RegisterSerializer)
-    user = hashing(world.accounts.register, Registration(
-        body["username"], body["email"], body["password"], body["first_name"],
-        body["last_name"]))
-    return json(user.as_json(), status=201)
+    return json(service.register(validated(raw_body(request), RegisterSerializer)), status=201)
 
 
 @api_view(["POST"])
 def login(request):
-    body = parse(request, LoginSerializer)
-    user, token = hashing(world.accounts.login, body["username"], body["password"])
-    return json({**token, "user": user.as_json()})
+    return json(service.login(validated(raw_body(request), LoginSerializer)))
 
 
 @api_view(["GET", "HEAD"])
 def me(request):
-    user = identity.required_token(world.accounts, request.headers.get("authorization"))
-    return json({**user.as_json(), "recently_viewed": user.recently_viewed()})
+    return json(service.me(caller(request)))
 
 
 @api_view(["GET", "HEAD"])
 def list_posts(request):
-    q = params.post_query(query(request))
-    items, total = world.blog.list(q)
-    return json({"posts": items, "pagination": paging(q.page, q.limit, total),
-                 "filters": params.post_filters(q)})
+    return json(service.posts(query(request)))
 
 
 @api_view(["GET", "HEAD"])
 def post(request, id: str):
-    post_id = params.path_id("id", id, 32)
-    view = world.blog.read(post_id)
-    if view is None:
-        raise errors.not_found(f"no post {post_id}")
-    return json(view)
+    return json(service.post(id))
 
 
 @api_view(["POST"])
 def comment(request, id: str):
-    post_id = params.path_id("id", id, 32)
-    user = identity.required_token(world.accounts, request.headers.get("authorization"))
-    body = parse(request, CommentSerializer)
-    made = world.blog.comment(post_id, user.id, body["content"], body["parent_id"])
-    return json(made.as_json(), status=201)
+    raw = raw_body(request)
+    return json(service.comment(id, caller(request), lambda: validated(raw, CommentSerializer)),
+                status=201)
 
 
 @api_view(["POST"])
 def track(request):
-    current = analytics.now()
-    body = parse(request, EventSerializer,
-                 {"now": current, "window_days": world.analytics.limits.window_days})
-    properties, size = analytics.normalize_properties(body["properties"])
-    event = world.analytics.track(Event(
-        kind=body["event_type"], user_id=body["user_id"], session_id=body["session_id"],
-        page_url=body["page_url"], referrer=body["referrer"], user_agent=body["user_agent"],
-        ip_address=body["ip_address"], properties=properties, properties_bytes=size,
-        at=body["timestamp"] or current,
-    ))
-    return json(analytics.accepted(event), status=202)
+    raw = raw_body(request)
+    answer = service.track(lambda window: validated(raw, EventSerializer, {"window": window}))
+    return json(answer, status=202)
 
 
 @api_view(["GET", "HEAD"])
 def dashboard(request):
-    date_from, date_to = params.dashboard_range(query(request))
-    return json(world.analytics.dashboard(date_from, date_to))
+    return json(service.dashboard(query(request)))
 
 
 urlpatterns = [

@@ -1,9 +1,11 @@
 """The FastAPI peer: one app per category, pydantic v2 models for validation,
-served by uvicorn (1 worker, uvloop + httptools, access log off)."""
+served by uvicorn (uvloop + httptools, access log off; `workers` processes,
+each building its app with the category's factory)."""
 
 from __future__ import annotations
 
-import importlib
+#: uvicorn runs several worker processes (`serve.py --workers`).
+MULTI_PROCESS = True
 
 APPS = {
     "basic": "basic",
@@ -22,15 +24,17 @@ def version() -> str:
     return f"fastapi {fastapi.__version__} (pydantic {pydantic.VERSION}, uvicorn {uvicorn.__version__})"
 
 
-def serve(category: str, host: str, port: int) -> None:
+def serve(category: str, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
-    module = importlib.import_module(f"{__name__}.{APPS[category]}")
+    # An import string and a factory, as uvicorn needs to start workers:
+    # each process builds its own app.
     uvicorn.run(
-        module.create_app(),
+        f"{__name__}.{APPS[category]}:create_app",
+        factory=True,
         host=host,
         port=port,
-        workers=1,
+        workers=workers,
         loop="uvloop",
         http="httptools",
         access_log=False,

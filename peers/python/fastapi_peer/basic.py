@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bench_shared import basic, http
 
-from .common import Uptime, json_body, new_app, query, read_json_bytes
+from .common import json_body, new_app, query, read_json_bytes
 
 MAX_BODY_BYTES = 1 << 20
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -54,7 +54,7 @@ class BenchmarkProduct(BaseModel):
 
 def create_app() -> FastAPI:
     app = new_app("basic")
-    uptime = Uptime()
+    uptime = http.Uptime()
 
     @app.get("/", response_class=PlainTextResponse)
     async def hello() -> str:
@@ -74,9 +74,9 @@ def create_app() -> FastAPI:
         return JSONResponse(basic.user_record(uid))
 
     @app.get("/users")
-    async def users(request: Request) -> JSONResponse:
+    async def users(request: Request) -> Response:
         limit, offset = basic.page_params(query(request))
-        return JSONResponse(basic.users_page(limit, offset))
+        return Response(basic.users_page_json(limit, offset), media_type="application/json")
 
     @app.get("/user/{user_id}/profile")
     async def user_profile(user_id: str) -> JSONResponse:

@@ -4,7 +4,6 @@ dependency that reads a size-limited body and validates it with a model."""
 
 from __future__ import annotations
 
-import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable, Coroutine, TypeVar
 
@@ -13,7 +12,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from bench_shared import errors, http
@@ -102,8 +100,7 @@ async def _validation_error(_request: Request, e: ValidationError) -> JSONRespon
 
 async def _unexpected(_request: Request, e: Exception) -> JSONResponse:
     """A fault of ours (file system, encoder) as the contract's JSON 500."""
-    what = "storage failure" if isinstance(e, OSError) else "internal error"
-    return error_response(ApiError(500, "internal_error", f"{what}: {e}"))
+    return error_response(errors.fault(e))
 
 
 def new_app(
@@ -143,43 +140,27 @@ def query(request: Request) -> dict[str, str]:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body; 413 past `limit` (declared or read), after draining
-    what the client is still sending (`http.DRAIN_FACTOR` × the limit, for
-    `http.DRAIN_SECONDS` at most): refused before reading, the client would
-    hit a reset connection instead of the answer."""
-    over = http.declares_too_much(request.headers.get("content-length"), limit)
-    body = bytearray()
-    dropped = 0
-    deadline = time.monotonic() + http.DRAIN_SECONDS
-    try:
-        async for chunk in request.stream():
-            if not over:
-                body += chunk
-                if len(body) <= limit:
-                    continue
-                over, dropped = True, len(body)
-                body.clear()
-            else:
-                dropped += len(chunk)
-            if dropped > http.DRAIN_FACTOR * limit or time.monotonic() > deadline:
-                break
-    except ClientDisconnect:
-        if not over:
-            raise
-    if over:
-        raise errors.payload_too_large(limit)
-    return bytes(body)
+    what the client is still sending (`http.read_limited_async`)."""
+    return await http.read_limited_async(request.stream(), request.headers.get("content-length"),
+                                         limit)
 
 
 def bodiless(request: Request) -> bool:
     """Whether the request has no body at all (`http.is_bodiless`)."""
-    h = request.headers
-    return http.is_bodiless(h.get("content-type"), h.get("content-length"), h.get("transfer-encoding"))
+    return http.bodiless(request.headers.get)
 
 
 async def read_json_bytes(request: Request, limit: int) -> bytes:
     """The body of a JSON request: 415 unless declared JSON, 413 past `limit`."""
-    http.require_json(request.headers.get("content-type"))
-    return await read_body(request, limit)
+    h = request.headers
+    return await http.read_json_async(h.get("content-type"), request.stream(),
+                                      h.get("content-length"), limit)
+
+
+def client_address(request: Request) -> str | None:
+    """The client's IP address as the server saw the connection (None when
+    unknown)."""
+    return request.client.host if request.client else None
 
 
 def json_body(
@@ -196,13 +177,3 @@ def json_body(
             raise from_pydantic(e) from None
 
     return dependency
-
-
-class Uptime:
-    """Seconds since the app was built, for `/health`."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-
-    def seconds(self) -> int:
-        return int(time.monotonic() - self.started)

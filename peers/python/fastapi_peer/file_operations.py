@@ -1,14 +1,14 @@
 """The file_operations category in FastAPI: multipart uploads read from
-`request.stream()` and parsed as they arrive (python-multipart's streaming
-parser, staged to disk with sha256 on the way, committed with fsync +
-rename in a worker thread), ranged downloads and chunked streams read from
-disk on threads, listing, info, delete, stats, and processing through the
-gate. The form's text fields are validated by pydantic models."""
+`request.stream()` and parsed as they arrive (bench_shared's receive loop:
+python-multipart's streaming parser, staged to disk with sha256 on the way,
+committed with fsync + rename in a worker thread), ranged downloads and
+chunked streams read from disk on threads, listing, info, delete, stats,
+and processing through the gate. The form's text fields are validated by
+pydantic models."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Annotated, AsyncIterator
 
 from fastapi import FastAPI, Request
@@ -18,14 +18,12 @@ from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from bench_shared import errors, http
-from bench_shared.errors import ApiError
 from bench_shared.files import views
 from bench_shared.files.download import BlockReader, Plan, download_plan, stream_plan
-from bench_shared.files.form import FormSpec, Received
+from bench_shared.files.form import MAX_DESCRIPTION, FormSpec, Received, UploadFields, parse_flag
 from bench_shared.files.meta import FileMeta
 from bench_shared.files.process import Operation
-from bench_shared.files.service import MAX_DESCRIPTION, FileService
+from bench_shared.files.service import FileService
 
 from .common import from_pydantic, new_app, query
 
@@ -34,13 +32,10 @@ CATEGORY = r"^[a-z0-9_-]{1,32}$"
 
 def _flag(value: object) -> object:
     """`true`/`1` or `false`/`0`, surrounding spaces allowed."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text in ("true", "1"):
-            return True
-        if text in ("false", "0"):
-            return False
-    raise PydanticCustomError("invalid_type", "must be true or false")
+    parsed = parse_flag(value)
+    if parsed is None:
+        raise PydanticCustomError("invalid_type", "must be true or false")
+    return parsed
 
 
 Flag = Annotated[bool, BeforeValidator(_flag)]
@@ -65,69 +60,27 @@ class MultipleUploadFields(_UploadFields):
     batch_process: Flag = False
 
 
-class _Uploads:
-    """Reading, validating and committing upload requests."""
-
-    def __init__(self, service: FileService) -> None:
-        self.service = service
-
-    async def receive(self, request: Request, spec: FormSpec) -> Received:
-        """The whole form, staged: every file part streamed to its staging
-        file as it arrives. On any failure the staged files go, the refusal
-        is counted and the rest of the body is drained before the error."""
-        body = request.stream()
-        reader = None
+async def _receive(service: FileService, request: Request, spec: FormSpec,
+                   model: type[BaseModel]) -> tuple[Received, UploadFields]:
+    """The form, staged, and its text fields validated by `model` (any
+    refusal leaves nothing behind and is counted)."""
+    received = await service.receive_async(
+        spec, request.headers.get("content-type"), request.headers.get("content-length"),
+        request.stream(), disconnect=(ClientDisconnect,), run_blocking=run_in_threadpool)
+    def validate() -> tuple[list, dict | None]:
         try:
-            reader = self.service.form_reader(spec, request.headers.get("content-type"),
-                                              request.headers.get("content-length"))
-            async for chunk in body:
-                reader.feed(chunk)
-                if reader.flush_due:
-                    await run_in_threadpool(reader.flush)
-            return reader.close()
-        except BaseException as e:
-            if reader is not None:
-                reader.discard()
-            self.service.rejected()
-            if isinstance(e, ClientDisconnect):
-                raise errors.bad_request("body_read_error",
-                                         "the client stopped sending the body") from None
-            if isinstance(e, ApiError):
-                await self._drain(body)
-            raise
-
-    async def _drain(self, body: AsyncIterator[bytes]) -> None:
-        budget = self.service.limits.max_request_bytes * http.DRAIN_FACTOR
-        seen = 0
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(http.DRAIN_SECONDS):
-                async for chunk in body:
-                    seen += len(chunk)
-                    if seen > budget:
-                        break
-
-    def fields(self, received: Received, model: type[BaseModel]):
-        """The form's text fields validated by `model`; 422 naming every
-        failing field (a missing file part too)."""
-        failures = []
-        missing = received.missing_file()
-        if missing is not None:
-            failures.append(missing)
-        values = None
-        try:
-            values = model.model_validate(received.text)
+            return [], dict(model.model_validate(received.text))
         except ValidationError as e:
-            failures.extend(from_pydantic(e).details)
-        if failures:
-            received.discard()
-            self.service.rejected()
-            raise errors.validation(failures)
-        return values
+            return from_pydantic(e).details, None
 
-    async def commit(self, received: Received, category: str,
-                     description: str) -> list[FileMeta]:
-        """Syncs and commits every file in one worker-thread job."""
-        return await run_in_threadpool(self.service.commit, received, category, description)
+    return received, service.fields(received, validate)
+
+
+async def _commit(service: FileService, received: Received,
+                  fields: UploadFields) -> list[FileMeta]:
+    """Writes, syncs and commits every file in one worker-thread job."""
+    return await run_in_threadpool(service.commit, received, fields.category,
+                                   fields.description)
 
 
 async def _nothing() -> AsyncIterator[bytes]:
@@ -151,7 +104,7 @@ async def _send(service: FileService, request: Request, plan: Plan, counter: str
     reader = await run_in_threadpool(BlockReader.open, service.store, plan)
     stats.bump(counter)
 
-    async def content() -> AsyncIterator[memoryview]:
+    async def content() -> AsyncIterator[bytes | memoryview]:
         try:
             block = reader.first
             while True:
@@ -172,7 +125,6 @@ def create_app(service: FileService | None = None) -> FastAPI:
     default, removed when the app shuts down)."""
     service = service or FileService()
     app = new_app("file_operations", on_stop=service.close)
-    uploads = _Uploads(service)
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -184,20 +136,18 @@ def create_app(service: FileService | None = None) -> FastAPI:
 
     @app.post("/upload/single")
     async def upload_single(request: Request) -> JSONResponse:
-        received = await uploads.receive(request, service.single_form)
-        form = uploads.fields(received, SingleUploadFields)
-        stored = await uploads.commit(received, form.category, form.description)
-        file = stored[0]
-        return JSONResponse(service.single_uploaded(file, form.auto_process), status_code=201,
+        received, fields = await _receive(service, request, service.single_form,
+                                          SingleUploadFields)
+        file = (await _commit(service, received, fields))[0]
+        return JSONResponse(service.single_uploaded(file, fields.process), status_code=201,
                             headers={"location": f"/files/{file.id}/info"})
 
     @app.post("/upload/multiple")
     async def upload_multiple(request: Request) -> JSONResponse:
-        received = await uploads.receive(request, service.multiple_form)
-        form = uploads.fields(received, MultipleUploadFields)
-        stored = await uploads.commit(received, form.category, form.description)
-        return JSONResponse(service.multiple_uploaded(stored, form.batch_process),
-                            status_code=201)
+        received, fields = await _receive(service, request, service.multiple_form,
+                                          MultipleUploadFields)
+        stored = await _commit(service, received, fields)
+        return JSONResponse(service.multiple_uploaded(stored, fields.process), status_code=201)
 
     @app.api_route("/download/{file_id}", methods=["GET", "HEAD"])
     async def download(file_id: str, request: Request) -> Response:

@@ -1,10 +1,13 @@
 """The Flask peer: one app per category, marshmallow schemas for validation,
-served by gunicorn through `wsgi_server` (1 process, gthread workers,
-access log off)."""
+served by gunicorn through `wsgi_server` (`workers` processes of gthread
+threads, access log off)."""
 
 from __future__ import annotations
 
 import importlib
+
+#: gunicorn runs several worker processes (`serve.py --workers`).
+MULTI_PROCESS = True
 
 APPS = {
     "basic": "basic",
@@ -24,8 +27,8 @@ def version() -> str:
             f"marshmallow {dist_version('marshmallow')}, {wsgi_server.describe()})")
 
 
-def serve(category: str, host: str, port: int) -> None:
+def serve(category: str, host: str, port: int, workers: int = 1) -> None:
     import wsgi_server
 
     module = importlib.import_module(f"{__name__}.{APPS[category]}")
-    wsgi_server.serve(module.create_app, host, port)
+    wsgi_server.serve(module.create_app, host, port, workers)

@@ -11,11 +11,11 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from bench_shared import basic, http
 
 from .common import (
+    JSON,
     StrictBoolean,
     StrictFloat,
     StrictInteger,
     StrictString,
-    Uptime,
     fail,
     json_response,
     load,
@@ -77,7 +77,7 @@ def _body(schema: Schema) -> dict:
 
 def create_app() -> Flask:
     app = new_app(__name__)
-    uptime = Uptime()
+    uptime = http.Uptime()
 
     @route(app, "/", ["GET"])
     def hello() -> Response:
@@ -100,7 +100,7 @@ def create_app() -> Flask:
     @route(app, "/users", ["GET"])
     def users() -> Response:
         limit, offset = basic.page_params(query())
-        return json_response(basic.users_page(limit, offset))
+        return Response(basic.users_page_json(limit, offset), mimetype=JSON)
 
     @route(app, "/user/<user_id>/profile", ["GET"])
     def user_profile(user_id: str) -> Response:

@@ -8,7 +8,6 @@ reference's serde models: no `"5"` for an integer, no `1` for a boolean)."""
 from __future__ import annotations
 
 import numbers
-import time
 from decimal import Decimal
 from typing import Any, Callable, Mapping
 
@@ -65,8 +64,7 @@ def _unexpected(e: Exception) -> Response:
     """A fault of ours (file system, encoder) as the contract's JSON 500."""
     if isinstance(e, HTTPException):
         return _http_error(e)
-    what = "storage failure" if isinstance(e, OSError) else "internal error"
-    return error_response(ApiError(500, "internal_error", f"{what}: {e}"))
+    return error_response(errors.fault(e))
 
 
 def new_app(name: str) -> Flask:
@@ -102,14 +100,20 @@ def read_body(limit: int) -> bytes:
 
 def bodiless() -> bool:
     """Whether the request has no body at all (`http.is_bodiless`)."""
-    h = request.headers
-    return http.is_bodiless(h.get("Content-Type"), h.get("Content-Length"), h.get("Transfer-Encoding"))
+    return http.bodiless(request.headers.get)
 
 
 def read_json_bytes(limit: int) -> bytes:
     """The body of a JSON request: 415 unless declared JSON, 413 past `limit`."""
-    http.require_json(request.headers.get("Content-Type"))
-    return read_body(limit)
+    h = request.headers
+    return http.read_json(h.get("Content-Type"), http.chunks_of(request.stream.read),
+                          h.get("Content-Length"), limit)
+
+
+def client_address() -> str | None:
+    """The client's IP address as the server saw the connection (WSGI's
+    `REMOTE_ADDR`; None when unknown)."""
+    return request.remote_addr
 
 
 # ---------------------------------------------------------- marshmallow glue
@@ -179,8 +183,8 @@ def _walk(node: Any, path: str, out: list[FieldError], type_code: tuple) -> None
             _walk(node["value"], path, out, type_code)
             return
         for key, sub in node.items():
-            if isinstance(sub, dict) and set(sub) <= {"key", "value"} and sub and not isinstance(key, int) \
-                    and key != "_schema" and _is_map_entry(sub):
+            if (isinstance(sub, dict) and sub and set(sub) <= {"key", "value"}
+                    and not isinstance(key, int) and key != "_schema" and _is_map_entry(sub)):
                 inner = _join(path, key)
                 if "key" in sub:
                     _walk(sub["key"], inner, out, type_code)
@@ -248,16 +252,6 @@ class StrictString(fields.String):
         if not isinstance(value, str):
             raise self.make_error("invalid")
         return value
-
-
-class Uptime:
-    """Seconds since the app was built, for `/health`."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-
-    def seconds(self) -> int:
-        return int(time.monotonic() - self.started)
 
 
 def route(app: Flask, path: str, methods: list[str]) -> Callable:

@@ -1,7 +1,7 @@
 """The file_operations category in Flask: multipart uploads read from
 `request.stream` (never `request.files`, which buffers the form) and parsed
-as they arrive by bench_shared's `FormReader` (staged to disk with sha256 on
-the way, committed with fsync + rename before the 201), ranged downloads and
+as they arrive by bench_shared's receive loop and `FormReader` (staged to
+disk with sha256 on the way, committed with fsync + rename before the 201), ranged downloads and
 chunked streams sent by generators reading the file in blocks, listing,
 info, delete, stats, and processing through the gate. The form's text
 fields are validated by marshmallow schemas."""
@@ -13,32 +13,32 @@ from typing import Any
 
 from flask import Flask, Response, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected
 
-from bench_shared import errors, http
-from bench_shared.errors import ApiError
+from bench_shared import http
 from bench_shared.files import views
 from bench_shared.files.download import BlockReader, Plan, download_plan, stream_plan
-from bench_shared.files.form import FormSpec, Received
+from bench_shared.files.form import MAX_DESCRIPTION, FormSpec, Received, UploadFields, parse_flag
 from bench_shared.files.process import Operation
-from bench_shared.files.service import MAX_DESCRIPTION, FileService
+from bench_shared.files.service import FileService
 
 from .common import fail, flatten, json_response, new_app, query, route
 
 CATEGORY = r"^[a-z0-9_-]{1,32}\Z"
+#: What reading a body raises when the client went away or broke its framing
+#: (Werkzeug's short body, a socket error, gunicorn's bad chunked encoding).
+BROKEN_BODY = (ClientDisconnected, OSError, ParseException)
 
 
 class Flag(fields.Field):
     """`true`/`1` or `false`/`0`, surrounding spaces allowed."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
-        if isinstance(value, str):
-            text = value.strip()
-            if text in ("true", "1"):
-                return True
-            if text in ("false", "0"):
-                return False
-        raise fail("invalid_type", "must be true or false")
+        parsed = parse_flag(value)
+        if parsed is None:
+            raise fail("invalid_type", "must be true or false")
+        return parsed
 
 
 class _UploadFields(Schema):
@@ -65,59 +65,20 @@ SINGLE = SingleUploadFields()
 MULTIPLE = MultipleUploadFields()
 
 
-class _Uploads:
-    """Reading, validating and committing upload requests."""
-
-    def __init__(self, service: FileService) -> None:
-        self.service = service
-
-    def receive(self, spec: FormSpec) -> Received:
-        """The whole form, staged: every file part streamed to its staging
-        file as it arrives. On any failure the staged files go, the refusal
-        is counted and the rest of the body is drained before the error."""
-        stream = request.stream
-        reader = None
+def _receive(service: FileService, spec: FormSpec,
+             schema: Schema) -> tuple[Received, UploadFields]:
+    """The form read from `request.stream`, staged, and its text fields
+    loaded by `schema` (any refusal leaves nothing behind and is counted)."""
+    received = service.receive(
+        spec, request.headers.get("Content-Type"), request.headers.get("Content-Length"),
+        http.chunks_of(request.stream.read), disconnect=BROKEN_BODY)
+    def validate() -> tuple[list, dict | None]:
         try:
-            reader = self.service.form_reader(spec, request.headers.get("Content-Type"),
-                                              request.headers.get("Content-Length"))
-            while True:
-                chunk = stream.read(http.READ_SIZE)
-                if not chunk:
-                    break
-                reader.feed(chunk)
-                if reader.flush_due:
-                    reader.flush()
-            return reader.close()
-        except BaseException as e:
-            if reader is not None:
-                reader.discard()
-            self.service.rejected()
-            if isinstance(e, (ClientDisconnected, ConnectionError)):
-                raise errors.bad_request("body_read_error",
-                                         "the client stopped sending the body") from None
-            if isinstance(e, ApiError):
-                # The client reads the refusal instead of a reset connection.
-                budget = self.service.limits.max_request_bytes * http.DRAIN_FACTOR
-                http.drain(http.chunks_of(stream.read), budget)
-            raise
-
-    def fields(self, received: Received, schema: Schema) -> dict:
-        """The form's text fields loaded by `schema`; 422 naming every
-        failing field (a missing file part too)."""
-        failures = []
-        missing = received.missing_file()
-        if missing is not None:
-            failures.append(missing)
-        values: dict = {}
-        try:
-            values = schema.load(received.text)
+            return [], schema.load(received.text)
         except ValidationError as e:
-            failures.extend(flatten(e.messages))
-        if failures:
-            received.discard()
-            self.service.rejected()
-            raise errors.validation(failures)
-        return values
+            return flatten(e.messages), None
+
+    return received, service.fields(received, validate)
 
 
 def create_app(service: FileService | None = None) -> Flask:
@@ -137,9 +98,6 @@ def create_app(service: FileService | None = None) -> Flask:
                     svc = holder["service"] = FileService(reaper=True)
         return svc
 
-    def uploads() -> _Uploads:
-        return _Uploads(current())
-
     def send(plan: Plan, counter: str, sized: bool) -> Response:
         """A plan's bytes from a generator reading the file in blocks of
         whole chunks, one chunk per write (so `/stream` chunks have exactly
@@ -155,8 +113,6 @@ def create_app(service: FileService | None = None) -> Flask:
             return Response(iter(()), status=plan.status, headers=headers)
         reader = BlockReader.open(svc.store, plan)
         stats.bump(counter)
-
-
         return Response(reader.pieces(lambda n: stats.bump("bytes_out", n)),
                         status=plan.status, headers=headers,
                         direct_passthrough=True)
@@ -172,21 +128,17 @@ def create_app(service: FileService | None = None) -> Flask:
     @route(app, "/upload/single", ["POST"])
     def upload_single() -> Response:
         svc = current()
-        up = uploads()
-        received = up.receive(svc.single_form)
-        form = up.fields(received, SINGLE)
-        file = svc.commit(received, form["category"], form["description"])[0]
-        return json_response(svc.single_uploaded(file, form["auto_process"]), 201,
+        received, form = _receive(svc, svc.single_form, SINGLE)
+        file = svc.commit(received, form.category, form.description)[0]
+        return json_response(svc.single_uploaded(file, form.process), 201,
                              {"Location": f"/files/{file.id}/info"})
 
     @route(app, "/upload/multiple", ["POST"])
     def upload_multiple() -> Response:
         svc = current()
-        up = uploads()
-        received = up.receive(svc.multiple_form)
-        form = up.fields(received, MULTIPLE)
-        stored = svc.commit(received, form["category"], form["description"])
-        return json_response(svc.multiple_uploaded(stored, form["batch_process"]), 201)
+        received, form = _receive(svc, svc.multiple_form, MULTIPLE)
+        stored = svc.commit(received, form.category, form.description)
+        return json_response(svc.multiple_uploaded(stored, form.process), 201)
 
     @route(app, "/download/<file_id>", ["GET"])
     def download(file_id: str) -> Response:

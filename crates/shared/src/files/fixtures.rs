@@ -32,7 +32,7 @@ pub struct Fixture {
     pub content_type: &'static str,
     /// Category.
     pub category: &'static str,
-    /// Size in bytes (for PNGs, whatever the encoder produces: 0 here).
+    /// Size in bytes (for PNGs, what [`write_content`] makes: 0 here).
     pub size: u64,
     /// How its bytes are made.
     pub content: Content,
@@ -118,16 +118,64 @@ pub fn write_content(fixture: &Fixture, out: &mut impl Write) -> io::Result<()> 
             }
             Ok(())
         }
-        Content::Png { width, height } => {
-            let img = image::RgbImage::from_fn(width, height, |x, y| {
-                image::Rgb([(4 * x) as u8, (5 * y) as u8, (2 * (x + y)) as u8])
-            });
-            let mut bytes = Vec::new();
-            img.write_to(&mut io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-                .map_err(io::Error::other)?;
-            out.write_all(&bytes)
+        Content::Png { width, height } => out.write_all(&png(width, height)),
+    }
+}
+
+/// The PNG fixture's bytes, written alike in every language (no encoder's
+/// choices in them, so every server seeds the same bytes): 8-bit RGB, every
+/// row unfiltered, the image data in stored (uncompressed) deflate blocks
+/// of at most 65,535 bytes.
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(height as usize * (1 + 3 * width as usize));
+    for y in 0..height {
+        raw.push(0);
+        for x in 0..width {
+            raw.extend_from_slice(&[(4 * x) as u8, (5 * y) as u8, (2 * (x + y)) as u8]);
         }
     }
+    let mut stream = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = if raw.is_empty() {
+        vec![&[]]
+    } else {
+        raw.chunks(65_535).collect()
+    };
+    for (n, block) in blocks.iter().enumerate() {
+        let len = block.len() as u16;
+        stream.push(u8::from(n + 1 == blocks.len()));
+        stream.extend_from_slice(&len.to_le_bytes());
+        stream.extend_from_slice(&(!len).to_le_bytes());
+        stream.extend_from_slice(block);
+    }
+    stream.extend_from_slice(&adler32(&raw).to_be_bytes());
+    let mut header = Vec::with_capacity(13);
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    png_chunk(&mut out, b"IHDR", &header);
+    png_chunk(&mut out, b"IDAT", &stream);
+    png_chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut crc = flate2::Crc::new();
+    crc.update(kind);
+    crc.update(data);
+    out.extend_from_slice(&crc.sum().to_be_bytes());
+}
+
+fn adler32(data: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in data {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    (b << 16) | a
 }
 
 /// The fixture called `id`.
@@ -166,6 +214,12 @@ mod tests {
         let img = image::load_from_memory(&png).unwrap().to_rgb8();
         assert_eq!((img.width(), img.height()), (64, 48));
         assert_eq!(img.get_pixel(10, 20).0, [40, 100, 60]);
+        // The bytes bench_shared's fixtures.png_bytes writes too.
+        assert_eq!(png.len(), 9332);
+        assert_eq!(
+            crate::hex::hex(&<sha2::Sha256 as sha2::Digest>::digest(&png)),
+            "eba54f51b1880eb6dae2074afbd8e1cb198cbb9bd33d95fb7b7b03da9d41fdf0"
+        );
         assert_eq!(find("test-file-2").unwrap().size, 102_400);
         assert!(find("x").is_none());
     }

@@ -3,15 +3,19 @@
 //! HMAC-SHA256, and each user's recently viewed products.
 //!
 //! Hashing is deliberately slow: callers run [`Accounts::register`] and
-//! [`Accounts::login`] on blocking threads behind a gate of their own.
+//! [`Accounts::login`] on blocking threads behind a gate of their own. A
+//! [`PasswordHasher`] keeps a few argon2 arenas (19 MiB each at the default
+//! cost) between hashes instead of mapping and faulting in a new one per
+//! hash. Hashes are PHC strings (`$argon2id$v=19$m=…,t=…,p=…$salt$tag`,
+//! 16-byte salt, 32-byte tag), the same as argon2-cffi's for the same salt.
 
 use super::seed;
 use super::wire::serialize_time;
 use crate::sync::{lock, read, write};
 use crate::validation::patterns::{EMAIL, USERNAME};
 use crate::{FieldError, ValidationFailure};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2_rust::params::Memory;
+use argon2_rust::{Algorithm, Argon2, Hasher, Params, Version};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -44,6 +48,69 @@ impl HashCost {
         iterations: 1,
         parallelism: 1,
     };
+
+    /// A hasher of this cost (argon2id, version 0x13, 32-byte tags)
+    /// keeping at most `arenas` arenas between hashes; an error for
+    /// parameters argon2 refuses.
+    pub fn hasher(&self, arenas: usize) -> Result<PasswordHasher, String> {
+        let params = Params::builder()
+            .memory(Memory::kib(u64::from(self.memory_kib)))
+            .passes(self.iterations)
+            .lanes(self.parallelism)
+            .build()
+            .map_err(|e| format!("argon2 cost parameters: {e}"))?;
+        Ok(PasswordHasher {
+            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            idle: Mutex::default(),
+            keep: arenas.max(1),
+        })
+    }
+}
+
+/// argon2id hashing and checking of passwords, on arenas kept between
+/// hashes: a hash takes an idle arena (or makes one) and gives it back,
+/// and at most `keep` wait idle, so memory stays bounded by the hashes
+/// running at once, whichever threads run them.
+pub struct PasswordHasher {
+    argon2: Argon2,
+    idle: Mutex<Vec<Hasher>>,
+    keep: usize,
+}
+
+impl PasswordHasher {
+    fn with_arena<T>(&self, f: impl FnOnce(&mut Hasher) -> T) -> T {
+        let taken = lock(&self.idle).pop();
+        let mut hasher = taken.unwrap_or_else(|| self.argon2.hasher());
+        let out = f(&mut hasher);
+        let mut idle = lock(&self.idle);
+        if idle.len() < self.keep {
+            idle.push(hasher);
+        }
+        out
+    }
+
+    /// `password` hashed with a fresh random 16-byte salt, as a PHC string.
+    pub fn hash(&self, password: &str) -> Result<String, String> {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        self.hash_with_salt(password, &salt)
+    }
+
+    /// `password` hashed with `salt`, as a PHC string (what argon2-cffi's
+    /// `PasswordHasher.hash(password, salt=salt)` gives at the same cost).
+    pub fn hash_with_salt(&self, password: &str, salt: &[u8]) -> Result<String, String> {
+        self.with_arena(|h| h.hash_encoded(password.as_bytes(), salt))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Whether `password` is the one `stored` (a PHC string) was made
+    /// from, at the string's own cost.
+    pub fn verify(&self, stored: &str, password: &str) -> bool {
+        self.with_arena(|h| {
+            h.verify_encoded(stored, password.as_bytes(), Algorithm::Argon2id)
+                .is_ok()
+        })
+    }
 }
 
 impl Default for HashCost {
@@ -249,7 +316,7 @@ pub struct Token {
 /// Users, password hashing and tokens.
 pub struct Accounts {
     users: RwLock<Users>,
-    hasher: Argon2<'static>,
+    hasher: PasswordHasher,
     cost: HashCost,
     key: [u8; 32],
     ttl: Duration,
@@ -271,13 +338,12 @@ impl Accounts {
     /// passwords with `cost` on all cores. Fails on cost parameters argon2
     /// refuses.
     pub fn seeded(cost: HashCost, ttl: Duration, max_users: usize) -> Result<Self, String> {
-        let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
-            .map_err(|e| format!("argon2 cost parameters: {e}"))?;
-        let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // As many arenas as hashes run at once by default (one per core).
+        let hasher = cost.hasher(threads)?;
         let mut key = [0u8; 32];
         rand::rng().fill_bytes(&mut key);
         let seeds: Vec<_> = (1..=seed::USERS).map(seed::user).collect();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let chunk = seeds.len().div_ceil(threads).max(1);
         let hashes: Vec<String> = std::thread::scope(|s| {
             let workers: Vec<_> = seeds
@@ -286,7 +352,7 @@ impl Accounts {
                     let hasher = &hasher;
                     s.spawn(move || {
                         part.iter()
-                            .map(|u| hash(hasher, &u.password))
+                            .map(|u| hasher.hash(&u.password))
                             .collect::<Result<Vec<_>, _>>()
                     })
                 })
@@ -300,7 +366,7 @@ impl Accounts {
                 .collect::<Result<Vec<Vec<_>>, String>>()
                 .map(|v| v.into_iter().flatten().collect())
         })?;
-        let decoy = hash(&hasher, "decoy password")?;
+        let decoy = hasher.hash("decoy password")?;
         let mut users = Users::default();
         for (u, password_hash) in seeds.into_iter().zip(hashes) {
             users.insert(User {
@@ -345,8 +411,10 @@ impl Accounts {
     pub fn register(&self, r: Registration) -> Result<Arc<User>, AccountError> {
         r.validate().map_err(AccountError::Invalid)?;
         read(&self.users).admit(&r, self.max_users)?;
-        let password_hash =
-            hash(&self.hasher, &r.password).map_err(|_| AccountError::BadCredentials)?;
+        let password_hash = self
+            .hasher
+            .hash(&r.password)
+            .map_err(|_| AccountError::BadCredentials)?;
         let mut users = write(&self.users);
         // Checked again: another registration may have won meanwhile.
         users.admit(&r, self.max_users)?;
@@ -366,13 +434,7 @@ impl Accounts {
     pub fn login(&self, l: &Login) -> Result<(Arc<User>, Token), AccountError> {
         let user = read(&self.users).find_login(&l.username).cloned();
         let stored = user.as_ref().map_or(&self.decoy, |u| &u.password_hash);
-        let ok = PasswordHash::new(stored)
-            .map(|h| {
-                self.hasher
-                    .verify_password(l.password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false);
+        let ok = self.hasher.verify(stored, &l.password);
         match user {
             Some(u) if ok => {
                 let token = self.issue(u.id);
@@ -423,16 +485,6 @@ impl Accounts {
     }
 }
 
-fn hash(hasher: &Argon2<'_>, password: &str) -> Result<String, String> {
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-    hasher
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
-}
-
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
     if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
@@ -441,4 +493,50 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The PHC string argon2-cffi (the Python peers' hasher) gives for
+    /// this password and salt at this cost:
+    /// `PasswordHasher(time_cost=1, memory_cost=64, parallelism=1,
+    /// hash_len=32, type=Type.ID).hash("Passw0rd-1", salt=bytes.fromhex(…))`.
+    #[test]
+    fn hashes_are_argon2_cffis() {
+        let hasher = HashCost::CHEAPEST.hasher(1).unwrap();
+        let salt: Vec<u8> = (0..16u8).map(|i| i * 0x11).collect();
+        let want = "$argon2id$v=19$m=64,t=1,p=1$ABEiM0RVZneImaq7zN3u/w$kNRtgsAYGFopc/HYGaO6suiPFTLQCrl/hyn2uMdjPGc";
+        assert_eq!(hasher.hash_with_salt("Passw0rd-1", &salt).unwrap(), want);
+        assert!(hasher.verify(want, "Passw0rd-1"));
+        assert!(!hasher.verify(want, "Passw0rd-2"));
+        assert!(!hasher.verify("$argon2id$v=19$garbage", "Passw0rd-1"));
+        // A stored hash of another cost is checked at its own cost.
+        let other = HashCost {
+            memory_kib: 128,
+            ..HashCost::CHEAPEST
+        }
+        .hasher(1)
+        .unwrap();
+        assert!(hasher.verify(&other.hash("x").unwrap(), "x"));
+    }
+
+    /// However many threads hash, at most `keep` arenas stay idle.
+    #[test]
+    fn idle_arenas_are_bounded() {
+        let hasher = HashCost::CHEAPEST.hasher(2).unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..5 {
+                        hasher.hash("password").unwrap();
+                    }
+                });
+            }
+        });
+        let idle = lock(&hasher.idle).len();
+        assert!((1..=2).contains(&idle), "{idle}");
+    }
 }

@@ -11,7 +11,7 @@ use crate::{FieldError, ValidationFailure};
 use chrono::{DateTime, Utc};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -80,7 +80,26 @@ pub enum CommentError {
 struct Post {
     seed: PostSeed,
     views: AtomicU64,
-    comments: RwLock<Vec<Arc<Comment>>>,
+    thread: RwLock<Thread>,
+}
+
+/// A post's comments, oldest first, with their ids: a reply's parent is
+/// found in O(1), however long the thread.
+struct Thread {
+    comments: Vec<Arc<Comment>>,
+    ids: HashSet<u64>,
+}
+
+impl Thread {
+    fn new(comments: Vec<Arc<Comment>>) -> Self {
+        let ids = comments.iter().map(|c| c.id).collect();
+        Self { comments, ids }
+    }
+
+    fn push(&mut self, comment: Arc<Comment>) {
+        self.ids.insert(comment.id);
+        self.comments.push(comment);
+    }
 }
 
 /// A post listing request, already validated.
@@ -169,7 +188,7 @@ impl Blog {
                     .collect();
                 Post {
                     views: AtomicU64::new(seed.views),
-                    comments: RwLock::new(comments),
+                    thread: RwLock::new(Thread::new(comments)),
                     seed,
                 }
             })
@@ -235,13 +254,14 @@ impl Blog {
 
     fn view(&self, i: usize, full: bool) -> PostView<'_> {
         let post = &self.posts[i];
-        let comments = read(&post.comments);
+        let thread = read(&post.thread);
         PostView {
             post: &post.seed,
             views: post.views.load(Ordering::Relaxed),
-            comment_count: comments.len(),
+            comment_count: thread.comments.len(),
             comments: full.then(|| {
-                comments
+                thread
+                    .comments
                     .iter()
                     .rev()
                     .take(COMMENTS_SHOWN)
@@ -278,13 +298,10 @@ impl Blog {
                 "must be 1 to 1000 characters, not blank",
             ));
         }
-        let mut comments = write(&post.comments);
+        let mut thread = write(&post.thread);
         let parent = match r.parent_id {
             None => None,
-            Some(p) => match u64::try_from(p)
-                .ok()
-                .filter(|p| comments.iter().any(|c| c.id == *p))
-            {
+            Some(p) => match u64::try_from(p).ok().filter(|p| thread.ids.contains(p)) {
                 Some(p) => Some(p),
                 None => {
                     errors.push(FieldError::new(
@@ -315,7 +332,7 @@ impl Blog {
             is_approved: false,
             created_at: Utc::now(),
         });
-        comments.push(comment.clone());
+        thread.push(comment.clone());
         Ok(comment)
     }
 
@@ -355,5 +372,73 @@ impl Serialize for PostView<'_> {
             map.serialize_entry("comments", comments)?;
         }
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn published(blog: &Blog) -> Vec<u32> {
+        (1..=seed::POSTS)
+            .filter(|&id| blog.post(id).is_some_and(|p| p.seed.status == "published"))
+            .collect()
+    }
+
+    /// A reply's parent is looked up among its own post's comments (seeded
+    /// and new), never another post's: each answer equals a brute-force
+    /// scan of the comments the post was given, over a random sequence.
+    #[test]
+    fn a_parent_is_a_comment_of_the_same_post() {
+        let blog = Blog::seeded(100_000, 32 << 20);
+        let posts = published(&blog)[..3].to_vec();
+        let mut given: HashMap<u32, Vec<u64>> = posts
+            .iter()
+            .map(|&p| {
+                let thread = read(&blog.post(p).unwrap().thread);
+                (p, thread.comments.iter().map(|c| c.id).collect())
+            })
+            .collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+        for _ in 0..600 {
+            let post = posts[rng.random_range(0..posts.len())];
+            let other = posts[rng.random_range(0..posts.len())];
+            let pick = |ids: &Vec<u64>, rng: &mut rand::rngs::StdRng| {
+                (!ids.is_empty()).then(|| ids[rng.random_range(0..ids.len())] as i64)
+            };
+            let parent = match rng.random_range(0..5) {
+                0 => None,
+                1 => pick(&given[&post], &mut rng),
+                2 => pick(&given[&other], &mut rng),
+                3 => Some(rng.random_range(-3..3)),
+                _ => Some(i64::MAX),
+            };
+            let expected = parent.is_none_or(|p| given[&post].iter().any(|&c| c as i64 == p));
+            let request = CommentRequest {
+                content: "a reply".into(),
+                parent_id: parent,
+            };
+            match blog.comment(post, 7, request) {
+                Ok(c) => {
+                    assert!(expected, "{parent:?} accepted on post {post}");
+                    assert_eq!(c.parent_id, parent.map(|p| p as u64));
+                    given.get_mut(&post).unwrap().push(c.id);
+                }
+                Err(CommentError::Invalid(f)) => {
+                    assert!(!expected, "{parent:?} refused on post {post}");
+                    assert_eq!(f.errors[0].field, "parent_id");
+                    assert_eq!(f.errors[0].code, "unknown_comment");
+                }
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        for (post, ids) in &given {
+            let thread = read(&blog.post(*post).unwrap().thread);
+            let held: Vec<u64> = thread.comments.iter().map(|c| c.id).collect();
+            assert_eq!(&held, ids);
+            assert_eq!(thread.ids, ids.iter().copied().collect::<HashSet<u64>>());
+        }
     }
 }

@@ -20,7 +20,7 @@ pub use model::{BatchRef, Priority, Status, Task, TaskSpec, TaskType};
 pub use queue::{Cancel, Event, Executor, Observer, Queue, QueueError, QueueOptions, TaskInput};
 pub use request::{BatchRequest, BatchSpec, TaskRequest};
 pub use service::Service;
-pub use stats::QueueStats;
+pub use stats::{Percentiles, QueueStats, Window};
 pub use work::Workbench;
 
 #[cfg(test)]

@@ -54,18 +54,45 @@ impl Default for QueueOptions {
     }
 }
 
-/// A task's cancellation flag, for executors to check while they work.
+/// A task's cancellation flag, for executors to check while they work:
+/// set when a client cancels the task, or when the attempt's time is up
+/// (its future is dropped then, but blocking work it started runs on until
+/// it looks at the flag).
 #[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+pub struct Cancel {
+    /// Asked by a client, for the task's current life (a manual retry
+    /// starts a new one).
+    asked: Arc<AtomicBool>,
+    /// The attempt's time is up.
+    expired: Arc<AtomicBool>,
+}
 
 impl Cancel {
     /// Whether the task should stop.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(AtomicOrdering::Relaxed)
+        self.asked.load(AtomicOrdering::Relaxed) || self.expired.load(AtomicOrdering::Relaxed)
     }
 
     fn cancel(&self) {
-        self.0.store(true, AtomicOrdering::Relaxed);
+        self.asked.store(true, AtomicOrdering::Relaxed);
+    }
+
+    /// Whether a client cancelled the task (a timeout is not a cancel).
+    fn asked(&self) -> bool {
+        self.asked.load(AtomicOrdering::Relaxed)
+    }
+
+    /// The flag of one attempt: cancelled with its task, expired on its
+    /// own, so a timed-out attempt leaves the next one's flag clear.
+    fn for_attempt(&self) -> Self {
+        Self {
+            asked: self.asked.clone(),
+            expired: Arc::default(),
+        }
+    }
+
+    fn expire(&self) {
+        self.expired.store(true, AtomicOrdering::Relaxed);
     }
 }
 
@@ -838,7 +865,7 @@ impl Queue {
                 payload: e.task.payload.clone(),
                 attempt: e.task.attempts - 1,
             },
-            cancel: e.cancel.clone(),
+            cancel: e.cancel.for_attempt(),
             timeout: e.timeout,
             batch: e.batch.as_ref().map(|b| b.id.clone()),
         };
@@ -887,7 +914,12 @@ impl Queue {
         let work = self.executor.execute(job.input, job.cancel.clone());
         let outcome = match tokio::time::timeout(job.timeout, work).await {
             Ok(outcome) => outcome,
-            Err(_) => Err(format!("timed out after {} s", job.timeout.as_secs_f64())),
+            Err(_) => {
+                // The future is dropped; blocking work it started stops at
+                // its next look at the flag instead of running on.
+                job.cancel.expire();
+                Err(format!("timed out after {} s", job.timeout.as_secs_f64()))
+            }
         };
         let now = Instant::now();
         let mut inner = self.lock();
@@ -900,7 +932,7 @@ impl Queue {
             .get(&job.id)
             .map_or((0, 0), |e| (e.task.retry_count, e.task.max_retries));
         match outcome {
-            _ if job.cancel.is_cancelled() => self.finish(
+            _ if job.cancel.asked() => self.finish(
                 &mut inner,
                 &job.id,
                 Status::Cancelled,
@@ -1023,6 +1055,92 @@ impl Queue {
                 return running;
             }
             let _ = tokio::time::timeout_at(deadline, idle).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Blocking work that runs until its flag is set (20 s at most), and
+    /// counts the attempts that saw it; later attempts complete at once,
+    /// saying whether their flag was clear.
+    fn stubborn(stopped: Arc<AtomicUsize>) -> impl Executor {
+        move |input: TaskInput, cancel: Cancel| -> Work {
+            let stopped = stopped.clone();
+            Box::pin(async move {
+                if input.attempt > 0 {
+                    return Ok(json!({ "clear": !cancel.is_cancelled() }));
+                }
+                tokio::task::spawn_blocking(move || {
+                    let t0 = std::time::Instant::now();
+                    while !cancel.is_cancelled() {
+                        if t0.elapsed() > Duration::from_secs(20) {
+                            return Err("never told to stop".to_owned());
+                        }
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    stopped.fetch_add(1, AtomicOrdering::SeqCst);
+                    Err("stopped".to_owned())
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+            })
+        }
+    }
+
+    fn stubborn_spec(max_retries: u32) -> TaskSpec {
+        TaskSpec {
+            task_type: TaskType::Computation,
+            priority: Priority::Normal,
+            payload: json!({}),
+            delay_seconds: 0,
+            max_retries,
+            timeout_seconds: 1,
+        }
+    }
+
+    async fn finished(q: &Queue, id: &str) -> Task {
+        loop {
+            let t = q.get(id).unwrap();
+            if t.status.is_finished() {
+                return t;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// A timed-out attempt's blocking work is told to stop, as a cancel
+    /// would, but the task ends as a timeout (failed, or retried with a
+    /// clear flag), never as cancelled.
+    #[tokio::test]
+    async fn a_timed_out_attempt_is_told_to_stop() {
+        let stopped = Arc::new(AtomicUsize::new(0));
+        let opts = QueueOptions {
+            workers: 2,
+            backoff_base: Duration::from_millis(10),
+            ..QueueOptions::default()
+        };
+        let q = Queue::start(opts, stubborn(stopped.clone()));
+        let failing = q.submit(stubborn_spec(0)).unwrap();
+        let retried = q.submit(stubborn_spec(1)).unwrap();
+        let failed = finished(&q, &failing.id).await;
+        assert_eq!(failed.status, Status::Failed);
+        assert_eq!(failed.error.as_deref(), Some("timed out after 1 s"));
+        assert!(!failed.cancel_requested);
+        let done = finished(&q, &retried.id).await;
+        assert_eq!((done.status, done.retry_count), (Status::Completed, 1));
+        assert_eq!(done.result, Some(json!({ "clear": true })));
+        let t0 = std::time::Instant::now();
+        while stopped.load(AtomicOrdering::SeqCst) < 2 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "timed-out work still runs"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 }

@@ -43,7 +43,7 @@ fn midpoint(b: usize) -> f64 {
 /// and a histogram of the same, updated as they come and go, so reading
 /// the percentiles walks the buckets instead of sorting.
 #[derive(Debug)]
-pub(crate) struct Window {
+pub struct Window {
     recent: VecDeque<u64>,
     counts: Box<[u32]>,
 }
@@ -58,7 +58,9 @@ impl Default for Window {
 }
 
 impl Window {
-    pub(crate) fn push(&mut self, d: Duration) {
+    /// Adds a duration (whole microseconds), dropping the oldest beyond
+    /// 1024.
+    pub fn push(&mut self, d: Duration) {
         if self.recent.len() == WINDOW {
             if let Some(old) = self.recent.pop_front() {
                 self.counts[bucket(old)] -= 1;
@@ -71,7 +73,7 @@ impl Window {
 
     /// The value at each quantile (nearest rank, as a sorted window would
     /// give it, to within its bucket).
-    pub(crate) fn percentiles(&self) -> Percentiles {
+    pub fn percentiles(&self) -> Percentiles {
         let n = self.recent.len();
         if n == 0 {
             return Percentiles::default();

@@ -1,6 +1,8 @@
 //! What the six task types do: real, bounded work on a blocking thread (a
-//! network request is async, with one shared HTTP client), with results a
-//! caller can check. Two payload knobs work for every type:
+//! network request is async, with one shared HTTP client; the bytes an
+//! I/O task writes are a constant pattern, kept once and grown to the
+//! largest size asked), with results a caller can check. Two payload knobs
+//! work for every type:
 //! `fail_times: n` fails the first n attempts (to exercise retries) and
 //! `hold_ms` keeps the task busy that long first, checking for
 //! cancellation (to exercise timeouts and cancel).
@@ -9,11 +11,12 @@ use super::model::TaskType;
 use super::queue::{Cancel, Executor, Queue, TaskInput, Work};
 use super::request::{parse_target, Target};
 use crate::mix::splitmix64;
+use crate::sync::{read, write};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
 /// Largest answer a network task reads.
@@ -23,6 +26,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a network task's whole exchange may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Most pattern bytes kept: the largest `file_size` a task may ask for.
+const PATTERN_CAP: usize = 10 * 1024 * 1024;
+
 /// Where tasks do their work, and what they may reach.
 pub struct Workbench {
     dir: PathBuf,
@@ -31,6 +37,46 @@ pub struct Workbench {
     /// Network tasks' client: no redirects followed, no proxy, `localhost`
     /// pinned to loopback, bounded times.
     http: reqwest::Client,
+    pattern: Pattern,
+}
+
+/// The bytes every `io_operation` writes: byte i is `splitmix64(i) & 0xff`.
+/// The pattern is a constant, so the longest prefix any task has needed is
+/// kept (up to a cap: [`PATTERN_CAP`]) and shared: a task's work is
+/// writing, syncing, reading back, comparing and hashing it, not deriving
+/// its input again byte by byte. Nobody waits for another task's
+/// generation: a task missing bytes makes them itself.
+struct Pattern {
+    kept: RwLock<Arc<[u8]>>,
+    cap: usize,
+}
+
+impl Pattern {
+    fn new(cap: usize) -> Self {
+        Self {
+            kept: RwLock::new(Arc::from(Vec::new())),
+            cap,
+        }
+    }
+
+    /// At least the first `size` bytes.
+    fn prefix(&self, size: usize) -> Arc<[u8]> {
+        let kept = read(&self.kept).clone();
+        if kept.len() >= size {
+            return kept;
+        }
+        let mut grown = Vec::with_capacity(size);
+        grown.extend_from_slice(&kept);
+        grown.extend((kept.len() as u64..size as u64).map(|i| (splitmix64(i) & 0xff) as u8));
+        let grown: Arc<[u8]> = grown.into();
+        if size <= self.cap {
+            let mut kept = write(&self.kept);
+            if kept.len() < grown.len() {
+                *kept = grown.clone();
+            }
+        }
+        grown
+    }
 }
 
 /// The deterministic result of `computation` for `iterations`: a SplitMix64
@@ -76,6 +122,7 @@ impl Workbench {
             own_addr: OnceLock::new(),
             queue: OnceLock::new(),
             http,
+            pattern: Pattern::new(PATTERN_CAP),
         }))
     }
 
@@ -132,7 +179,10 @@ impl Workbench {
                 let sum = computation_checksum(iterations, cancel).ok_or("cancelled")?;
                 Ok(json!({ "iterations": iterations, "checksum": format!("{sum:016x}") }))
             }
-            TaskType::IoOperation => self.io(&input.id, input.attempt, n("file_size", 1024)),
+            TaskType::IoOperation => {
+                let size = usize::try_from(n("file_size", 1024)).map_err(|e| e.to_string())?;
+                self.io(&input.id, input.attempt, size)
+            }
             TaskType::NetworkRequest => Err("network tasks are not blocking work".into()),
             TaskType::DataProcessing => Ok(aggregate(n("records", 1000))),
             TaskType::EmailSending => self.email(&input.id, p),
@@ -142,12 +192,15 @@ impl Workbench {
         }
     }
 
-    fn io(&self, id: &str, attempt: u32, size: u64) -> Result<Value, String> {
+    /// Writes `size` pattern bytes, syncs, reads them back, deletes the
+    /// file, compares and hashes.
+    fn io(&self, id: &str, attempt: u32, size: usize) -> Result<Value, String> {
         let path = self.dir.join("io").join(format!("{id}-{attempt}.bin"));
-        let data: Vec<u8> = (0..size).map(|i| (splitmix64(i) & 0xff) as u8).collect();
+        let pattern = self.pattern.prefix(size);
+        let data = &pattern[..size];
         let outcome = (|| -> std::io::Result<Vec<u8>> {
             let mut f = std::fs::File::create(&path)?;
-            f.write_all(&data)?;
+            f.write_all(data)?;
             f.sync_all()?;
             let mut back = Vec::with_capacity(data.len());
             std::fs::File::open(&path)?.read_to_end(&mut back)?;
@@ -297,4 +350,46 @@ pub fn aggregate(records: u64) -> Value {
         "total": per.iter().map(|c| c.1).sum::<u64>(),
         "categories": categories,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn formula(n: usize) -> Vec<u8> {
+        (0..n as u64)
+            .map(|i| (splitmix64(i) & 0xff) as u8)
+            .collect()
+    }
+
+    /// The kept pattern is the formula's bytes, grown to the largest size
+    /// asked within the cap; beyond it a task gets its bytes unkept.
+    #[test]
+    fn the_pattern_grows_to_the_largest_size_asked_within_its_cap() {
+        let p = Pattern::new(1000);
+        assert_eq!(&p.prefix(100)[..], &formula(100)[..]);
+        assert_eq!(p.prefix(40).len(), 100, "a shorter prefix is the kept one");
+        assert_eq!(&p.prefix(1000)[..], &formula(1000)[..]);
+        let beyond = p.prefix(1500);
+        assert_eq!(&beyond[..], &formula(1500)[..]);
+        assert_eq!(read(&p.kept).len(), 1000, "nothing beyond the cap is kept");
+        assert_eq!(p.prefix(0).len(), 1000);
+    }
+
+    #[tokio::test]
+    async fn io_tasks_write_the_pattern_and_read_it_back() {
+        use sha2::Digest;
+        let dir = tempfile::tempdir().unwrap();
+        let bench = Workbench::new(dir.path()).unwrap();
+        for size in [70_000, 3, 70_001] {
+            let done = bench.io("t", 0, size).unwrap();
+            let want = crate::hex::hex(&sha2::Sha256::digest(formula(size)));
+            assert_eq!(
+                done,
+                json!({ "bytes": size, "sha256": want, "verified": true })
+            );
+        }
+        assert_eq!(read(&bench.pattern.kept).len(), 70_001);
+        assert_eq!(std::fs::read_dir(dir.path().join("io")).unwrap().count(), 0);
+    }
 }

@@ -13,11 +13,17 @@ loop. Modules:
 - `fixtures`: the seeded files' content rules
 - `range`: single byte ranges of the `Range` header
 - `stats`: the counters of `/stats`
+- `quota`: staging reservations and pins (`Reserved`, `Pinned`)
 - `upload`: a staging file hashed while written (`Upload` → `Staged`)
-- `store`: directory layout, index, commit protocol, quota, delete
+- `index`: files by id, by age and by category and age, derivations, pins
+- `commit`: the commit protocol (synced metadata, renames, batch intents)
+- `store`: directory layout, opening, listing, quota and eviction, delete
 - `process`: `Operation.parse`, analyze, gzip, image resize/convert
+- `framing`: the bounds of part header blocks and of the preamble
 - `form`: the streaming multipart reader that feeds uploads
+- `receive`: one upload request's receive loop, for any framework
 - `jobs`: the processing gate and the records of automatic analyses
+- `download`: what downloads and streams send, read from disk in blocks
 - `views`: the JSON shapes of the category's answers
 - `service`: the whole category (storage directory, store, jobs, limits)
 """

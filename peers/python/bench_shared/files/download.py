@@ -1,8 +1,10 @@
-"""What `GET /download/{id}` and `GET /stream/{id}` send: the status, the
-byte span and the headers (ranges, `ETag`, disposition), and a reader that
-takes the content from disk in blocks of whole chunks with positional
-reads, for the framework to send chunk by chunk (reads are blocking: run
-`BlockReader.open` and `next_block` on a thread)."""
+"""What `GET /download/{id}` and `GET /stream/{id}` send, the twin of the
+reference's `files/transfer.rs`: the status, the byte span and the headers
+(ranges, `ETag`, disposition), and a reader that takes the content from
+disk in blocks of whole chunks with positional reads, for the framework to
+send chunk by chunk (reads are blocking: run `BlockReader.open` and
+`next_block` on a thread). Downloads go in chunks of `DOWNLOAD_CHUNK`, one
+per block; `/stream` in chunks of exactly the asked size."""
 
 from __future__ import annotations
 
@@ -84,7 +86,9 @@ def stream_plan(meta: FileMeta, query: Mapping[str, str]) -> Plan:
 
 class BlockReader:
     """`length` bytes of a stored file from `start`, read in blocks of whole
-    chunks of about `READ_BLOCK` bytes. Stored files never change in place
+    chunks of about `READ_BLOCK` bytes with positional reads, and cut into
+    chunks without copying where the framework takes slices (the
+    reference's `transfer::read_chunks`). Stored files never change in place
     (a replacement is a new inode), so the metadata's length holds for the
     open file; a shorter file is an error, not a short body."""
 
@@ -95,7 +99,7 @@ class BlockReader:
         self.chunk = max(chunk, 1)
         self._block = max(READ_BLOCK, self.chunk) // self.chunk * self.chunk
         #: The first block, read by `open`.
-        self.first = bytearray()
+        self.first = b""
 
     @classmethod
     def open(cls, store: Store, plan: Plan) -> "BlockReader":
@@ -118,47 +122,69 @@ class BlockReader:
         """Whether every block has been read."""
         return self._left == 0
 
-    def next_block(self) -> bytearray:
+    def next_block(self) -> bytes:
         """The next block (blocking); empty at the end."""
         want = min(self._left, self._block)
-        buf = bytearray(want)
-        view = memoryview(buf)
-        filled = 0
-        while filled < want:
-            n = os.preadv(self._fd, [view[filled:]], self._pos + filled)
-            if n == 0:
-                raise OSError(f"file ended {want - filled} bytes early")
-            filled += n
+        block = os.pread(self._fd, want, self._pos)
+        if len(block) < want:
+            # A short read (rare on a regular file): the rest, or an error.
+            parts = [block]
+            got = len(block)
+            while got < want:
+                more = os.pread(self._fd, want - got, self._pos + got)
+                if not more:
+                    raise OSError(f"file ended {want - got} bytes early")
+                parts.append(more)
+                got += len(more)
+            block = b"".join(parts)
         self._pos += want
         self._left -= want
-        return buf
+        return block
+
+    def chunks(self, block: bytes) -> Iterator[bytes | memoryview]:
+        """`block` cut into chunks of exactly the chunk size (the last of the
+        file may be shorter) without copying: the block itself when it is
+        one chunk (every download block), memoryview slices otherwise."""
+        if len(block) <= self.chunk:
+            if block:
+                yield block
+            return
+        view = memoryview(block)
+        for at in range(0, len(view), self.chunk):
+            yield view[at:at + self.chunk]
 
     def pieces(self, on_piece: Callable[[int], None]) -> Iterator[bytes]:
-        """Every chunk of the plan as bytes, the blocks after the first read
-        as the iteration goes (blocking: for synchronous servers, or a loop
-        thread that may block); `on_piece(n)` counts each. Closes the file at
-        the end, also when the client goes away."""
+        """Every chunk of the plan as `bytes`, for frameworks that send only
+        that (WSGI servers, Catzilla): the block itself when it is one chunk
+        (no copy), slices copied out of it otherwise. The blocks after the
+        first are read as the iteration goes (blocking: for synchronous
+        servers, or a loop thread that may block); `on_piece(n)` counts each.
+        Closes the file at the end, also when the client goes away."""
         try:
             block = self.first
+            chunk = self.chunk
             while True:
-                for piece in self.chunks(block):
-                    on_piece(len(piece))
-                    yield bytes(piece)
+                if len(block) <= chunk:
+                    if block:
+                        on_piece(len(block))
+                        yield block
+                else:
+                    for at in range(0, len(block), chunk):
+                        piece = block[at:at + chunk]
+                        on_piece(len(piece))
+                        yield piece
                 if self.done:
                     break
                 block = self.next_block()
         finally:
             self.close()
 
-    def chunks(self, block: bytearray) -> Iterator[memoryview]:
-        """`block` cut into chunks of exactly the chunk size (the last of the
-        file may be shorter), without copying."""
-        view = memoryview(block)
-        for at in range(0, len(view), self.chunk):
-            yield view[at:at + self.chunk]
-
     def close(self) -> None:
         """Closes the file."""
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+    #: A response that was never sent (a client gone before its body) never
+    #: runs the generator's `finally`: the file is closed when the reader goes.
+    __del__ = close

@@ -3,7 +3,8 @@ contract can name them and check their bytes."""
 
 from __future__ import annotations
 
-import io
+import struct
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -80,18 +81,30 @@ def _write_binary(size: int, out: BinaryIO) -> None:
         left -= n
 
 
-def png_bytes(width: int, height: int) -> bytes:
-    """The PNG fixture's bytes, encoded by Pillow."""
-    from PIL import Image
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(kind + data)))
 
-    pixels = bytearray()
+
+def png_bytes(width: int, height: int) -> bytes:
+    """The PNG fixture's bytes, written alike in every language (no encoder's
+    choices in them, so the seeded data is byte-identical to the
+    reference's): 8-bit RGB, every row unfiltered, the image data in stored
+    (uncompressed) deflate blocks of at most 65,535 bytes."""
+    raw = bytearray()
     for y in range(height):
+        raw.append(0)
         for x in range(width):
-            pixels += bytes(((4 * x) % 256, (5 * y) % 256, (2 * (x + y)) % 256))
-    img = Image.frombytes("RGB", (width, height), bytes(pixels))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
+            raw += bytes(((4 * x) % 256, (5 * y) % 256, (2 * (x + y)) % 256))
+    stream = bytearray(b"\x78\x01")
+    blocks = [raw[at:at + 65_535] for at in range(0, len(raw), 65_535)] or [b""]
+    for n, block in enumerate(blocks):
+        stream.append(1 if n == len(blocks) - 1 else 0)
+        stream += struct.pack("<HH", len(block), len(block) ^ 0xFFFF) + block
+    stream += struct.pack(">I", zlib.adler32(raw))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", bytes(stream)) + _png_chunk(b"IEND", b""))
 
 
 def write_content(fixture: Fixture, out: BinaryIO) -> None:

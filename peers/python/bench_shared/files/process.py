@@ -321,15 +321,36 @@ def resize_dimensions(width: int, height: int, nwidth: int, nheight: int) -> tup
     return max(round_half_away(width * ratio), 1), max(round_half_away(height * ratio), 1)
 
 
+#: PNG as the reference's image 0.25 `PngEncoder::new` writes it (the
+#: fastest compression): zlib level 1 is Pillow's nearest. Left: the
+#: reference's deflate is fdeflate's ultra-fast mode (its own Huffman-only
+#: and run-length scheme) where zlib level 1 searches for matches; both
+#: pick a filter per row (adaptive).
+PNG_OPTIONS = {"compress_level": 1}
+#: Lossless WebP as the reference's image-webp encoder writes it: one pass
+#: (subtract-green, a fixed predictor, Huffman codes, runs; no colour cache
+#: and no LZ77 search). libwebp's least effort (method 0, quality 0) is the
+#: nearest; it still tries its cheapest transforms and a short match search.
+WEBP_OPTIONS = {"lossless": True, "method": 0, "quality": 0}
+
+
+def _jpeg_options(quality: int) -> dict:
+    """Baseline JPEG at `quality` with 4:4:4 sampling, as the reference's
+    image 0.25 encoder does: the standard quantization tables scaled as
+    libjpeg scales them, the standard Huffman tables (no optimization).
+    Left: libjpeg-turbo's SIMD DCT against the image crate's own."""
+    return {"quality": quality, "subsampling": 0}
+
+
 def _encode(img, kind: str, quality: int, out: HashingWriter) -> None:
     if kind == "jpeg":
-        img.convert("RGB").save(out, format="JPEG", quality=quality)
+        img.convert("RGB").save(out, format="JPEG", **_jpeg_options(quality))
     elif kind == "webp":
-        img.convert("RGBA").save(out, format="WEBP", lossless=True)
+        img.convert("RGBA").save(out, format="WEBP", **WEBP_OPTIONS)
     else:
         if img.mode not in ("1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"):
             img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
-        img.save(out, format="PNG")
+        img.save(out, format="PNG", **PNG_OPTIONS)
 
 
 # -- running --------------------------------------------------------------
@@ -394,7 +415,16 @@ def _image_output(store: Store, source: FileMeta, op: Operation, img, kind: str,
 
 
 def _run(store: Store, id_: str, op: Operation) -> Processed:
-    source = store.require(id_)
+    """The source is pinned against eviction while the job runs; one deleted
+    before it is opened is not found."""
+    pin = store.pin(id_)
+    if pin is None:
+        raise errors.not_found(f"no file with id {id_!r}")
+    with pin as source:
+        return _run_on(store, source, op)
+
+
+def _run_on(store: Store, source: FileMeta, op: Operation) -> Processed:
     path = store.content_path(source)
     if op.name == "analyze":
         return Processed(analysis=analyze(path))

@@ -1,34 +1,36 @@
-"""The whole `file_operations` category behind any framework: a storage
-directory (a fresh temporary one, removed when the server stops), the
-store, the processing gate with its records, the flags' limits, and the
-non-HTTP half of every endpoint. A framework reads the request, validates
-the form's text fields with its own models, calls these methods (blocking
-ones on a thread) and writes the answer."""
+"""The whole `file_operations` category behind any framework, the twin of
+the reference's `files/service.rs`: a storage directory (a fresh temporary
+one, removed when the server stops), the store, the processing gate with
+its records, the flags' limits, and the non-HTTP half of every endpoint. A
+framework hands an upload's body to `receive` (or `receive_async`),
+validates the form's text fields with its own models and passes the
+outcome to `fields`, calls the other methods (blocking ones on a thread)
+and writes the answer."""
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import dataclasses
-import os
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, AsyncIterator, Callable, Iterable, Mapping
 
 from .. import errors, http
+from ..errors import FieldError
+from ..gate import cores
+from ..reaper import remove_when_gone
 from ..room import room
-from . import names, views
-from .form import FormReader, FormSpec, Received
+from . import names, receive, views
+from .form import FormReader, FormSpec, Received, UploadFields
 from .jobs import Processor
 from .meta import FileMeta
 from .store import MIB, Store, StoreOptions, not_found
 
 #: Largest `limit` of a listing.
 MAX_LIMIT = 100
-#: Longest description, in characters.
-MAX_DESCRIPTION = 1000
 
 
 @dataclass(slots=True)
@@ -41,23 +43,10 @@ class Limits:
     max_stored_bytes: int = 4 * 1024 * MIB
     max_stored_files: int = 100_000
     fsync: bool = True
-    #: Processing threads [default: number of cores].
-    process_workers: int = field(default_factory=lambda: os.cpu_count() or 2)
+    #: Processing threads [default: the CPUs this process may run on].
+    process_workers: int = field(default_factory=cores)
     #: Processing jobs allowed to wait; beyond it requests get 503.
     process_queue: int = 256
-
-
-# Waits for end of input (its parent is gone: every write end is closed),
-# then removes the directory.
-_REAPER = 'while read -r _; do :; done; rm -rf -- "$0"'
-
-
-def _start_reaper(path: str) -> subprocess.Popen:
-    """A tiny `sh` that removes `path` once this process has ended, however
-    it ended (its own session: a signal to our process group spares it)."""
-    return subprocess.Popen(["/bin/sh", "-c", _REAPER, path], stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
 
 
 class FileService:
@@ -76,7 +65,7 @@ class FileService:
         self.dir = tempfile.mkdtemp(prefix="file-operations-") if storage_dir is None \
             else storage_dir
         atexit.register(self.close)
-        self._reaper = _start_reaper(self.dir) if reaper and self._temporary else None
+        self._reaper = remove_when_gone(self.dir) if reaper and self._temporary else None
         try:
             self.store = Store(StoreOptions(
                 self.dir, fsync=self.limits.fsync, max_file_bytes=self.limits.max_file_bytes,
@@ -117,8 +106,48 @@ class FileService:
         """Counts a refused or broken upload request."""
         self.store.stats.bump("rejected_uploads")
 
+    def receive(self, spec: FormSpec, content_type: str | None, content_length: str | None,
+                chunks: Iterable[bytes],
+                disconnect: tuple[type[BaseException], ...]) -> Received:
+        """The whole form of a blocking request, staged (`receive.receive`):
+        on failure nothing is left, the refusal is counted, a refused body is
+        drained and a broken one (`disconnect` raised while reading it) is a
+        400 `body_read_error`."""
+        return receive.receive(self, spec, content_type, content_length, chunks, disconnect)
+
+    async def receive_async(self, spec: FormSpec, content_type: str | None,
+                            content_length: str | None, chunks: AsyncIterator[bytes],
+                            disconnect: tuple[type[BaseException], ...],
+                            run_blocking: receive.RunBlocking = asyncio.to_thread) -> Received:
+        """`receive` for an event loop: file writes run through
+        `run_blocking`."""
+        return await receive.receive_async(self, spec, content_type, content_length, chunks,
+                                           disconnect, run_blocking)
+
+    def fields(self, received: Received,
+               validate: Callable[[], tuple[list[FieldError], Mapping[str, Any] | None]]
+               ) -> UploadFields:
+        """The form's fields, its text validated by the framework's
+        `validate()` into `(failures, values)` (values keyed by field name):
+        422 naming every failing field, a missing file part first. Any
+        refusal, or anything `validate` raises, discards the staged files
+        and counts the refusal."""
+        try:
+            failures, values = validate()
+        except BaseException:
+            received.discard()
+            self.rejected()
+            raise
+        missing = received.missing_file()
+        if missing is not None or failures or values is None:
+            received.discard()
+            self.rejected()
+            raise errors.validation(([missing] if missing is not None else []) + failures)
+        return UploadFields(values["category"], values["description"],
+                            bool(values[received.spec.flag_field]))
+
     def commit(self, received: Received, category: str, description: str) -> list[FileMeta]:
-        """Syncs and commits a validated form's files (blocking)."""
+        """Writes, syncs and commits a validated form's files (blocking)."""
         return received.commit(self.store, category, description)
 
     def single_uploaded(self, file: FileMeta, process: bool) -> dict:

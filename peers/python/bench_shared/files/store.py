@@ -1,26 +1,32 @@
-"""The store: a directory with `files/<id>` (content), `meta/<id>.json`
-(metadata) and `tmp/` (staging), an in-memory index over them, and a
-storage quota that evicts the oldest non-fixture files.
+"""The store, the twin of the reference's `files/store.rs` and `quota.rs`: a
+directory with `files/<id>` (content), `meta/<id>.json` (metadata), `tmp/`
+(staging) and `batches/` (intents of batch commits), an in-memory index over
+them (`index.Index`), and a storage quota of stored plus staging bytes that
+evicts the oldest unprotected non-fixture files.
 
 A file becomes visible only once its content and metadata are on disk and
-renamed into place; at open the store keeps every file whose metadata and
-content agree, and removes staging leftovers and orphans."""
+renamed into place (see `commit`); at open the store rolls back interrupted
+batches, keeps every file whose metadata and content agree, and removes
+staging leftovers and orphans. Deletes and evictions sync the directories."""
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import itertools
 import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import islice
 
 from .. import errors
-from . import IO_BUFFER, fixtures, names
+from . import IO_BUFFER, commit, fixtures, names
+from .commit import sync_dir
+from .index import Index
 from .meta import FileMeta, NewFile
+from .quota import Pinned, Reserved
 from .stats import Stats
 from .upload import HashingWriter, Staged, Upload, remove_quietly
 
@@ -38,7 +44,8 @@ class StoreOptions:
     fsync: bool = True
     #: Largest accepted file.
     max_file_bytes: int = 128 * MIB
-    #: Quota of non-fixture bytes; the oldest are evicted past it.
+    #: Quota of non-fixture bytes (stored and being uploaded); the oldest
+    #: are evicted past it.
     max_stored_bytes: int = 4 * 1024 * MIB
     #: Quota of non-fixture files; the oldest are evicted past it.
     max_stored_files: int = 100_000
@@ -60,6 +67,12 @@ def not_found(id_: str) -> errors.ApiError:
     return errors.not_found(f"no file with id {id_!r}")
 
 
+def full(limit: int) -> errors.ApiError:
+    """507 when uploads in progress alone would pass the storage quota."""
+    return errors.ApiError(507, "insufficient_storage",
+                           f"uploads in progress fill the storage quota of {limit} bytes")
+
+
 def now_ms() -> int:
     """Milliseconds since the epoch."""
     return time.time_ns() // 1_000_000
@@ -72,97 +85,38 @@ def rfc3339(ms: int) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S") + f".{rest:03d}Z"
 
 
-def sync_dir(path: str) -> None:
-    """Syncs a directory so renames into it are durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@dataclass(slots=True)
-class _Index:
-    files: dict[str, FileMeta] = field(default_factory=dict)
-    #: `(created_ms, id)`, oldest first.
-    order: list[tuple[int, str]] = field(default_factory=list)
-    #: Source id to the ids derived from it.
-    derived: dict[str, set[str]] = field(default_factory=dict)
-    per_category: dict[str, int] = field(default_factory=dict)
-    #: Bytes and count of non-fixture files (the quota's measure).
-    quota_bytes: int = 0
-    quota_files: int = 0
-    total_bytes: int = 0
-
-    def insert(self, meta: FileMeta) -> FileMeta | None:
-        old = self.remove(meta.id)
-        bisect.insort(self.order, (meta.created_ms, meta.id))
-        if meta.derived_from is not None:
-            self.derived.setdefault(meta.derived_from, set()).add(meta.id)
-        if not meta.fixture:
-            self.quota_bytes += meta.size
-            self.quota_files += 1
-        self.total_bytes += meta.size
-        self.per_category[meta.category] = self.per_category.get(meta.category, 0) + 1
-        self.files[meta.id] = meta
-        return old
-
-    def remove(self, id_: str) -> FileMeta | None:
-        meta = self.files.pop(id_, None)
-        if meta is None:
-            return None
-        key = (meta.created_ms, meta.id)
-        at = bisect.bisect_left(self.order, key)
-        if at < len(self.order) and self.order[at] == key:
-            del self.order[at]
-        if meta.derived_from is not None:
-            siblings = self.derived.get(meta.derived_from)
-            if siblings is not None:
-                siblings.discard(id_)
-                if not siblings:
-                    del self.derived[meta.derived_from]
-        if not meta.fixture:
-            self.quota_bytes -= meta.size
-            self.quota_files -= 1
-        self.total_bytes -= meta.size
-        left = self.per_category.get(meta.category, 0) - 1
-        if left > 0:
-            self.per_category[meta.category] = left
-        else:
-            self.per_category.pop(meta.category, None)
-        return meta
-
-    def remove_tree(self, id_: str) -> list[FileMeta]:
-        """Removes `id_` and everything derived from it, children first."""
-        out: list[FileMeta] = []
-        for child in sorted(self.derived.get(id_, ())):
-            out.extend(self.remove_tree(child))
-        meta = self.remove(id_)
-        if meta is not None:
-            out.append(meta)
-        return out
-
-
 class Store:
     """The file store. Every method may block on the file system except
     `get`, `derived_of`, `list` and `snapshot` (index reads)."""
 
     def __init__(self, opts: StoreOptions) -> None:
         """Opens (or creates) the store in `opts.dir`: clears staging
-        leftovers, seeds missing fixtures, and loads every file whose
-        metadata and content agree (orphans of an interrupted commit go)."""
+        leftovers, rolls back interrupted batches, seeds missing fixtures,
+        and loads every file whose metadata and content agree (orphans of an
+        interrupted commit go)."""
         self.opts = opts
         self.stats = Stats()
-        self._index = _Index()
+        self._index = Index()
         self._lock = threading.Lock()
+        #: Bytes of uploads in progress, counted toward the quota; their lock
+        #: is held for arithmetic only, and reentrant: a reservation dropped
+        #: unreleased takes it from a finalizer, which may run on a thread
+        #: that holds it.
+        self._staged = 0
+        self._staged_lock = threading.RLock()
         self._staging = itertools.count()
+        #: Test hook: stop a commit after this many renames (closing a
+        #: batch's intent counts as one), as a crash would.
+        self._crash_after_renames: int | None = None
         self.files_dir = os.path.join(opts.dir, "files")
         self.meta_dir = os.path.join(opts.dir, "meta")
         self.tmp_dir = os.path.join(opts.dir, "tmp")
+        self.batches_dir = os.path.join(opts.dir, "batches")
         for d in (self.files_dir, self.meta_dir, self.tmp_dir):
             os.makedirs(d, exist_ok=True)
         for entry in os.scandir(self.tmp_dir):
             remove_quietly(entry.path)
+        commit.roll_back_batches(self)
         self._seed_fixtures()
         self._load_metadata()
 
@@ -173,12 +127,19 @@ class Store:
         names paths, so ids from clients never reach the file system."""
         return os.path.join(self.files_dir, meta.id)
 
-    def _meta_path(self, id_: str) -> str:
+    def meta_path(self, id_: str) -> str:
+        """Path of a stored file's metadata."""
         return os.path.join(self.meta_dir, f"{id_}.json")
 
     def temp_file(self, what: str) -> str:
         """A fresh staging path in `tmp/`."""
         return os.path.join(self.tmp_dir, f"{os.getpid()}-{next(self._staging)}.{what}")
+
+    def remove_pair(self, id_: str) -> None:
+        """Removes a file's metadata, then its content (so a crash between the
+        two leaves only orphan content, removed at the next open)."""
+        remove_quietly(self.meta_path(id_))
+        remove_quietly(os.path.join(self.files_dir, id_))
 
     # -- opening -----------------------------------------------------------
 
@@ -199,7 +160,7 @@ class Store:
         """Seeds every fixture whose content is missing or the wrong size; an
         intact fixture keeps its recorded metadata (no re-hash at restart)."""
         for f in fixtures.FIXTURES:
-            recorded = self._read_meta(self._meta_path(f.id))
+            recorded = self._read_meta(self.meta_path(f.id))
             if (recorded is None or not recorded.fixture or recorded.id != f.id
                     or self._content_size(f.id) != recorded.size):
                 recorded = self._seed(f)
@@ -224,7 +185,7 @@ class Store:
         temp = self.temp_file("meta")
         with open(temp, "wb") as m:
             m.write(meta.to_json())
-        os.rename(temp, self._meta_path(f.id))
+        os.rename(temp, self.meta_path(f.id))
         return meta
 
     def _load_metadata(self) -> None:
@@ -252,7 +213,7 @@ class Store:
         for entry in os.scandir(self.files_dir):
             if entry.name not in kept and fixtures.find(entry.name) is None:
                 remove_quietly(entry.path)
-                remove_quietly(self._meta_path(entry.name))
+                remove_quietly(self.meta_path(entry.name))
 
     # -- reading -----------------------------------------------------------
 
@@ -274,29 +235,21 @@ class Store:
         """Files derived from `id_`, by id."""
         with self._lock:
             index = self._index
-            return [index.files[d] for d in sorted(index.derived.get(id_, ()))
-                    if d in index.files]
+            return [index.files[d] for d in index.derived.get(id_, ()) if d in index.files]
 
     def list(self, category: str | None, limit: int, offset: int) -> tuple[int, list[FileMeta]]:
         """Newest first: the number of files in `category` (or all), and
-        `limit` of them after skipping `offset`."""
+        `limit` of them after skipping `offset`. A category's page walks its
+        own age order only; the offset is walked, as the reference's
+        `BTreeSet` does."""
         with self._lock:
             index = self._index
-            total = (index.per_category.get(category, 0) if category is not None
-                     else len(index.files))
-            page: list[FileMeta] = []
-            skipped = 0
-            for _, id_ in reversed(index.order):
-                meta = index.files[id_]
-                if category is not None and meta.category != category:
-                    continue
-                if skipped < offset:
-                    skipped += 1
-                    continue
-                if len(page) == limit:
-                    break
-                page.append(meta)
-            return total, page
+            keys = index.order if category is None else index.by_category.get(category)
+            if keys is None:
+                return 0, []
+            files = index.files
+            page = [files[id_] for _, _, id_ in islice(reversed(keys), offset, offset + limit)]
+            return len(keys), page
 
     def snapshot(self) -> dict[str, int]:
         """The counters with the current file count and size."""
@@ -307,104 +260,34 @@ class Store:
     # -- writing -----------------------------------------------------------
 
     def begin_upload(self) -> Upload:
-        """Starts an upload in the staging directory, limited to
-        `max_file_bytes`."""
-        return Upload(self.temp_file("part"), self.opts.max_file_bytes, self.opts.fsync)
+        """Starts an upload in the staging directory (its file is created by
+        its first write), limited to `max_file_bytes`; its bytes count toward
+        the quota as they are written."""
+        return Upload(self.temp_file("part"), self.opts.max_file_bytes, self.opts.fsync,
+                      Reserved(self))
 
     def commit_all(self, uploads: list[tuple[Staged, NewFile]]) -> list[FileMeta]:
         """Commits staged uploads with fresh ids: all become visible
-        together, or none does (a failure removes what was already moved, and
-        every staging file). The directories are synced once for the batch;
-        older files may be evicted to respect the quota."""
+        together, or none does, even across a crash (see `commit`); a failure
+        removes what was already moved, and every staging file. The
+        directories are synced once for the batch; older files may be
+        evicted to respect the quota."""
         created_ms = now_ms()
-        items = [
-            (staged.path, FileMeta(
+        reserved = Reserved(self)
+        items = []
+        for staged, new in uploads:
+            reserved.absorb(staged.reserved)
+            staged.reserved = None
+            items.append((staged.path, FileMeta(
                 id=names.new_id(), filename=names.sanitize_filename(new.filename),
                 content_type=names.normalize_content_type(new.content_type),
                 category=new.category, description=new.description, size=staged.size,
                 sha256=staged.sha256, created_at=rfc3339(created_ms), created_ms=created_ms,
-            ))
-            for staged, new in uploads
-        ]
-        stored = self._place(items)
+            )))
+        stored = commit.place(self, items, reserved)
         self.stats.bump("uploads", len(stored))
         self.stats.bump("upload_bytes", sum(m.size for m in stored))
         return stored
-
-    def _place(self, items: list[tuple[str, FileMeta]]) -> list[FileMeta]:
-        """Moves content into place and writes its metadata, for each item;
-        syncs the directories; then indexes them all at once."""
-        moved: list[FileMeta] = []
-        try:
-            for content, meta in items:
-                self._move_into_place(content, meta)
-                moved.append(meta)
-            if self.opts.fsync:
-                sync_dir(self.files_dir)
-                sync_dir(self.meta_dir)
-            with self._lock:
-                # A source deleted while its output was being made takes the
-                # output with it.
-                for m in moved:
-                    if m.derived_from is not None and m.derived_from not in self._index.files:
-                        raise not_found(m.derived_from)
-                for m in moved:
-                    self._index.insert(m)
-                evicted = self._over_quota(moved)
-        except BaseException:
-            self._remove_from_disk(moved)
-            for content, _ in items[len(moved):]:
-                remove_quietly(content)
-            raise
-        self.stats.bump("evicted", len(evicted))
-        self._remove_from_disk(evicted)
-        return moved
-
-    def _move_into_place(self, content: str, meta: FileMeta) -> None:
-        """Writes `meta` (synced) and renames it and `content` into place."""
-        target = os.path.join(self.files_dir, meta.id)
-        meta_temp = self.temp_file("meta")
-        try:
-            with open(meta_temp, "xb") as f:
-                f.write(meta.to_json())
-                if self.opts.fsync:
-                    f.flush()
-                    os.fsync(f.fileno())
-            os.rename(content, target)
-        except BaseException:
-            remove_quietly(meta_temp)
-            raise
-        try:
-            os.rename(meta_temp, self._meta_path(meta.id))
-        except BaseException:
-            remove_quietly(target)
-            remove_quietly(meta_temp)
-            raise
-
-    def _over_quota(self, keep: list[FileMeta]) -> list[FileMeta]:
-        """Takes the oldest non-fixture files (never those in `keep` or
-        derived from them) out of the index until the quota holds. Called
-        with the lock held."""
-        index, opts = self._index, self.opts
-        kept = {m.id for m in keep}
-        out: list[FileMeta] = []
-        while (index.quota_bytes > opts.max_stored_bytes
-               or index.quota_files > opts.max_stored_files):
-            victim = next(
-                (id_ for _, id_ in index.order
-                 if id_ not in kept and not index.files[id_].fixture
-                 and index.files[id_].derived_from not in kept),
-                None,
-            )
-            if victim is None:
-                break
-            out.extend(index.remove_tree(victim))
-        return out
-
-    def _remove_from_disk(self, files: list[FileMeta]) -> None:
-        for m in files:
-            remove_quietly(self._meta_path(m.id))
-            remove_quietly(os.path.join(self.files_dir, m.id))
 
     def delete(self, id_: str) -> list[str]:
         """Deletes `id_` and the files derived from it; fixtures are
@@ -417,14 +300,14 @@ class Store:
                 raise errors.conflict(
                     "read_only", f"{id_!r} is a seeded fixture and cannot be deleted")
             removed = self._index.remove_tree(id_)
-        self._remove_from_disk(removed)
+        self.remove_from_disk(removed)
         self.stats.bump("deletes")
         return [m.id for m in removed]
 
     def place_derived(self, source: FileMeta, operation: str, key: str,
                       output: DerivedOutput) -> FileMeta:
-        """Stores the output of an operation on `source` as a derived file.
-        Its id is fixed by source, operation and parameters, so repeating an
+        """Stores the output of an operation on `source` as a derived file. Its
+        id is fixed by source, operation and parameters, so repeating an
         operation replaces its earlier output instead of piling up copies."""
         digest = hashlib.sha256(f"{source.id}\n{operation}\n{key}".encode()).hexdigest()
         created_ms = now_ms()
@@ -434,4 +317,92 @@ class Store:
             size=output.size, sha256=output.sha256, created_at=rfc3339(created_ms),
             created_ms=created_ms, fixture=False, derived_from=source.id, operation=operation,
         )
-        return self._place([(output.path, meta)])[0]
+        return commit.place(self, [(output.path, meta)], Reserved(self))[0]
+
+    # -- quota ---------------------------------------------------------------
+
+    def reserve(self, n: int) -> None:
+        """Counts `n` more staging bytes toward the quota, evicting the
+        oldest files for them; refused with a 507 (nothing evicted) when the
+        uploads in progress alone would pass the quota."""
+        limit = self.opts.max_stored_bytes
+        with self._staged_lock:
+            staged = self._staged + n
+            refused = staged > limit
+            if not refused:
+                self._staged = staged
+        if refused:
+            raise full(limit)
+        with self._lock:
+            if self._index.quota_bytes + self._staged <= limit:
+                return
+            evicted = self.over_quota([])
+        self.evicted(evicted)
+
+    def unstage(self, n: int) -> None:
+        """Gives back `n` staging bytes (committed or abandoned)."""
+        with self._staged_lock:
+            self._staged -= n
+
+    def over_quota(self, keep: list[FileMeta]) -> list[FileMeta]:
+        """Takes the oldest unprotected files (see `Index.victim`) out of the
+        index until stored and staging bytes fit the quota. Called with the
+        lock held."""
+        index, opts = self._index, self.opts
+        out: list[FileMeta] = []
+        while (index.quota_bytes + self._staged > opts.max_stored_bytes
+               or index.quota_files > opts.max_stored_files):
+            victim = index.victim(keep)
+            if victim is None:
+                break
+            out.extend(index.remove_tree(victim))
+        return out
+
+    def evicted(self, files: list[FileMeta]) -> None:
+        """Counts and removes evicted files."""
+        if files:
+            self.stats.bump("evicted", len(files))
+            self.remove_from_disk(files)
+
+    def remove_from_disk(self, files: list[FileMeta]) -> None:
+        """Removes files (each as `remove_pair`) and syncs the directories."""
+        for m in files:
+            self.remove_pair(m.id)
+        if files:
+            try:
+                self.sync_dirs()
+            except OSError as e:
+                log.warning("cannot sync the store's directories: %s", e)
+
+    def sync_dirs(self) -> None:
+        """Syncs `files/` and `meta/` (when fsync is on), so renames into and
+        removals from them are durable."""
+        if self.opts.fsync:
+            sync_dir(self.files_dir)
+            sync_dir(self.meta_dir)
+
+    def pin(self, id_: str) -> Pinned | None:
+        """The file `id_`, pinned against eviction until the pin is released;
+        None when there is no such file."""
+        with self._lock:
+            meta = self._index.files.get(id_)
+            if meta is None:
+                return None
+            pins = self._index.pins
+            pins[meta.id] = pins.get(meta.id, 0) + 1
+        return Pinned(self, meta)
+
+    def unpin(self, id_: str) -> None:
+        """Drops one pin of `id_`."""
+        with self._lock:
+            pins = self._index.pins
+            left = pins.get(id_, 0) - 1
+            if left > 0:
+                pins[id_] = left
+            else:
+                pins.pop(id_, None)
+
+    def crash_at(self, renames: int) -> bool:
+        """Whether a test's simulated crash stops a commit after `renames`."""
+        k = self._crash_after_renames
+        return k is not None and renames >= k

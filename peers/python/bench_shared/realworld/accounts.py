@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import threading
 import time
@@ -21,6 +20,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .. import errors
+from ..gate import cores
 from . import seed
 from .wire import format_time, rust_trim
 
@@ -141,6 +141,15 @@ def registration_errors(r: Registration) -> list[errors.FieldError]:
     return found
 
 
+def password_hasher(cost: HashCost) -> PasswordHasher:
+    """argon2id at `cost` with the reference's output: a 32-byte hash and a
+    16-byte salt, PHC strings."""
+    return PasswordHasher(
+        time_cost=cost.iterations, memory_cost=cost.memory_kib,
+        parallelism=cost.parallelism, hash_len=32, salt_len=16, type=Type.ID,
+    )
+
+
 class Accounts:
     """Users, password hashing and tokens."""
 
@@ -148,10 +157,7 @@ class Accounts:
         self.cost = cost
         self.ttl = ttl_seconds
         self.max_users = max(max_users, seed.USERS)
-        self._hasher = PasswordHasher(
-            time_cost=cost.iterations, memory_cost=cost.memory_kib,
-            parallelism=cost.parallelism, hash_len=32, salt_len=16, type=Type.ID,
-        )
+        self._hasher = password_hasher(cost)
         self._key = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._users: list[User] = []
@@ -159,7 +165,7 @@ class Accounts:
         self._by_email: dict[str, int] = {}
         seeds = [seed.user(i) for i in range(1, seed.USERS + 1)]
         # Seeding hashes 100 passwords: on every core (argon2 drops the GIL).
-        with ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="seed-hash") as pool:
+        with ThreadPoolExecutor(cores(), thread_name_prefix="seed-hash") as pool:
             hashes = list(pool.map(self._hasher.hash, (u.password for u in seeds)))
         # Unknown users are checked against this, so a login takes as long
         # whether or not the user exists.

@@ -4,7 +4,11 @@ revenue), so a dashboard never replays raw events. Memory stays bounded
 under an endless track load: days leave a sliding window, distinct
 (day, page) and (day, session) entries share a byte budget (past it the
 oldest days are summarized; what still does not fit is counted as
-untracked), and only the newest raw events are kept, by count and bytes."""
+untracked), and only the newest raw events are kept, by count and bytes.
+
+A dashboard holds the store's lock only for an O(days in range) snapshot and
+merges outside it, so `/track` never waits for a merge of the whole key
+budget (see `_Layers` for how a day's maps are shared with it)."""
 
 from __future__ import annotations
 
@@ -13,10 +17,11 @@ import math
 import re
 import threading
 import time
-from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
+
+from sortedcontainers import SortedList
 
 from .. import errors
 from ..errors import FieldError
@@ -92,9 +97,27 @@ def normalize_properties(properties: dict[str, Any] | None) -> tuple[dict[str, A
     return normalized, json_size(normalized)
 
 
-def properties_ok(properties: dict[str, Any], size: int) -> bool:
-    """At most 32 keys and 2 KiB serialized."""
-    return len(properties) <= MAX_PROPERTIES and size <= MAX_PROPERTIES_BYTES
+@dataclass(frozen=True, slots=True)
+class Properties:
+    """An event's properties as held (normalized once per request) and
+    their size as compact JSON: what a framework's validation hands on."""
+
+    value: dict[str, Any]
+    size: int
+
+    def fits(self) -> bool:
+        """At most `MAX_PROPERTIES` keys and `MAX_PROPERTIES_BYTES` bytes."""
+        return len(self.value) <= MAX_PROPERTIES and self.size <= MAX_PROPERTIES_BYTES
+
+
+def properties(raw: dict[str, Any] | None) -> Properties:
+    """`raw` (empty when absent) normalized and measured; check `fits()`."""
+    return Properties(*normalize_properties(raw))
+
+
+#: The failure of properties that do not fit: field, code, message.
+PROPERTIES_TOO_LARGE = FieldError(
+    "properties", "size", f"at most {MAX_PROPERTIES} keys and {MAX_PROPERTIES_BYTES} bytes")
 
 
 _RFC3339 = re.compile(
@@ -213,37 +236,145 @@ def _top_n(counts: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
     return sorted(counts, key=lambda kv: (-kv[1], kv[0]))[:TOP_PAGES]
 
 
+_ABSENT = object()
+
+
+class _Layers:
+    """A day's distinct pages (with their counts) or sessions, shared with
+    dashboards without copying: a live dict over a short tuple of frozen
+    ones, later layers winning.
+
+    The reference keeps these as persistent maps (`imbl`) that a dashboard
+    clones in O(1) under the lock and merges outside it. The standard
+    library has no persistent map, and a pure-Python one would make every
+    `/track` walk a trie; this gives the same bounds with plain dicts:
+
+    - a snapshot (under the lock) freezes the live dict (never written
+      again) and takes the tuple of layers: O(1) per day;
+    - tracking writes only the live dict; a lookup tries it, then the
+      frozen layers, newest first: O(layers);
+    - the dashboard merges a day's layers outside the lock (it reads them
+      all anyway) and hands the merged dict back, which replaces the layers
+      it merged if they are still the oldest (an O(1) swap under the lock).
+      So a day holds one frozen layer plus one per dashboard still in
+      flight, and a key that changed since the last dashboard is held at
+      most twice (memory stays within 2× the key budget's entries).
+    """
+
+    __slots__ = ("frozen", "live", "size")
+
+    def __init__(self) -> None:
+        self.frozen: tuple[dict[str, Any], ...] = ()
+        self.live: dict[str, Any] = {}
+        self.size = 0  # distinct keys over all layers
+
+    def get(self, key: str) -> Any:
+        """The value of `key` (newest layer first), or `_ABSENT`."""
+        value = self.live.get(key, _ABSENT)
+        if value is _ABSENT:
+            for layer in reversed(self.frozen):
+                value = layer.get(key, _ABSENT)
+                if value is not _ABSENT:
+                    break
+        return value
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not _ABSENT
+
+    def __len__(self) -> int:
+        return self.size
+
+    def set(self, key: str, value: Any) -> None:
+        """Sets a key it holds."""
+        self.live[key] = value
+
+    def add(self, key: str, value: Any) -> None:
+        """Adds a key it does not hold."""
+        self.live[key] = value
+        self.size += 1
+
+    def snapshot(self) -> tuple[dict[str, Any], ...]:
+        """Every layer, oldest first, none of which will change again (the
+        live dict is frozen when it holds anything)."""
+        if self.live:
+            self.frozen = (*self.frozen, self.live)
+            self.live = {}
+        return self.frozen
+
+    def compact(self, layers: tuple[dict[str, Any], ...], merged: dict[str, Any]) -> None:
+        """Replaces `layers` (a snapshot's) by `merged`, their merge, if they
+        are still the oldest layers; otherwise a later dashboard merges."""
+        n = len(layers)
+        if n > 1 and len(self.frozen) >= n and all(
+                a is b for a, b in zip(self.frozen, layers)):
+            self.frozen = (merged, *self.frozen[n:])
+
+    def merged(self) -> dict[str, Any]:
+        """All layers as one dict (read it only)."""
+        return _merge((*self.frozen, self.live))
+
+
+def _merge(layers: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    """One dict of `layers` (oldest first, later ones winning); the only
+    non-empty layer itself when there is one (read it only)."""
+    full = [layer for layer in layers if layer]
+    if not full:
+        return {}
+    if len(full) == 1:
+        return full[0]
+    merged = dict(full[0])
+    for layer in full[1:]:
+        merged.update(layer)
+    return merged
+
+
 @dataclass(slots=True)
 class _Day:
     by_type: list[int] = field(default_factory=lambda: [0] * len(EVENT_TYPES))
-    page_views: dict[str, int] = field(default_factory=dict)
-    sessions: set[str] = field(default_factory=set)
+    page_views: _Layers = field(default_factory=_Layers)  # page -> views
+    sessions: _Layers = field(default_factory=_Layers)  # session -> None
     key_bytes: int = 0
     summary: _Summary | None = None
     orders: int = 0
     revenue_cents: int = 0
 
     def summarize(self) -> int:
-        """Drops the distinct entries, keeping the top pages and the session
-        count; returns the bytes freed."""
+        """Drops the distinct entries (fresh maps: snapshots keep theirs),
+        keeping the top pages and the session count; returns the bytes
+        freed."""
         summary = self.summary or _Summary()
-        summary.sessions += len(self.sessions)
+        sessions = summary.sessions + len(self.sessions)
         pages = dict(summary.top_pages)
-        for page, n in _top_n(self.page_views.items()):
+        for page, n in _top_n(self.page_views.merged().items()):
             pages[page] = pages.get(page, 0) + n
-        summary.top_pages = _top_n(pages.items())
-        self.summary = summary
-        self.page_views = {}
-        self.sessions = set()
+        # A new summary rather than a changed one: snapshots may hold the old.
+        self.summary = _Summary(sessions, _top_n(pages.items()))
+        self.page_views = _Layers()
+        self.sessions = _Layers()
         freed, self.key_bytes = self.key_bytes, 0
         return freed
+
+
+@dataclass(frozen=True, slots=True)
+class _DaySnapshot:
+    """What a dashboard takes of one day under the lock: counters, and the
+    layers of its maps (frozen: read outside the lock)."""
+
+    by_type: tuple[int, ...]
+    pages: _Layers
+    page_layers: tuple[dict[str, Any], ...]
+    sessions: _Layers
+    session_layers: tuple[dict[str, Any], ...]
+    summary: _Summary | None
+    orders: int
+    revenue_cents: int
 
 
 def _key_cost(key: str) -> int:
     return len(key.encode("utf-8", "surrogatepass")) + KEY_OVERHEAD
 
 
-def _union_size(days: list[set[str]]) -> int:
+def _union_size(days: list[dict[str, Any]]) -> int:
     """Distinct sessions over several days: the largest day counts whole and
     only the others are gathered, so the cost is linear in the smaller days."""
     if not days:
@@ -254,6 +385,11 @@ def _union_size(days: list[set[str]]) -> int:
     return len(largest) + len(others)
 
 
+def _add_counts(total: dict[str, int], counts: Iterable[tuple[str, int]]) -> None:
+    for key, n in counts:
+        total[key] = total.get(key, 0) + n
+
+
 class Analytics:
     """The incremental analytics store."""
 
@@ -261,8 +397,8 @@ class Analytics:
         self.limits = limits
         self._lock = threading.Lock()
         self._days: dict[int, _Day] = {}
-        self._day_keys: list[int] = []  # sorted
-        self._detailed: list[int] = []  # sorted: days that still hold distinct entries
+        self._day_keys: SortedList = SortedList()
+        self._detailed: SortedList = SortedList()  # days that still hold distinct entries
         self._recent: deque[Event] = deque()
         self._recent_bytes = 0
         self._key_bytes = 0
@@ -277,7 +413,7 @@ class Analytics:
         day = self._days.get(d)
         if day is None:
             day = self._days[d] = _Day()
-            insort(self._day_keys, d)
+            self._day_keys.add(d)
         return day
 
     def _expire(self, current: Instant) -> None:
@@ -286,9 +422,7 @@ class Analytics:
             d = self._day_keys.pop(0)
             day = self._days.pop(d)
             self._key_bytes -= day.key_bytes
-            k = bisect_left(self._detailed, d)
-            if k < len(self._detailed) and self._detailed[k] == d:
-                del self._detailed[k]
+            self._detailed.discard(d)
             self._expired_days += 1
 
     def _make_room(self, cost: int, keep: int) -> bool:
@@ -314,14 +448,13 @@ class Analytics:
             return False
         day = self._day(d)
         if page:
-            day.page_views[key] = 1
+            day.page_views.add(key, 1)
         else:
-            day.sessions.add(key)
+            day.sessions.add(key, None)
         day.key_bytes += cost
         self._key_bytes += cost
-        k = bisect_left(self._detailed, d)
-        if k == len(self._detailed) or self._detailed[k] != d:
-            self._detailed.insert(k, d)
+        if d not in self._detailed:
+            self._detailed.add(d)
         return True
 
     def track(self, event: Event) -> Event:
@@ -335,11 +468,13 @@ class Analytics:
             day = self._day(d)
             day.by_type[event.kind] += 1
             if event.kind == 0:
-                if event.page_url in day.page_views:
-                    day.page_views[event.page_url] += 1
+                views = day.page_views.get(event.page_url)
+                if views is not _ABSENT:
+                    day.page_views.set(event.page_url, views + 1)
                 elif not self._add_key(d, event.page_url, True):
                     self._untracked_pages += 1
-            if (event.session_id not in self._days[d].sessions
+            # `_add_key` may have summarized other days, never day `d`.
+            if (event.session_id not in day.sessions
                     and not self._add_key(d, event.session_id, False)):
                 self._untracked_sessions += 1
             self._recent.append(event)
@@ -367,7 +502,8 @@ class Analytics:
             "days_summarized": self._summarized_days,
             "untracked_page_views": self._untracked_pages,
             "untracked_sessions": self._untracked_sessions,
-            "distinct_keys": sum(len(d.page_views) + len(d.sessions) for d in self._days.values()),
+            "distinct_keys": sum(d.page_views.size + d.sessions.size
+                                 for d in self._days.values()),
             "key_bytes": self._key_bytes,
         }
 
@@ -378,34 +514,60 @@ class Analytics:
 
     def dashboard(self, date_from: int | None, date_to: int | None) -> dict:
         """Aggregates over the days `date_from..=date_to` (either end open)."""
-        lo = -math.inf if date_from is None else date_from
-        hi = math.inf if date_to is None else date_to
-        by_type = [0] * len(EVENT_TYPES)
-        pages: dict[str, int] = {}
-        sessions: list[set[str]] = []
-        orders = revenue = active_days = 0
-        # Sessions of summarized days cannot be told apart from others'.
-        summarized, summarized_sessions = False, 0
+        return self._dashboard_then(date_from, date_to, lambda: None)
+
+    def _dashboard_then(self, date_from: int | None, date_to: int | None,
+                        unlocked: Callable[[], None]) -> dict:
+        """`dashboard`, calling `unlocked` once the lock is released and
+        before the days are merged (tests check that tracking goes on)."""
+        # Under the lock: O(days in range) snapshots of counters and layers.
         with self._lock:
-            keys = self._day_keys
-            chosen = keys[bisect_left(keys, lo):bisect_right(keys, hi)] if lo <= hi else []
+            if date_from is None or date_to is None or date_from <= date_to:
+                chosen = self._day_keys.irange(date_from, date_to)
+            else:
+                chosen = ()
+            days = []
             for d in chosen:
                 day = self._days[d]
-                active_days += 1
-                by_type = [a + b for a, b in zip(by_type, day.by_type)]
-                for page, n in day.page_views.items():
-                    pages[page] = pages.get(page, 0) + n
-                if day.summary is not None:
-                    summarized = True
-                    summarized_sessions += day.summary.sessions
-                    for page, n in day.summary.top_pages:
-                        pages[page] = pages.get(page, 0) + n
-                sessions.append(day.sessions)
-                orders += day.orders
-                revenue += day.revenue_cents
-            unique = _union_size(sessions) + summarized_sessions
-            recent = [e.as_json() for e, _ in zip(reversed(self._recent), range(10))]
+                days.append(_DaySnapshot(
+                    tuple(day.by_type), day.page_views, day.page_views.snapshot(),
+                    day.sessions, day.sessions.snapshot(), day.summary, day.orders,
+                    day.revenue_cents))
+            recent = [e for e, _ in zip(reversed(self._recent), range(10))]
             retention = self._retention()
+        unlocked()
+        # Outside it: the merge, linear in the distinct keys of the range.
+        by_type = [0] * len(EVENT_TYPES)
+        pages: dict[str, int] = {}
+        sessions: list[dict[str, Any]] = []
+        compactions = []
+        orders = revenue = 0
+        # Sessions of summarized days cannot be told apart from others'.
+        summarized, summarized_sessions = False, 0
+        for day in days:
+            by_type = [a + b for a, b in zip(by_type, day.by_type)]
+            day_pages = _merge(day.page_layers)
+            day_sessions = _merge(day.session_layers)
+            if len(day.page_layers) > 1:
+                compactions.append((day.pages, day.page_layers, day_pages))
+            if len(day.session_layers) > 1:
+                compactions.append((day.sessions, day.session_layers, day_sessions))
+            if pages:
+                _add_counts(pages, day_pages.items())
+            else:
+                pages.update(day_pages)
+            if day.summary is not None:
+                summarized = True
+                summarized_sessions += day.summary.sessions
+                _add_counts(pages, day.summary.top_pages)
+            sessions.append(day_sessions)
+            orders += day.orders
+            revenue += day.revenue_cents
+        unique = _union_size(sessions) + summarized_sessions
+        if compactions:
+            with self._lock:
+                for layers, merged_from, merged in compactions:
+                    layers.compact(merged_from, merged)
         return {
             "date_from": None if date_from is None else format_date(date_from),
             "date_to": None if date_to is None else format_date(date_to),
@@ -415,9 +577,9 @@ class Analytics:
             "unique_sessions": unique,
             "orders": orders,
             "revenue": money(revenue),
-            "active_days": active_days,
+            "active_days": len(days),
             "exact": not summarized,
-            "recent_events": recent,
+            "recent_events": [e.as_json() for e in recent],
             "retention": retention,
         }
 

@@ -161,7 +161,7 @@ class Blog:
         if post.seed.status != "published":
             raise errors.conflict(
                 "comments_closed",
-                f"post {post_id} is {post.seed.status}; only published posts take comments")
+                f"the post is {post.seed.status}; only published posts take comments")
         found = []
         if not 1 <= len(content) <= 1000 or is_blank(content):
             found.append(FieldError("content", "length", "must be 1 to 1000 characters, not blank"))

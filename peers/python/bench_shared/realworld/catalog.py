@@ -1,15 +1,16 @@
 """The product catalog: fixed product data with precomputed orderings and
 filter sets, live stock behind one lock per product (taken in id order, all
-items or none), and view and sales counts with a popularity ordering kept
-sorted as they change."""
+items or none), and view and sales counts with a popularity ordering updated
+in place as they change (a sorted set, as the reference's `BTreeSet`)."""
 
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left, insort
 from dataclasses import dataclass
 from itertools import islice
 from typing import Iterable, Iterator
+
+from sortedcontainers import SortedList
 
 from ..errors import FieldError
 from . import seed
@@ -68,7 +69,7 @@ class Catalog:
         self._views = [p.views for p in products]
         self._sold = [0] * n
         # (popularity, id), ascending.
-        self._by_popularity = sorted((p.views, p.id) for p in products)
+        self._by_popularity = SortedList((p.views, p.id) for p in products)
         self._orders = {
             "name": self._ordering(lambda p: p.name.encode()),
             "price": self._ordering(lambda p: p.price_cents),
@@ -136,8 +137,8 @@ class Catalog:
         old = (self._views[i] + SALE_WEIGHT * self._sold[i], i + 1)
         self._views[i] += views
         self._sold[i] += sold
-        del self._by_popularity[bisect_left(self._by_popularity, old)]
-        insort(self._by_popularity, (old[0] + views + SALE_WEIGHT * sold, i + 1))
+        self._by_popularity.remove(old)
+        self._by_popularity.add((old[0] + views + SALE_WEIGHT * sold, i + 1))
 
     def view_once(self, id: int) -> dict | None:
         """Records one view of product `id` and returns it with the new count."""

@@ -9,11 +9,19 @@ It runs on plain Python threads and imports no web framework, so every
 Python peer shares it; what a task *does* is the `Workbench`'s real work.
 Modules:
 
-- `model`: priority, status, type, spec, record
-- `stats`: counts, depths, throughput, wait/run percentiles
-- `request`: submission rules (defaults, per-type payload bounds,
-  loopback-only URLs, every failing field with its path), list filters
-- `queue`: the queue itself (one lock, a ready heap, a timer heap, workers)
+- `model`: priority, status, type, spec, record, `payload_bytes` (a
+  payload's size as the reference's compact JSON)
+- `index`: creation numbers by status × type × priority (filtered pages
+  merge the matching sets and stop at the page's end)
+- `stats`: wait/run percentiles from a histogram of the last 1024
+  durations, updated as they come and go
+- `target`: a network task's URL, parsed once for validator and fetcher
+  (loopback only)
+- `request`: submission rules (defaults, per-type payload bounds, payload
+  and URL sizes, every failing field with its path), list filters
+- `queue`: the queue itself (one lock, a ready heap, per-batch heaps, a
+  timer heap, workers, capacity and queued payload bytes)
+- `fetch`: network tasks' HTTP client (keep-alive pool, capped answers)
 - `work`: the `Workbench` executor (checksum loop, file write/sync/read-back,
   loopback GET, aggregation, outbox e-mail, queue report; `fail_times` and
   `hold_ms` knobs)
@@ -27,6 +35,7 @@ peers keep tasks in memory only, as the reference does by default.
 from .model import Priority, Status, Task, TaskSpec, TaskType
 from .queue import Queue, QueueOptions, Stop, TaskFailed, TaskInput
 from .service import TaskService
+from .stats import Window
 from .work import Workbench
 
 __all__ = [
@@ -41,5 +50,6 @@ __all__ = [
     "TaskService",
     "TaskSpec",
     "TaskType",
+    "Window",
     "Workbench",
 ]

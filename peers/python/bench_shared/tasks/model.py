@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import Any
@@ -149,3 +151,57 @@ class Task:
             "cancel_requested": self.cancel_requested,
             "batch_id": self.batch_id,
         }
+
+
+# --- payload size -------------------------------------------------------------
+
+#: Python's JSON text differs from serde_json's only in some numbers: floats
+#: in exponent notation, and integers beyond 64 bits (floats to serde_json).
+_ODD_NUMBER = re.compile(r"\de[+-]|\d{19}")
+#: JSON strings (skipped) and numbers, in compact JSON text.
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|(-?\d+(?:\.\d+)?(?:e[+-]\d+)?)')
+_I64_MIN = -(1 << 63)
+_U64_MAX = (1 << 64) - 1
+
+
+def _serde_float_len(text: str) -> int:
+    """The length serde_json writes a float in, from Python's repr of it:
+    the same shortest digits, but fixed notation for decimal exponents
+    -5..=15 (Python: -4..=15) and no zero-padded exponent (`1e-7`, not
+    `1e-07`)."""
+    if "e" not in text:
+        return len(text)
+    mantissa, exp_text = text.split("e")
+    exp = int(exp_text)
+    if -5 <= exp <= 15:  # only -5 gets here: `0.0000` + the digits
+        digits = len(mantissa) - mantissa.startswith("-") - ("." in mantissa)
+        return mantissa.startswith("-") + 2 + (-exp - 1) + digits
+    return len(mantissa) + 2 + len(str(abs(exp)))
+
+
+def _number_len(text: str) -> int:
+    """The length serde_json writes the number Python wrote as `text` in."""
+    if "." in text or "e" in text:
+        return _serde_float_len(text)
+    value = int(text)
+    if _I64_MIN <= value <= _U64_MAX:
+        return len(text)
+    try:  # beyond 64 bits serde_json holds a float
+        return _serde_float_len(repr(float(value)))
+    except OverflowError:
+        return len(text)
+
+
+def payload_bytes(payload: Any) -> int:
+    """The size of a payload as compact JSON, which is what task payloads
+    are bounded and accounted by: the bytes serde_json would write for it
+    (the reference's `payload_bytes`)."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    if _ODD_NUMBER.search(text) is None:
+        return size
+    for m in _TOKEN.finditer(text):
+        number = m.group(1)
+        if number is not None:
+            size += _number_len(number) - len(number)
+    return size

@@ -1,8 +1,9 @@
 """Task submissions turned into `TaskSpec`s with the reference's rules:
 known fields only, strict JSON types, defaults, ranges, and per-type payload
-bounds (no unbounded work, network tasks only to this machine), every
-failing field reported with its path (`tasks[3].priority`,
-`payload.iterations`). Also the list filters.
+bounds (no unbounded work, network tasks only to this machine, payloads of
+at most 64 KiB as compact JSON, URLs of at most 2,048 bytes), every failing
+field reported with its path (`tasks[3].priority`, `payload.iterations`).
+Also the list filters.
 
 Frameworks check the shape and ranges of a request with their own models
 first. These functions then apply every rule to what passed (cheap), which
@@ -13,14 +14,15 @@ refusal with them, so every failing field is reported at once.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .. import errors, http
 from ..errors import FieldError
-from .model import PRIORITY_NAMES, STATUS_NAMES, TYPE_NAMES, Priority, Status, TaskSpec, TaskType
+from .model import (PRIORITY_NAMES, STATUS_NAMES, TYPE_NAMES, Priority, Status, TaskSpec,
+                    TaskType, payload_bytes)
+from .target import UrlRefused, parse_target
 
 #: Longest start delay, most retries, longest attempt (seconds).
 MAX_DELAY_SECONDS = 3600
@@ -44,6 +46,11 @@ MAX_RECORDS = 100_000
 MAX_FAIL_TIMES = 10
 MAX_HOLD_MS = 60_000
 MAX_RECIPIENTS = 50
+#: Largest payload of one task, as compact JSON (422 on `payload` beyond):
+#: a hundred times what the largest legitimate payload needs.
+MAX_PAYLOAD_BYTES = 64 * 1024
+#: Longest `url` of a network task, in bytes (422 on `payload.url` beyond).
+MAX_URL_BYTES = 2048
 TEMPLATES = ("welcome", "notification", "report")
 REPORT_TYPES = ("summary", "detailed")
 
@@ -139,41 +146,6 @@ def _name(req: Mapping[str, Any], key: str, parse, choices: tuple[str, ...], def
     return parsed
 
 
-def is_loopback_url(url: str) -> bool:
-    """Whether `url` names this machine: `/path` (the server itself) or
-    `http://127.x.x.x`, `http://localhost`, `http://[::1]` with any port."""
-    if url.startswith("/"):
-        # A path of this server; `//host/…` would name another host.
-        return not url.startswith("//") and "\\" not in url
-    if not url.startswith("http://"):
-        return False
-    rest = url[len("http://"):]
-    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    authority = rest[:cut]
-    if "@" in authority:
-        return False
-    if authority.startswith("["):
-        host = authority[1:].split("]", 1)[0]
-    else:
-        host = authority.split(":", 1)[0]
-    if host.lower() == "localhost":
-        return True
-    return is_loopback_ip(host)
-
-
-def is_loopback_ip(host: str) -> bool:
-    """Whether `host` is an IPv4 loopback address (127.0.0.0/8) or `::1`."""
-    if "%" in host:  # scoped IPv6 addresses are not plain addresses
-        return False
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if ip.version == 4:
-        return ip.is_loopback
-    return int(ip) == 1  # ::1 only, as the reference (not IPv4-mapped)
-
-
 def _payload_int(p: dict, name: str, lo: int, hi: int, path: str, found: list[FieldError]) -> None:
     if name in p:
         v = p[name]
@@ -211,13 +183,38 @@ def _url_errors(p: dict, path: str, found: list[FieldError]) -> None:
     if "url" not in p:
         return
     url = p["url"]
+    field = _join(path, "payload.url")
     if not isinstance(url, str):
-        found.append(FieldError(_join(path, "payload.url"), "invalid_type", "must be a string"))
-    elif not is_loopback_url(url):
-        found.append(FieldError(
-            _join(path, "payload.url"), "loopback_only",
-            "network tasks may only reach this machine (http://127.0.0.1, http://localhost, "
-            "http://[::1] or a /path of this server)"))
+        found.append(FieldError(field, "invalid_type", "must be a string"))
+    elif _utf8_len(url) > MAX_URL_BYTES:
+        found.append(FieldError(field, "too_long", f"must be at most {MAX_URL_BYTES} bytes long"))
+    else:
+        try:
+            parse_target(url)
+        except UrlRefused as refused:
+            found.append(FieldError(field, refused.code, refused.message))
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def _size_errors(p: dict, path: str, found: list[FieldError]) -> None:
+    """A payload over `MAX_PAYLOAD_BYTES` as compact JSON, naming the field
+    that holds most of it (the last of equals, in key order, as the
+    reference's `max_by_key` over its sorted map)."""
+    size = payload_bytes(p)
+    if size <= MAX_PAYLOAD_BYTES:
+        return
+    largest, most = "", -1
+    for name in sorted(p):
+        n = payload_bytes(p[name])
+        if n >= most:
+            largest, most = name, n
+    found.append(FieldError(
+        _join(path, "payload"), "too_large",
+        f"must be at most {MAX_PAYLOAD_BYTES} bytes as JSON (is {size}, most of it in "
+        f"`{largest}`)"))
 
 
 def payload_errors(kind: TaskType, p: dict, path: str, found: list[FieldError]) -> None:
@@ -259,8 +256,10 @@ def _spec_in(req: Mapping[str, Any], path: str, found: list[FieldError]) -> Task
     payload = {} if payload is None else payload
     if not isinstance(payload, dict):
         found.append(FieldError(_join(path, "payload"), "invalid_type", "must be an object"))
-    elif kind is not None:
-        payload_errors(kind, payload, path, found)
+    else:
+        if kind is not None:
+            payload_errors(kind, payload, path, found)
+        _size_errors(payload, path, found)
     delay = _range(req.get("delay_seconds"), 0, MAX_DELAY_SECONDS, 0,
                    _join(path, "delay_seconds"), found)
     retries = _range(req.get("max_retries"), 0, MAX_RETRIES, DEFAULT_RETRIES,

@@ -15,9 +15,10 @@ import time
 from typing import Any, Mapping
 
 from .. import errors
+from ..gate import cores
 from ..room import room
 from .model import Priority, TaskSpec, TaskType
-from .queue import Queue, QueueOptions, cores
+from .queue import MAX_QUEUED_PAYLOAD_BYTES, Queue, QueueOptions
 from .request import batch_spec, list_query, task_spec
 from .work import Workbench
 
@@ -43,17 +44,19 @@ class TaskService:
 
     Defaults are the reference's: 4 × cores workers (so blocking hand-offs
     overlap), capacity 10,000 unfinished tasks, 10,000 finished records
-    kept."""
+    kept, 64 MiB of queued payloads."""
 
     def __init__(self, workers: int | None = None, capacity: int = 10_000,
                  retain_finished: int = 10_000, work_dir: str | None = None,
-                 drain_seconds: float = DRAIN_SECONDS) -> None:
+                 drain_seconds: float = DRAIN_SECONDS,
+                 max_queued_payload_bytes: int = MAX_QUEUED_PAYLOAD_BYTES) -> None:
         self.options = QueueOptions(
             workers=workers or 4 * cores(),
             # Room for the fixtures whatever the capacity, and for a
             # scaling run's records.
             capacity=max(capacity, len(FIXTURES), room()),
             retain_finished=max(retain_finished, room()),
+            max_queued_payload_bytes=max_queued_payload_bytes,
         )
         self.drain_seconds = drain_seconds
         self._given_dir = work_dir

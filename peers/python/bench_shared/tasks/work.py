@@ -8,27 +8,26 @@ cancellation or timeout (to exercise both)."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
-import socket
 import threading
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..mix import MASK, splitmix64
+from .fetch import Client
 from .model import TaskType
 from .queue import Stop, TaskFailed, TaskInput
-from .request import is_loopback_ip, is_loopback_url
+from .request import MAX_FILE_SIZE
+from .target import UrlRefused, parse_target
 
 if TYPE_CHECKING:
     from .queue import Queue
 
 #: Iterations between two looks at the stop flag (as the reference).
 CHECK_EVERY = 65_536
-#: Connect and read timeout of a network task (seconds); largest answer read.
-NET_TIMEOUT = 5.0
-NET_MAX_ANSWER = 1024 * 1024
 
 
 def computation_checksum(iterations: int, stop: Stop | None = None) -> int | None:
@@ -73,20 +72,22 @@ class _Pattern:
     """The bytes every `io_operation` writes: byte i is `splitmix64(i) & 0xff`.
 
     The pattern is a constant, so the longest prefix any task has made is
-    kept (at most the 10 MiB a task may ask for) and sliced: a task's work
-    is writing, syncing, reading back, comparing and hashing it, not
-    deriving its input again byte by byte. Nobody waits for another task's
-    generation: a task missing bytes makes them itself."""
+    kept (at most the 10 MiB a task may ask for) and sliced, as the
+    reference keeps it: a task's work is writing, syncing, reading back,
+    comparing and hashing it, not deriving its input again byte by byte.
+    Nobody waits for another task's generation: a task missing bytes makes
+    them itself."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._bytes = b""
 
-    def prefix(self, size: int, stop: Stop) -> bytes:
-        """The first `size` bytes; TaskFailed("cancelled") when stopped midway."""
+    def prefix(self, size: int, stop: Stop) -> memoryview:
+        """The first `size` bytes (a view, not a copy); TaskFailed("cancelled")
+        when stopped midway."""
         data = self._bytes
         if len(data) >= size:
-            return data[:size]
+            return memoryview(data)[:size]
         parts = [data]
         for start in range(len(data), size, CHECK_EVERY):
             if stop.is_set():
@@ -94,10 +95,11 @@ class _Pattern:
             parts.append(bytes(splitmix64(i) & 0xFF
                                for i in range(start, min(start + CHECK_EVERY, size))))
         data = b"".join(parts)
-        with self._lock:
-            if len(data) > len(self._bytes):
-                self._bytes = data
-        return data
+        if size <= MAX_FILE_SIZE:
+            with self._lock:
+                if len(data) > len(self._bytes):
+                    self._bytes = data
+        return memoryview(data)
 
 
 def _json_text(value: Any) -> str:
@@ -105,11 +107,16 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def _http_status(answer: bytes) -> int:
-    head = answer[:64].decode("utf-8", "replace").split()
-    if len(head) < 2 or not head[1].isdigit() or len(head[1]) > 5 or int(head[1]) > 65_535:
-        raise TaskFailed("not an HTTP answer")
-    return int(head[1])
+def _own_addresses(host: str) -> tuple[str, ...]:
+    """Where this server is reached: its address (loopback for an
+    unspecified one); a name is taken for this machine."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return ("127.0.0.1", "::1")
+    if ip.is_unspecified:
+        return ("127.0.0.1",) if ip.version == 4 else ("::1",)
+    return (str(ip),)
 
 
 class Workbench:
@@ -123,6 +130,7 @@ class Workbench:
         self._own_addr: tuple[str, int] | None = None
         self._queue: "weakref.ref[Queue] | None" = None
         self._pattern = _Pattern()
+        self._http = Client()
 
     def set_own_addr(self, host: str, port: int) -> None:
         """Where a `/path` URL of a network task goes (the server itself);
@@ -192,58 +200,24 @@ class Workbench:
             raise TaskFailed("the file read back differs from what was written")
         return {"bytes": size, "sha256": hashlib.sha256(back).hexdigest(), "verified": True}
 
-    def _target(self, url: str) -> tuple[tuple[int, tuple[Any, ...]], str, str]:
-        """((family, socket address), Host header, path) of a loopback URL."""
-        if url.startswith("/"):
+    def fetch(self, url: str) -> dict[str, Any]:
+        """A GET of a URL `parse_target` accepts: the status and the size of
+        the answer's body (at most `fetch.MAX_RESPONSE_BYTES`)."""
+        try:
+            target = parse_target(url)
+        except UrlRefused as refused:
+            raise TaskFailed(refused.message) from None
+        if target.host is None:
             if self._own_addr is None:
                 raise TaskFailed("no address of this server is known")
             host, port = self._own_addr
-            shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            return self._resolve(host, port, loopback_only=False), shown, url
-        rest = url[len("http://"):]
-        authority, slash, tail = rest.partition("/")
-        path = "/" + tail if slash else "/"
-        if authority.startswith("["):
-            host, _, after = authority[1:].partition("]")
-            port_text = after[1:] if after.startswith(":") else ""
+            addresses = _own_addresses(host)
+            shown = f"[{addresses[0]}]:{port}" if ":" in addresses[0] else f"{addresses[0]}:{port}"
         else:
-            host, _, port_text = authority.rpartition(":") if ":" in authority else (
-                authority, "", "")
-        if port_text and not (port_text.isdigit() and int(port_text) <= 65_535):
-            raise TaskFailed(f"cannot resolve {authority}: invalid port")
-        return self._resolve(host, int(port_text) if port_text else 80), authority, path
-
-    @staticmethod
-    def _resolve(host: str, port: int, loopback_only: bool = True) -> tuple[int, tuple[Any, ...]]:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as e:
-            raise TaskFailed(f"cannot resolve {host}: {e}") from None
-        for family, _, _, _, addr in infos:
-            if not loopback_only or is_loopback_ip(addr[0]):
-                return family, addr
-        raise TaskFailed("the host does not resolve to a loopback address")
-
-    def fetch(self, url: str) -> dict[str, Any]:
-        """An HTTP/1.1 GET to this machine: the status and the answer's size."""
-        if not is_loopback_url(url):
-            raise TaskFailed("network tasks may only reach this machine")
-        (family, addr), host, path = self._target(url)
-        request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-        answer = bytearray()
-        try:
-            with socket.socket(family, socket.SOCK_STREAM) as s:
-                s.settimeout(NET_TIMEOUT)
-                s.connect(addr)
-                s.sendall(request.encode("utf-8"))
-                while len(answer) < NET_MAX_ANSWER:
-                    chunk = s.recv(min(65_536, NET_MAX_ANSWER - len(answer)))
-                    if not chunk:
-                        break
-                    answer += chunk
-        except OSError as e:
-            raise TaskFailed(f"connect or read {addr[0]}:{addr[1]}: {e}") from None
-        return {"url": url, "status": _http_status(bytes(answer)), "bytes": len(answer)}
+            addresses, port = target.addresses, target.port or 80
+            shown = target.host if target.port is None else f"{target.host}:{port}"
+        status, size = self._http.get(addresses, port, shown, target.path, url)
+        return {"url": url, "status": status, "bytes": size}
 
     def email(self, tid: str, p: dict[str, Any]) -> dict[str, Any]:
         """Renders the message into `outbox/<id>.eml`."""

@@ -1,9 +1,12 @@
-"""Counters of validation work per endpoint, safe to share between threads."""
+"""Counters of validation work per endpoint, safe to share between threads
+and, when the server runs several processes, between its processes (see
+`bench_shared.counters`)."""
 
 from __future__ import annotations
 
-import threading
 import time
+
+from ..counters import Counters
 
 # The endpoints whose work is counted, in `/validation/stats` order.
 ENDPOINTS = (
@@ -20,34 +23,34 @@ ENDPOINTS = (
 
 
 class Counter:
-    """Requests of one endpoint and the items that passed or failed."""
+    """Requests of one endpoint and the items that passed or failed: three
+    slots of the server's counters."""
 
-    __slots__ = ("_lock", "requests", "valid", "invalid")
+    __slots__ = ("_counters", "_first")
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests = 0
-        self.valid = 0
-        self.invalid = 0
+    def __init__(self, counters: Counters, first: int) -> None:
+        self._counters = counters
+        self._first = first
 
     def record(self, valid: int, invalid: int) -> None:
         """One request with `valid` and `invalid` items."""
-        with self._lock:
-            self.requests += 1
-            self.valid += valid
-            self.invalid += invalid
+        i = self._first
+        self._counters.add(((i, 1), (i + 1, valid), (i + 2, invalid)))
 
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return {"requests": self.requests, "valid": self.valid, "invalid": self.invalid}
+    def snapshot(self, totals: list[int]) -> dict[str, int]:
+        """This endpoint's counts in `totals` (`Counters.totals()`)."""
+        requests, valid, invalid = totals[self._first:self._first + 3]
+        return {"requests": requests, "valid": valid, "invalid": invalid}
 
 
 class Stats:
-    """One counter per endpoint and the uptime."""
+    """One counter per endpoint (summed over the server's processes) and
+    this process's uptime."""
 
     def __init__(self) -> None:
         self.started = time.monotonic()
-        self.counters = {name: Counter() for name in ENDPOINTS}
+        self._counters = Counters("validation", 3 * len(ENDPOINTS))
+        self.counters = {name: Counter(self._counters, 3 * i) for i, name in enumerate(ENDPOINTS)}
 
     def __getitem__(self, endpoint: str) -> Counter:
         return self.counters[endpoint]
@@ -57,9 +60,10 @@ class Stats:
 
     def body(self) -> dict:
         """`{"uptime_seconds", "endpoints": {name: {requests, valid, invalid}}}`."""
+        totals = self._counters.totals()
         return {
             "uptime_seconds": self.uptime_seconds(),
-            "endpoints": {name: self.counters[name].snapshot() for name in sorted(ENDPOINTS)},
+            "endpoints": {name: self.counters[name].snapshot(totals) for name in sorted(ENDPOINTS)},
         }
 
     def health(self) -> dict:

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_shared.errors import ApiError  # noqa: E402
 from bench_shared.files.meta import FileMeta, NewFile  # noqa: E402
@@ -23,6 +24,7 @@ from bench_shared.files.store import Store, StoreOptions  # noqa: E402
 from bench_shared.tasks.model import Priority, Status, TaskSpec, TaskType  # noqa: E402
 from bench_shared.tasks.queue import Queue, QueueOptions, TaskFailed, TaskInput  # noqa: E402
 from bench_shared.tasks.stats import Window  # noqa: E402
+from counting import CountingMap  # noqa: E402
 
 
 def refusal(e: ApiError) -> dict:
@@ -122,12 +124,15 @@ def task_op(queue: Queue, names: Names, op: dict) -> Any:
     except ApiError as e:
         return refusal(e)
     if kind == "list":
+        table = queue._tasks
+        table.lookups = 0
         total, page = queue.list(
             Status.parse(op["status"]) if op.get("status") else None,
             TaskType.parse(op["type"]) if op.get("type") else None,
             Priority.parse(op["priority"]) if op.get("priority") else None,
             uint(op, "limit", 20), uint(op, "offset", 0))
-        return {"total": total, "tasks": [names.record(t) for t in page]}
+        return {"total": total, "tasks": [names.record(t) for t in page],
+                "records_read": table.lookups}
     if kind == "stats":
         s = queue.stats()
         return {
@@ -156,6 +161,8 @@ def tasks(options: dict, ops: list[dict]) -> dict:
         backoff_max=0.0,
         max_queued_payload_bytes=uint(options, "max_queued_payload_bytes", 64 << 20),
     ), executor)
+    # The task table counts the records a listing reads.
+    queue._tasks = CountingMap(queue._tasks)
     queue.start()
     names = Names()
     out = []
@@ -280,8 +287,11 @@ def file_op(store: Store, names: FileNames, op: dict) -> Any:
         return {"ok": meta_view(names, m),
                 "derived": [names.name(d.id) for d in store.derived_of(m.id)]}
     if kind == "list":
+        files = store._index.files
+        files.lookups = 0
         total, page = store.list(op.get("category"), uint(op, "limit", 20), uint(op, "offset", 0))
-        return {"total": total, "files": [meta_view(names, m) for m in page]}
+        return {"total": total, "files": [meta_view(names, m) for m in page],
+                "records_read": files.lookups}
     if kind == "snapshot":
         s = dict(store.snapshot())
         s.pop("bytes_out", None)
@@ -311,6 +321,8 @@ def files(options: dict, ops: list[dict]) -> dict:
         max_stored_bytes=uint(options, "max_stored_bytes", 4 << 30),
         max_file_bytes=uint(options, "max_file_bytes", 128 << 20),
     ))
+    # The index counts the records a listing reads.
+    store._index.files = CountingMap(store._index.files)
     names = FileNames()
     out = [file_op(store, names, op) for op in ops]
     return {"observations": out, "disk": disk(directory)}

@@ -2,10 +2,11 @@
 `crates/shared/examples/equal_work.rs`) and to `bench_shared` (through
 `replay.py`) must observe the same listings, counts and statistics, leave the
 same files on disk and make the same number of fsyncs (`test_fsyncs.py`
-holds the servers to it too, request by request). A Python peer that synced
-less, kept other records or ordered them otherwise would be measured on
-different work; that the Python listings read only their page, as the Rust
-indexes do, is held by `test_tasks_index.py` and `test_files_index.py`.
+holds the servers to it too, request by request), and every listing must
+read only its page's records, as the Rust indexes do (the Python replay
+counts the records a listing looks up). A Python peer that scanned where
+the reference looks up, synced less, kept other records or ordered them
+otherwise would be measured on different work.
 
 Scripts are random operation sequences from fixed seeds (uploads of one or
 several files, deletes, evictions past a small quota; submits of every type

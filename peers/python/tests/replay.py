@@ -16,7 +16,6 @@ import time
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_shared.errors import ApiError  # noqa: E402
 from bench_shared.files.meta import FileMeta, NewFile  # noqa: E402

@@ -5,7 +5,10 @@
 //! `GET /health` after each one. The probes read the category's contract
 //! only to find a JSON endpoint and the path templates to attack.
 
+mod one_shot;
+
 use crate::Contract;
+use one_shot::one_shot_probes;
 use std::fmt::Write as _;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -105,32 +108,6 @@ enum Rule {
     NoSmuggling,
 }
 
-/// A request the probe sends, as bytes.
-struct Probe {
-    name: String,
-    bytes: Vec<u8>,
-    rule: Rule,
-}
-
-fn probe(name: impl Into<String>, bytes: impl Into<Vec<u8>>, rule: Rule) -> Probe {
-    Probe {
-        name: name.into(),
-        bytes: bytes.into(),
-        rule,
-    }
-}
-
-/// A POST of `body` to `path` with the given content type.
-fn post(path: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(body);
-    out
-}
-
 /// The first POST endpoint with a JSON body and no path parameter.
 fn json_path(contract: &Contract) -> String {
     contract
@@ -138,180 +115,6 @@ fn json_path(contract: &Contract) -> String {
         .iter()
         .find(|e| e.method == "POST" && e.request.json.is_some() && !e.path.contains('{'))
         .map_or_else(|| "/health".to_owned(), |e| e.path.clone())
-}
-
-/// `method target` with `Connection: close`, no body.
-fn request(method: &str, target: &str) -> String {
-    format!("{method} {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-}
-
-/// A POST to `path` whose framing is given as is: header lines (each
-/// ending in CRLF) and the bytes after the head.
-fn framed(path: &str, headers: &str, rest: &str) -> String {
-    format!("POST {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\n{rest}")
-}
-
-/// The requests sent once each on a fresh connection.
-fn one_shot_probes(contract: &Contract) -> Vec<Probe> {
-    use Rule::*;
-    let json = json_path(contract);
-    let huge_value = "a".repeat(256 * 1024);
-    let many: String = (0..500).map(|i| format!("X-H{i}: v\r\n")).collect();
-    const CT: &str = "Content-Type: application/json\r\n";
-    const CHUNKED: &str = "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n";
-    let mut probes = vec![
-        // The request line and headers.
-        probe("malformed request line", "HELLO WORLD\r\n\r\n", Refused),
-        probe("request line only spaces", "   \r\n\r\n", Refused),
-        probe("binary garbage", b"\x00\x01\x02\xff\xfe\r\n\r\n".to_vec(), Refused),
-        probe("bad method token", "G(E)T /health HTTP/1.1\r\nHost: x\r\n\r\n", Refused),
-        probe("unknown method", request("BREW", "/health"), Refused),
-        probe("unsupported version", "GET /health HTTP/9.9\r\nHost: x\r\n\r\n", BadVersion),
-        probe(
-            "huge header value",
-            format!("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {huge_value}\r\n\r\n"),
-            Refused,
-        ),
-        probe(
-            "500 headers",
-            format!("GET /health HTTP/1.1\r\nHost: x\r\n{many}\r\n"),
-            Refused,
-        ),
-        probe(
-            "header without colon",
-            "GET /health HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n",
-            Refused,
-        ),
-        // Body framing.
-        probe(
-            "CL and TE together (smuggling)",
-            framed(
-                &json,
-                &format!("{CT}Content-Length: 6\r\nTransfer-Encoding: chunked\r\n"),
-                "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
-            ),
-            NoSmuggling,
-        ),
-        probe(
-            "two different Content-Lengths",
-            framed(&json, &format!("{CT}Content-Length: 2\r\nContent-Length: 3\r\n"), "{}"),
-            Refused,
-        ),
-        probe(
-            "non-numeric Content-Length",
-            framed(&json, "Content-Length: 1e3\r\n", "{}"),
-            Refused,
-        ),
-        probe(
-            "negative Content-Length",
-            framed(&json, "Content-Length: -1\r\n", "{}"),
-            Refused,
-        ),
-        probe(
-            "bad chunk size",
-            framed(&json, CHUNKED, "zz\r\n{}\r\n0\r\n\r\n"),
-            Refused,
-        ),
-        probe(
-            "chunk size overflow",
-            framed(&json, CHUNKED, "ffffffffffffffffff\r\n{}\r\n0\r\n\r\n"),
-            Refused,
-        ),
-        probe(
-            "unknown transfer coding",
-            framed(
-                &json,
-                &format!("{CT}Transfer-Encoding: gzip, chunked\r\n"),
-                "2\r\n{}\r\n0\r\n\r\n",
-            ),
-            NoServerError,
-        ),
-        // Paths.
-        probe("NUL in path", request("GET", "/he\0alth"), Refused),
-        probe("encoded NUL in path", request("GET", "/%00"), Refused),
-        probe("dot-dot traversal", request("GET", "/../../../../etc/passwd"), Refused),
-        probe("encoded traversal", request("GET", "/%2e%2e/%2e%2e/etc/passwd"), Refused),
-        probe(
-            "absolute-form elsewhere",
-            "GET http://example.com/etc/passwd HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n",
-            Refused,
-        ),
-        probe(
-            "very long path",
-            request("GET", &format!("/{}", "a".repeat(60 * 1024))),
-            Refused,
-        ),
-    ];
-    // JSON bodies no endpoint may accept.
-    let depth = 100_000;
-    let json_bodies: [(&str, Vec<u8>); 6] = [
-        (
-            "deeply nested array",
-            format!("{}{}", "[".repeat(depth), "]".repeat(depth)).into_bytes(),
-        ),
-        (
-            "deeply nested object",
-            format!("{}1{}", "{\"a\":".repeat(depth / 2), "}".repeat(depth / 2)).into_bytes(),
-        ),
-        (
-            "invalid UTF-8 in JSON",
-            b"{\"name\":\"\xff\xfe\xfd\"}".to_vec(),
-        ),
-        ("JSON with NUL bytes", b"{\"name\":\"a\0b\"}\0".to_vec()),
-        (
-            "huge number",
-            format!("{{\"age\":1{}}}", "0".repeat(100_000)).into_bytes(),
-        ),
-        ("truncated JSON", b"{\"name\": \"ab".to_vec()),
-    ];
-    for (name, body) in json_bodies {
-        probes.push(probe(name, post(&json, "application/json", &body), Refused));
-    }
-    probes.push(probe(
-        "wrong content type",
-        post(&json, "text/plain", b"{}"),
-        Refused,
-    ));
-    // Every path parameter, attacked the same ways.
-    for e in contract.endpoints.iter().filter(|e| e.path.contains('{')) {
-        for (what, value) in [
-            ("traversal", "..%2F..%2F..%2Fetc%2Fpasswd"),
-            ("NUL", "%00"),
-            ("overflow", "99999999999999999999999999999999"),
-            ("invalid UTF-8", "%FF%FE"),
-        ] {
-            let path = fill_params(&e.path, value);
-            let bytes = if e.method == "GET" || e.method == "DELETE" {
-                request(&e.method, &path).into_bytes()
-            } else {
-                post(&path, "application/json", b"{}")
-            };
-            let name = format!("{} {} ({what})", e.method, e.path);
-            probes.push(probe(name, bytes, Refused));
-        }
-    }
-    probes
-}
-
-/// `template` with every `{param}` replaced by `value`.
-fn fill_params(template: &str, value: &str) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        match rest[open..].find('}') {
-            Some(close) => {
-                out.push_str(value);
-                rest = &rest[open + close + 1..];
-            }
-            None => {
-                rest = &rest[open..];
-                break;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Reads one response's head and body; `None` if the connection closed
@@ -612,12 +415,6 @@ pub async fn start_and_probe(program: &str, category: &str) -> anyhow::Result<Ho
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn params_are_filled() {
-        assert_eq!(fill_params("/a/{id}/b/{x}", "v"), "/a/v/b/v");
-        assert_eq!(fill_params("/plain", "v"), "/plain");
-    }
 
     /// A server that answers `/health` and nothing else well (a 500 for
     /// everything else, connections never closed): every probe but the

@@ -16,11 +16,11 @@ mod verify;
 
 pub use jsonpath::lookup;
 pub use load::{contracts_dir, load, load_from, load_in, parse, CATEGORIES};
-pub use matcher::Matcher;
+pub use matcher::{Matcher, Mismatch};
 pub use model::{
     Case, Contract, CsvExpect, Endpoint, Expect, Flow, GeneratedBody, HeldCount, LoadDefaults,
     MixEntry, Part, Poll, Preload, RandomKind, RandomSpec, RequestSpec, Scenario, Step,
 };
 pub use prepare::{prepare, Prepared, Vars};
 pub use report::{Check, CheckKind, Report};
-pub use verify::{verify, CheckId, Session, VerifyOptions};
+pub use verify::{verify, CheckId, ClientError, Failure, Session, VerifyOptions};

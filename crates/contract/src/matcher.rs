@@ -39,6 +39,17 @@ impl JsonType {
             Self::Any => true,
         }
     }
+
+    fn check(self, actual: &Value) -> Result<(), Mismatch> {
+        if self.admits(actual) {
+            Ok(())
+        } else {
+            Err(Mismatch::Type {
+                want: self,
+                got: short(actual),
+            })
+        }
+    }
 }
 
 /// An expectation on the value at one path.
@@ -136,6 +147,113 @@ fn short(v: &Value) -> String {
     }
 }
 
+/// Why a value does not meet a [`Matcher`]; the text names what was
+/// expected and what was found.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Mismatch {
+    /// Nothing at the path.
+    #[error("missing")]
+    Missing,
+    /// A value of another type.
+    #[error("expected {want:?}, got {got}")]
+    Type {
+        /// The type asked for.
+        want: JsonType,
+        /// The value found, shortened.
+        got: String,
+    },
+    /// A value other than `equals`.
+    #[error("expected {want}, got {got}")]
+    NotEqual {
+        /// The value asked for, shortened.
+        want: String,
+        /// The value found, shortened.
+        got: String,
+    },
+    /// A `from_request` reference names nothing in the request.
+    #[error("the request has no `{0}`")]
+    NoRequestValue(String),
+    /// A value other than the request's at `from_request`.
+    #[error("expected the request's {reference} = {want}, got {got}")]
+    NotRequestValue {
+        /// The reference into the request.
+        reference: String,
+        /// The request's value, shortened.
+        want: String,
+        /// The value found, shortened.
+        got: String,
+    },
+    /// A `len_from_request` reference names no number in the request.
+    #[error("the request has no number at `{0}`")]
+    NoRequestNumber(String),
+    /// Another length (`None`: the value has no length).
+    #[error("expected length {want}, got {got:?}")]
+    Length {
+        /// The length asked for.
+        want: usize,
+        /// The length found.
+        got: Option<usize>,
+    },
+    /// A length below `min_len` (`None`: the value has no length).
+    #[error("expected length ≥ {min}, got {got:?}")]
+    TooShort {
+        /// The smallest length allowed.
+        min: usize,
+        /// The length found.
+        got: Option<usize>,
+    },
+    /// Not a number where a range or an offset asks for one.
+    #[error("expected a number")]
+    NotANumber,
+    /// A number outside `[min, max]`.
+    #[error("{value} outside [{min:?}, {max:?}]")]
+    OutOfRange {
+        /// The number found.
+        value: f64,
+        /// The smallest allowed.
+        min: Option<f64>,
+        /// The largest allowed.
+        max: Option<f64>,
+    },
+    /// A value not among `one_of` (shortened).
+    #[error("{0} is not one of the allowed values")]
+    NotAllowed(String),
+    /// The captured variable of a `var_plus` is not a number.
+    #[error("captured `{0}` is not a number")]
+    CapturedNotANumber(String),
+    /// A number other than the captured one plus the offset.
+    #[error("expected {var} + {plus} = {want}, got {got}")]
+    Offset {
+        /// The captured variable.
+        var: String,
+        /// The offset.
+        plus: f64,
+        /// Their sum.
+        want: f64,
+        /// The number found.
+        got: f64,
+    },
+    /// The contract's pattern is not a regular expression.
+    #[error("bad pattern {pattern}: {error}")]
+    BadPattern {
+        /// The pattern.
+        pattern: String,
+        /// Why it does not compile.
+        error: regex::Error,
+    },
+    /// Not a string where a pattern asks for one.
+    #[error("expected a string")]
+    NotAString,
+    /// A string the pattern does not match.
+    #[error("{value:?} does not match {pattern}")]
+    NoMatch {
+        /// The string found.
+        value: String,
+        /// The pattern.
+        pattern: String,
+    },
+}
+
 impl Matcher {
     /// Checks `actual`; `request` resolves `from_request` references and
     /// `resolve` replaces `${var}` values in `equals`.
@@ -144,96 +262,143 @@ impl Matcher {
         actual: Option<&Value>,
         request: &Value,
         resolve: &dyn Fn(&Value) -> Value,
-    ) -> Result<(), String> {
-        let actual = actual.ok_or("missing")?;
-        let spec = match self {
-            Self::Type(t) => {
-                return if t.admits(actual) {
-                    Ok(())
-                } else {
-                    Err(format!("expected {t:?}, got {}", short(actual)))
-                }
-            }
-            Self::Spec(s) => s,
-        };
-        if let Some(t) = spec.kind {
-            if !t.admits(actual) {
-                return Err(format!("expected {t:?}, got {}", short(actual)));
+    ) -> Result<(), Mismatch> {
+        let actual = actual.ok_or(Mismatch::Missing)?;
+        match self {
+            Self::Type(t) => t.check(actual),
+            Self::Spec(spec) => {
+                spec.check_value(actual, request, resolve)?;
+                spec.check_length(actual, request)?;
+                spec.check_range(actual)?;
+                spec.check_offset(actual, resolve)?;
+                spec.check_pattern(actual)
             }
         }
-        if let Some(want) = &spec.equals {
+    }
+}
+
+impl MatchSpec {
+    /// `type`, `equals` and `from_request`.
+    fn check_value(
+        &self,
+        actual: &Value,
+        request: &Value,
+        resolve: &dyn Fn(&Value) -> Value,
+    ) -> Result<(), Mismatch> {
+        if let Some(t) = self.kind {
+            t.check(actual)?;
+        }
+        if let Some(want) = &self.equals {
             let want = resolve(want);
             if !same(actual, &want) {
-                return Err(format!("expected {}, got {}", short(&want), short(actual)));
+                return Err(Mismatch::NotEqual {
+                    want: short(&want),
+                    got: short(actual),
+                });
             }
         }
-        if let Some(reference) = &spec.from_request {
+        if let Some(reference) = &self.from_request {
             let want = crate::lookup(request, reference)
-                .ok_or_else(|| format!("the request has no `{reference}`"))?;
+                .ok_or_else(|| Mismatch::NoRequestValue(reference.clone()))?;
             if !same(actual, want) {
-                return Err(format!(
-                    "expected the request's {reference} = {}, got {}",
-                    short(want),
-                    short(actual)
-                ));
-            }
-        }
-        let len = length(actual);
-        let want_len = match &spec.len_from_request {
-            Some(r) => Some(
-                crate::lookup(request, r)
-                    .and_then(Value::as_u64)
-                    .ok_or_else(|| format!("the request has no number at `{r}`"))?
-                    as usize,
-            ),
-            None => spec.len,
-        };
-        if let Some(n) = want_len {
-            if len != Some(n) {
-                return Err(format!("expected length {n}, got {len:?}"));
-            }
-        }
-        if let Some(n) = spec.min_len {
-            if len.is_none_or(|l| l < n) {
-                return Err(format!("expected length ≥ {n}, got {len:?}"));
-            }
-        }
-        if spec.min.is_some() || spec.max.is_some() {
-            let x = actual.as_f64().ok_or("expected a number")?;
-            if spec.min.is_some_and(|m| x < m) || spec.max.is_some_and(|m| x > m) {
-                return Err(format!("{x} outside [{:?}, {:?}]", spec.min, spec.max));
-            }
-        }
-        if let Some(choices) = &spec.one_of {
-            if !choices.iter().any(|c| same(c, actual)) {
-                return Err(format!(
-                    "{} is not one of the allowed values",
-                    short(actual)
-                ));
-            }
-        }
-        if let Some(vp) = &spec.var_plus {
-            let base = resolve(&Value::String(format!("${{{}}}", vp.var)));
-            let base = base
-                .as_f64()
-                .ok_or_else(|| format!("captured `{}` is not a number", vp.var))?;
-            let want = base + vp.plus;
-            let got = actual.as_f64().ok_or("expected a number")?;
-            if (got - want).abs() > 1e-9 {
-                return Err(format!(
-                    "expected {} + {} = {want}, got {got}",
-                    vp.var, vp.plus
-                ));
-            }
-        }
-        if let Some(p) = &spec.pattern {
-            let re = regex::Regex::new(p).map_err(|e| format!("bad pattern {p}: {e}"))?;
-            let s = actual.as_str().ok_or("expected a string")?;
-            if !re.is_match(s) {
-                return Err(format!("{s:?} does not match {p}"));
+                return Err(Mismatch::NotRequestValue {
+                    reference: reference.clone(),
+                    want: short(want),
+                    got: short(actual),
+                });
             }
         }
         Ok(())
+    }
+
+    /// `len`, `len_from_request` and `min_len`.
+    fn check_length(&self, actual: &Value, request: &Value) -> Result<(), Mismatch> {
+        let len = length(actual);
+        let want_len = match &self.len_from_request {
+            Some(r) => Some(
+                crate::lookup(request, r)
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| Mismatch::NoRequestNumber(r.clone()))? as usize,
+            ),
+            None => self.len,
+        };
+        if let Some(n) = want_len {
+            if len != Some(n) {
+                return Err(Mismatch::Length { want: n, got: len });
+            }
+        }
+        if let Some(n) = self.min_len {
+            if len.is_none_or(|l| l < n) {
+                return Err(Mismatch::TooShort { min: n, got: len });
+            }
+        }
+        Ok(())
+    }
+
+    /// `min`, `max` and `one_of`.
+    fn check_range(&self, actual: &Value) -> Result<(), Mismatch> {
+        if self.min.is_some() || self.max.is_some() {
+            let x = actual.as_f64().ok_or(Mismatch::NotANumber)?;
+            if self.min.is_some_and(|m| x < m) || self.max.is_some_and(|m| x > m) {
+                return Err(Mismatch::OutOfRange {
+                    value: x,
+                    min: self.min,
+                    max: self.max,
+                });
+            }
+        }
+        if let Some(choices) = &self.one_of {
+            if !choices.iter().any(|c| same(c, actual)) {
+                return Err(Mismatch::NotAllowed(short(actual)));
+            }
+        }
+        Ok(())
+    }
+
+    /// `var_plus`.
+    fn check_offset(
+        &self,
+        actual: &Value,
+        resolve: &dyn Fn(&Value) -> Value,
+    ) -> Result<(), Mismatch> {
+        let Some(vp) = &self.var_plus else {
+            return Ok(());
+        };
+        let base = resolve(&Value::String(format!("${{{}}}", vp.var)));
+        let base = base
+            .as_f64()
+            .ok_or_else(|| Mismatch::CapturedNotANumber(vp.var.clone()))?;
+        let want = base + vp.plus;
+        let got = actual.as_f64().ok_or(Mismatch::NotANumber)?;
+        if (got - want).abs() > 1e-9 {
+            return Err(Mismatch::Offset {
+                var: vp.var.clone(),
+                plus: vp.plus,
+                want,
+                got,
+            });
+        }
+        Ok(())
+    }
+
+    /// `pattern`.
+    fn check_pattern(&self, actual: &Value) -> Result<(), Mismatch> {
+        let Some(p) = &self.pattern else {
+            return Ok(());
+        };
+        let re = regex::Regex::new(p).map_err(|error| Mismatch::BadPattern {
+            pattern: p.clone(),
+            error,
+        })?;
+        let s = actual.as_str().ok_or(Mismatch::NotAString)?;
+        if re.is_match(s) {
+            Ok(())
+        } else {
+            Err(Mismatch::NoMatch {
+                value: s.to_owned(),
+                pattern: p.clone(),
+            })
+        }
     }
 }
 
@@ -242,7 +407,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn check(m: Value, actual: Value, request: Value) -> Result<(), String> {
+    fn check(m: Value, actual: Value, request: Value) -> Result<(), Mismatch> {
         let m: Matcher = serde_json::from_value(m).unwrap();
         m.check(Some(&actual), &request, &|v| v.clone())
     }
@@ -297,5 +462,15 @@ mod tests {
     fn missing_values_fail() {
         let m: Matcher = serde_json::from_value(json!("any")).unwrap();
         assert!(m.check(None, &json!({}), &|v| v.clone()).is_err());
+    }
+
+    #[test]
+    fn mismatches_read_as_before() {
+        let out_of_range = check(json!({"min": 1, "max": 2}), json!(3), json!({})).unwrap_err();
+        assert_eq!(out_of_range.to_string(), "3 outside [Some(1.0), Some(2.0)]");
+        let no_match = check(json!({"pattern": "^a+$"}), json!("aab"), json!({})).unwrap_err();
+        assert_eq!(no_match.to_string(), r#""aab" does not match ^a+$"#);
+        let short = check(json!({"min_len": 2}), json!(5), json!({})).unwrap_err();
+        assert_eq!(short.to_string(), "expected length ≥ 2, got None");
     }
 }

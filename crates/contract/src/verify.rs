@@ -1,11 +1,19 @@
-//! Verifying a live server against a contract.
+//! Verifying a live server against a contract: a session sends each
+//! check's requests (endpoints, negative and raw cases, flows, the `Date`
+//! check) and judges the answers with the pure checks of `response`.
+
+mod failure;
+mod response;
+
+pub use failure::{ClientError, Failure};
 
 use crate::jsonpath::lookup;
 use crate::model::{Contract, Expect, RequestSpec};
-use crate::prepare::{prepare, substitute, substitute_str as substitute_str_value, Prepared, Vars};
+use crate::prepare::{prepare, Prepared, Vars};
 use crate::report::{Check, CheckKind, Report};
-use bytes::Bytes;
-use reqwest::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCODING};
+use failure::joined;
+use reqwest::header::{HeaderMap, DATE};
+use response::{check_response, Exchange};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -29,12 +37,6 @@ impl VerifyOptions {
             check_date: true,
         }
     }
-}
-
-struct Exchange {
-    status: u16,
-    headers: HeaderMap,
-    body: Bytes,
 }
 
 /// What a checked response leaves for later flow steps.
@@ -80,7 +82,7 @@ pub async fn verify(contract: &Contract, opts: &VerifyOptions) -> Report {
         Err(e) => {
             report
                 .checks
-                .push(check(CheckKind::Headers, "client", Err(e)));
+                .push(check(CheckKind::Headers, "client", Err(e.into())));
             return report;
         }
     };
@@ -110,33 +112,25 @@ pub async fn verify(contract: &Contract, opts: &VerifyOptions) -> Report {
     report
 }
 
-fn check(kind: CheckKind, name: &str, outcome: Result<(), String>) -> Check {
+fn check(kind: CheckKind, name: &str, outcome: Result<(), Failure>) -> Check {
     Check {
         kind,
         name: name.to_owned(),
         passed: outcome.is_ok(),
-        detail: outcome.err().unwrap_or_default(),
-    }
-}
-
-fn joined(failures: Vec<String>) -> Result<(), String> {
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(failures.join("; "))
+        detail: outcome.err().map(|e| e.to_string()).unwrap_or_default(),
     }
 }
 
 impl Session {
     /// A session with HTTP clients built for `opts`.
-    pub fn new(opts: VerifyOptions) -> Result<Self, String> {
+    pub fn new(opts: VerifyOptions) -> Result<Self, ClientError> {
         let build = |pool: usize| {
             reqwest::Client::builder()
                 .no_proxy()
                 .timeout(opts.timeout)
                 .pool_max_idle_per_host(pool)
                 .build()
-                .map_err(|e| e.to_string())
+                .map_err(ClientError)
         };
         Ok(Self {
             client: build(usize::MAX)?,
@@ -152,7 +146,7 @@ impl Session {
 
     /// Points the session at another address (a restarted server); pooled
     /// connections to the old one are dropped.
-    pub fn set_base_url(&mut self, url: impl Into<String>) -> Result<(), String> {
+    pub fn set_base_url(&mut self, url: impl Into<String>) -> Result<(), ClientError> {
         let mut opts = self.opts.clone();
         opts.base_url = url.into().trim_end_matches('/').to_owned();
         *self = Self::new(opts)?;
@@ -221,7 +215,7 @@ impl Session {
         }
     }
 
-    async fn flow(&self, flow: &crate::model::Flow) -> Result<(), String> {
+    async fn flow(&self, flow: &crate::model::Flow) -> Result<(), Failure> {
         let mut vars = Vars::new();
         for (i, step) in flow.steps.iter().enumerate() {
             let error_case = step.expect.status >= 400;
@@ -250,17 +244,13 @@ impl Session {
                         tokio::time::sleep(Duration::from_millis(pause)).await;
                     }
                     (Err(e), poll) => {
-                        let tries = if poll.is_some() {
-                            format!(" after {attempts} attempts")
-                        } else {
-                            String::new()
-                        };
-                        return Err(format!(
-                            "step {} ({} {}){tries}: {e}",
-                            i + 1,
-                            step.method,
-                            step.path
-                        ));
+                        return Err(Failure::Step {
+                            step: i + 1,
+                            method: step.method.clone(),
+                            path: step.path.clone(),
+                            attempts: poll.map(|_| attempts),
+                            cause: Box::new(e),
+                        });
                     }
                 }
             };
@@ -273,7 +263,10 @@ impl Session {
                         .map(|v| Value::String(v.to_owned())),
                     None => doc.json.as_ref().and_then(|d| lookup(d, path)).cloned(),
                 }
-                .ok_or_else(|| format!("step {}: nothing to capture at `{path}`", i + 1))?;
+                .ok_or_else(|| Failure::NoCapture {
+                    step: i + 1,
+                    path: path.clone(),
+                })?;
                 vars.insert(name.clone(), value);
             }
         }
@@ -290,8 +283,9 @@ impl Session {
         expect: &Expect,
         vars: &Vars,
         error_case: bool,
-    ) -> Result<Checked, String> {
-        let prepared = prepare(method, path, spec, vars, &mut rand::rng())?;
+    ) -> Result<Checked, Failure> {
+        let prepared =
+            prepare(method, path, spec, vars, &mut rand::rng()).map_err(Failure::Request)?;
         let client = if error_case {
             &self.fresh
         } else {
@@ -308,7 +302,11 @@ impl Session {
     /// Sends one prepared request as it is (as a load generator sends it)
     /// and checks the answer against `expect`: how a load's exact request
     /// variants are verified, before and during the load.
-    pub async fn check_prepared(&self, prepared: &Prepared, expect: &Expect) -> Result<(), String> {
+    pub async fn check_prepared(
+        &self,
+        prepared: &Prepared,
+        expect: &Expect,
+    ) -> Result<(), Failure> {
         let error_case = expect.status >= 400;
         let client = if error_case {
             &self.fresh
@@ -319,13 +317,13 @@ impl Session {
         check_response(expect, &ex, &prepared.values, &Vars::new(), error_case).map(|_| ())
     }
 
-    async fn send(&self, p: &Prepared) -> Result<Exchange, String> {
+    async fn send(&self, p: &Prepared) -> Result<Exchange, Failure> {
         self.send_with(&self.client, p).await
     }
 
-    async fn send_with(&self, client: &reqwest::Client, p: &Prepared) -> Result<Exchange, String> {
+    async fn send_with(&self, client: &reqwest::Client, p: &Prepared) -> Result<Exchange, Failure> {
         let method = reqwest::Method::from_bytes(p.method.as_bytes())
-            .map_err(|_| format!("bad method {}", p.method))?;
+            .map_err(|_| Failure::BadMethod(p.method.clone()))?;
         let mut req = client.request(method, format!("{}{}", self.opts.base_url, p.target));
         for (k, v) in &p.headers {
             req = req.header(k, v);
@@ -333,16 +331,17 @@ impl Session {
         if let Some(body) = &p.body {
             req = req.body(body.clone());
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| format!("{} {}: {}", p.method, p.target, error_chain(&e)))?;
+        let resp = req.send().await.map_err(|e| Failure::Send {
+            method: p.method.clone(),
+            target: p.target.clone(),
+            cause: error_chain(&e),
+        })?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp
             .bytes()
             .await
-            .map_err(|e| format!("reading the body: {}", error_chain(&e)))?;
+            .map_err(|e| Failure::ReadBody(error_chain(&e)))?;
         Ok(Exchange {
             status,
             headers,
@@ -350,10 +349,11 @@ impl Session {
         })
     }
 
-    fn authority(&self) -> Result<String, String> {
-        let url = reqwest::Url::parse(&self.opts.base_url).map_err(|e| e.to_string())?;
-        let host = url.host_str().ok_or("no host in the URL")?;
-        let port = url.port_or_known_default().ok_or("no port in the URL")?;
+    fn authority(&self) -> Result<String, Failure> {
+        let url =
+            reqwest::Url::parse(&self.opts.base_url).map_err(|e| Failure::BadUrl(e.to_string()))?;
+        let host = url.host_str().ok_or(Failure::NoHost)?;
+        let port = url.port_or_known_default().ok_or(Failure::NoPort)?;
         Ok(format!("{host}:{port}"))
     }
 
@@ -362,22 +362,16 @@ impl Session {
         _path: &str,
         spec: &RequestSpec,
         expect: &Expect,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         let bytes = spec.raw.as_deref().unwrap_or_default().as_bytes();
-        let status = crate::raw::status_of(&self.authority()?, bytes, self.opts.timeout).await?;
+        let status = crate::raw::status_of(&self.authority()?, bytes, self.opts.timeout)
+            .await
+            .map_err(Failure::Raw)?;
         let mut failures = Vec::new();
         if status != expect.status {
             failures.push(format!("status {status} (expected {})", expect.status));
         }
-        let alive = self
-            .send(&prepare(
-                "GET",
-                "/health",
-                &RequestSpec::default(),
-                &Vars::new(),
-                &mut rand::rng(),
-            )?)
-            .await;
+        let alive = self.send(&health_request()?).await;
         if let Err(e) = alive {
             failures.push(format!("server stopped answering afterwards: {e}"));
         }
@@ -386,25 +380,18 @@ impl Session {
 
     /// `Date` must be present and change between requests a second apart.
     async fn date_changes(&self) -> Check {
-        let health = match prepare(
-            "GET",
-            "/health",
-            &RequestSpec::default(),
-            &Vars::new(),
-            &mut rand::rng(),
-        ) {
+        let health = match health_request() {
             Ok(h) => h,
             Err(e) => return check(CheckKind::Headers, "date_changes", Err(e)),
         };
         let date = |ex: &Exchange| ex.headers.get(DATE).map(|d| d.as_bytes().to_vec());
         let outcome = async {
-            let first = date(&self.send(&health).await?).ok_or("no Date header")?;
+            let first = date(&self.send(&health).await?).ok_or(Failure::NoDate)?;
             tokio::time::sleep(Duration::from_millis(1100)).await;
-            let second = date(&self.send(&health).await?).ok_or("no Date header")?;
+            let second = date(&self.send(&health).await?).ok_or(Failure::NoDate)?;
             if first == second {
-                Err(format!(
-                    "Date did not change in 1.1 s: {}",
-                    String::from_utf8_lossy(&first)
+                Err(Failure::DateUnchanged(
+                    String::from_utf8_lossy(&first).into_owned(),
                 ))
             } else {
                 Ok(())
@@ -416,11 +403,19 @@ impl Session {
 }
 
 fn missing(kind: CheckKind, index: usize) -> Check {
-    check(
-        kind,
-        &format!("#{index}"),
-        Err("no such check in the contract".into()),
+    check(kind, &format!("#{index}"), Err(Failure::NoSuchCheck))
+}
+
+/// `GET /health`, prepared.
+fn health_request() -> Result<Prepared, Failure> {
+    prepare(
+        "GET",
+        "/health",
+        &RequestSpec::default(),
+        &Vars::new(),
+        &mut rand::rng(),
     )
+    .map_err(Failure::Request)
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -432,345 +427,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
-}
-
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
-    text.replace('\n', "\\n")
-}
-
-/// Checks status, the headers every response needs, and `expect`.
-fn check_response(
-    expect: &Expect,
-    ex: &Exchange,
-    request: &Value,
-    vars: &Vars,
-    error_case: bool,
-) -> Result<Option<Value>, String> {
-    let mut f = Vec::new();
-    if ex.status != expect.status {
-        f.push(format!(
-            "status {} (expected {}), body: {}",
-            ex.status,
-            expect.status,
-            excerpt(&ex.body)
-        ));
-    }
-    for name in ["server", "date", "content-type"] {
-        if !ex.headers.contains_key(name) {
-            f.push(format!("no {name} header"));
-        }
-    }
-    let header = |name| ex.headers.get(name).and_then(|v| v.to_str().ok());
-    let chunked =
-        header(TRANSFER_ENCODING).is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
-    if !chunked && !ex.headers.contains_key(CONTENT_LENGTH) {
-        f.push("neither Content-Length nor chunked Transfer-Encoding".into());
-    }
-    let want_type = expect
-        .content_type
-        .as_deref()
-        .or(error_case.then_some("application/json"));
-    if let Some(want) = want_type {
-        let got = header(CONTENT_TYPE).unwrap_or("");
-        if !got.eq_ignore_ascii_case(want) {
-            f.push(format!("Content-Type {got:?} (expected {want:?})"));
-        }
-    }
-    if let Some(want) = expect.chunked {
-        if want != chunked {
-            f.push(format!("chunked is {chunked} (expected {want})"));
-        }
-    }
-    for (name, want) in &expect.headers {
-        let got = ex.headers.get(name.as_str()).and_then(|v| v.to_str().ok());
-        if want == "*" {
-            if got.is_none() {
-                f.push(format!("no {name} header"));
-            }
-            continue;
-        }
-        let want = match substitute_str_value(want, vars) {
-            Value::String(s) => s,
-            other => other.to_string(),
-        };
-        let want = &want;
-        let tokens = |s: &str| -> Vec<String> {
-            s.split(',')
-                .map(|t| t.trim().to_ascii_lowercase())
-                .collect()
-        };
-        let have = got.map(tokens).unwrap_or_default();
-        if !tokens(want).iter().all(|t| have.contains(t)) {
-            f.push(format!("header {name}: {got:?} (must list {want:?})"));
-        }
-    }
-    if let Some(want) = &expect.body {
-        if ex.body.as_ref() != want.as_bytes() {
-            f.push(format!("body {:?} (expected {want:?})", excerpt(&ex.body)));
-        }
-    }
-    if let Some(csv) = &expect.csv {
-        check_csv(csv, &ex.body, request, &mut f);
-    }
-    if let Some(b) = &expect.body_bytes {
-        check_body_bytes(b, &ex.body, request, vars, &mut f);
-    }
-    let needs_json = !expect.json.is_empty() || error_case || expect.error.is_some();
-    let doc: Option<Value> = serde_json::from_slice(&ex.body).ok();
-    match (&doc, needs_json) {
-        (None, true) => f.push(format!("body is not JSON: {}", excerpt(&ex.body))),
-        (Some(doc), _) => {
-            for (path, m) in &expect.json {
-                if let Err(e) = m.check(lookup(doc, path), request, &|v| substitute(v, vars)) {
-                    let at = if path.is_empty() { "(root)" } else { path };
-                    f.push(format!("{at}: {e}"));
-                }
-            }
-            if error_case {
-                check_error_shape(expect, doc, &mut f);
-            }
-        }
-        (None, false) => {}
-    }
-    joined(f).map(|()| doc)
-}
-
-/// Errors are `{"error": code, "message": text, "details": [...]}`.
-fn check_error_shape(expect: &Expect, doc: &Value, f: &mut Vec<String>) {
-    let code = doc.get("error").and_then(Value::as_str);
-    if code.is_none() {
-        f.push("error body has no string `error`".into());
-    }
-    if !doc.get("message").is_some_and(Value::is_string) {
-        f.push("error body has no string `message`".into());
-    }
-    let details = doc.get("details").and_then(Value::as_array);
-    if details.is_none() {
-        f.push("error body has no array `details`".into());
-    }
-    if let Some(want) = &expect.error {
-        if code != Some(want.as_str()) {
-            f.push(format!("error code {code:?} (expected {want:?})"));
-        }
-    }
-    let fields: Vec<&str> = details
-        .into_iter()
-        .flatten()
-        .filter_map(|d| d.get("field").and_then(Value::as_str))
-        .collect();
-    for want in &expect.detail_fields {
-        if !fields.iter().any(|named| names_field(named, want)) {
-            f.push(format!("details do not name `{want}` (named: {fields:?})"));
-        }
-    }
-}
-
-/// Whether a detail naming `named` names the field `want`: the field itself
-/// or a value inside it (`tags[1]` and `address.city` are inside `tags` and
-/// `address`), so a framework that reports the exact item is not wrong.
-fn names_field(named: &str, want: &str) -> bool {
-    named
-        .strip_prefix(want)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['[', '.']))
-}
-
-/// Largest gunzipped body the verifier inflates.
-const MAX_GUNZIP: u64 = 1 << 30;
-
-fn check_body_bytes(
-    b: &crate::model::BodyBytes,
-    body: &[u8],
-    request: &Value,
-    vars: &Vars,
-    f: &mut Vec<String>,
-) {
-    use std::io::Read;
-    let inflated;
-    let data: &[u8] = if b.gunzip {
-        let mut out = Vec::new();
-        let read = flate2::read::GzDecoder::new(body)
-            .take(MAX_GUNZIP)
-            .read_to_end(&mut out);
-        if let Err(e) = read {
-            f.push(format!("body is not gzip: {e}"));
-            return;
-        }
-        inflated = out;
-        &inflated
-    } else {
-        body
-    };
-    let facts = serde_json::json!({
-        "length": data.len(),
-        "sha256": crate::prepare::sha256_hex(data),
-    });
-    for (name, m) in [("length", &b.length), ("sha256", &b.sha256)] {
-        if let Some(m) = m {
-            if let Err(e) = m.check(facts.get(name), request, &|v| substitute(v, vars)) {
-                f.push(format!("body {name}: {e}"));
-            }
-        }
-    }
-    if let Some([start, end]) = b.generated {
-        let want = end.saturating_sub(start) + 1;
-        if data.len() as u64 != want {
-            f.push(format!(
-                "body has {} bytes (expected {want}: generated bytes {start}..={end})",
-                data.len()
-            ));
-        } else if let Some(at) =
-            (0..data.len()).find(|&i| u64::from(data[i]) != (start + i as u64) % 251)
-        {
-            f.push(format!(
-                "body differs from the generated bytes at offset {}",
-                start + at as u64
-            ));
-        }
-    }
-}
-
-fn check_csv(csv: &crate::model::CsvExpect, body: &[u8], request: &Value, f: &mut Vec<String>) {
-    let Ok(text) = std::str::from_utf8(body) else {
-        f.push("CSV body is not UTF-8".into());
-        return;
-    };
-    let mut lines = text.lines();
-    if lines.next() != Some(csv.header.as_str()) {
-        f.push(format!("CSV header is not {:?}", csv.header));
-    }
-    let columns = csv.header.split(',').count();
-    let rows: Vec<&str> = lines.collect();
-    match lookup(request, &csv.rows_from_request).and_then(Value::as_u64) {
-        Some(n) if rows.len() as u64 != n => {
-            f.push(format!("{} CSV rows (expected {n})", rows.len()))
-        }
-        None => f.push(format!(
-            "the request has no number at `{}`",
-            csv.rows_from_request
-        )),
-        _ => {}
-    }
-    if let Some(bad) = rows.iter().position(|r| r.split(',').count() != columns) {
-        f.push(format!(
-            "CSV row {} does not have {columns} columns",
-            bad + 1
-        ));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use crate::model::BodyBytes;
-    use reqwest::header::HeaderValue;
-
-    #[test]
-    fn a_detail_inside_a_field_names_it() {
-        assert!(names_field("tags", "tags"));
-        assert!(names_field("tags[1]", "tags"));
-        assert!(names_field("address.city", "address"));
-        assert!(!names_field("tagsx", "tags"));
-        assert!(!names_field("tag", "tags"));
-        assert!(!names_field("email", "personal_info.email"));
-    }
-
-    fn exchange(body: &[u8], headers: &[(&'static str, &str)]) -> Exchange {
-        let mut map = HeaderMap::new();
-        for (k, v) in [
-            ("server", "x"),
-            ("date", "x"),
-            ("content-type", "application/octet-stream"),
-        ]
-        .iter()
-        .chain(headers)
-        {
-            map.insert(*k, HeaderValue::from_str(v).unwrap());
-        }
-        map.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-        Exchange {
-            status: 200,
-            headers: map,
-            body: Bytes::copy_from_slice(body),
-        }
-    }
-
-    fn expect(body_bytes: BodyBytes, headers: &[(&str, &str)]) -> Expect {
-        Expect {
-            status: 200,
-            body_bytes: Some(body_bytes),
-            headers: headers
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            ..Expect::default()
-        }
-    }
-
-    fn run(e: &Expect, ex: &Exchange, vars: &Vars) -> Result<(), String> {
-        check_response(e, ex, &Value::Null, vars, false).map(|_| ())
-    }
-
-    fn sha(s: &str) -> crate::Matcher {
-        serde_json::from_value(serde_json::json!({ "equals": s })).unwrap()
-    }
-
-    #[test]
-    fn body_bytes_are_checked_exactly() {
-        let data: Vec<u8> = (10..2010u64).map(|i| (i % 251) as u8).collect();
-        let digest = crate::prepare::sha256_hex(&data);
-        let good = expect(
-            BodyBytes {
-                generated: Some([10, 2009]),
-                sha256: Some(sha(&digest)),
-                ..BodyBytes::default()
-            },
-            &[],
-        );
-        assert!(run(&good, &exchange(&data, &[]), &Vars::new()).is_ok());
-        let mut flipped = data.clone();
-        flipped[500] ^= 1;
-        let err = run(&good, &exchange(&flipped, &[]), &Vars::new()).unwrap_err();
-        assert!(
-            err.contains("offset 510") && err.contains("body sha256"),
-            "{err}"
-        );
-        let err = run(&good, &exchange(&data[1..], &[]), &Vars::new()).unwrap_err();
-        assert!(err.contains("1999 bytes"), "{err}");
-
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        std::io::Write::write_all(&mut gz, &data).unwrap();
-        let gz = gz.finish().unwrap();
-        let mut vars = Vars::new();
-        vars.insert("sha".into(), Value::String(digest));
-        let gunzip = expect(
-            BodyBytes {
-                gunzip: true,
-                sha256: Some(sha("${sha}")),
-                ..BodyBytes::default()
-            },
-            &[],
-        );
-        assert!(run(&gunzip, &exchange(&gz, &[]), &vars).is_ok());
-        let err = run(&gunzip, &exchange(&data, &[]), &vars).unwrap_err();
-        assert!(err.contains("not gzip"), "{err}");
-    }
-
-    #[test]
-    fn headers_can_be_required_or_substituted() {
-        let mut vars = Vars::new();
-        vars.insert("tag".into(), Value::String("\"abc\"".into()));
-        let e = expect(
-            BodyBytes::default(),
-            &[("etag", "${tag}"), ("x-chunk-size", "*")],
-        );
-        let ok = exchange(b"", &[("etag", "\"abc\""), ("x-chunk-size", "1024")]);
-        assert!(run(&e, &ok, &vars).is_ok());
-        let err = run(&e, &exchange(b"", &[("etag", "\"abd\"")]), &vars).unwrap_err();
-        assert!(
-            err.contains("header etag") && err.contains("no x-chunk-size header"),
-            "{err}"
-        );
-    }
 }

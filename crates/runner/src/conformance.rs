@@ -44,7 +44,7 @@ pub fn verify(
                 kind: contract::CheckKind::Headers,
                 name: "client".into(),
                 passed: false,
-                detail: e,
+                detail: e.to_string(),
             });
             return (report, crashes);
         }
@@ -76,7 +76,7 @@ pub fn verify(
             match server.restart(&crash.during) {
                 Ok(()) => {
                     if let Err(e) = session.set_base_url(server.url()) {
-                        dead = Some(e);
+                        dead = Some(e.to_string());
                     }
                 }
                 Err(e) => dead = Some(format!("the server could not be restarted: {e:#}")),

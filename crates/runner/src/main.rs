@@ -1,4 +1,5 @@
-//! `runner`: verify (and, later, benchmark) servers against the contracts.
+//! `runner`: verify, probe and benchmark servers against the contracts, and
+//! report, compare, export and import results (see `runner::Command`).
 
 use clap::Parser;
 use std::process::ExitCode;

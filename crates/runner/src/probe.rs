@@ -6,8 +6,9 @@
 //! but wrong is caught under load too.
 
 use crate::targets::Target;
-use contract::{Session, VerifyOptions};
+use contract::{ClientError, Failure, Session, VerifyOptions};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -16,11 +17,57 @@ use std::time::Duration;
 /// Failures kept per measurement (the count covers all).
 const KEPT_FAILURES: usize = 3;
 
-pub(crate) fn session(url: &str) -> Result<Session, String> {
+pub(crate) fn session(url: &str) -> Result<Session, ClientError> {
     let mut options = VerifyOptions::new(url);
     options.timeout = Duration::from_secs(60);
     options.check_date = false;
     Session::new(options)
+}
+
+/// Why a load's requests did not verify.
+#[derive(Debug)]
+pub enum VerifyRequestsError {
+    /// No HTTP client to verify with.
+    Client(ClientError),
+    /// A request variant's answer failed its check.
+    Variant {
+        /// Its number among the load's distinct requests, from 1.
+        n: usize,
+        /// Its method.
+        method: String,
+        /// Its path and query.
+        target: String,
+        /// The endpoint it is for.
+        endpoint: String,
+        /// Why its answer failed.
+        failure: Box<Failure>,
+    },
+}
+
+impl fmt::Display for VerifyRequestsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Client(e) => fmt::Display::fmt(e, f),
+            Self::Variant {
+                n,
+                method,
+                target,
+                endpoint,
+                failure,
+            } => write!(
+                f,
+                "request variant {n} of the load ({method} {target} for {endpoint}): {failure}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for VerifyRequestsError {}
+
+impl From<ClientError> for VerifyRequestsError {
+    fn from(e: ClientError) -> Self {
+        Self::Client(e)
+    }
 }
 
 /// Verifies every distinct request of `target` against the server at `url`;
@@ -29,18 +76,16 @@ pub fn verify_requests(
     rt: &tokio::runtime::Runtime,
     url: &str,
     target: &Target,
-) -> Result<(), String> {
+) -> Result<(), VerifyRequestsError> {
     let session = session(url)?;
     for (n, r) in target.distinct().into_iter().enumerate() {
         rt.block_on(session.check_prepared(&r.request, &r.expect))
-            .map_err(|e| {
-                format!(
-                    "request variant {} of the load ({} {} for {}): {e}",
-                    n + 1,
-                    r.request.method,
-                    r.request.target,
-                    r.endpoint
-                )
+            .map_err(|failure| VerifyRequestsError::Variant {
+                n: n + 1,
+                method: r.request.method.clone(),
+                target: r.request.target.clone(),
+                endpoint: r.endpoint.clone(),
+                failure: Box::new(failure),
             })?;
     }
     Ok(())

@@ -313,47 +313,9 @@ pub fn results(opts: &ImportOptions, locust_version: &str) -> Result<Results> {
     } else {
         0.0
     };
-    let mut measured: Vec<Measurement> = rows
-        .iter()
-        .filter(|r| r.name != AGGREGATED)
-        .map(|r| {
-            let f = failures
-                .as_ref()
-                .map(|f| f.get(&r.name).copied().unwrap_or((0, 0)));
-            measurement(r, TargetKind::Endpoint, &r.name, &load, f)
-        })
-        .collect();
-    let all_failures = failures
-        .as_ref()
-        .map(|f| f.values().fold((0, 0), |(a, b), (s, u)| (a + s, b + u)));
     let scenario = opts.scenario.as_deref().unwrap_or("locust_mix");
-    measured.push(measurement(
-        total,
-        TargetKind::Scenario,
-        scenario,
-        &load,
-        all_failures,
-    ));
-    let rfc3339 = |secs: u64| {
-        humantime::format_rfc3339_seconds(
-            std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
-        )
-        .to_string()
-    };
-    let (started_at, finished_at) = match history {
-        Some(h) => (rfc3339(h.start), rfc3339(h.end)),
-        None => {
-            let modified = std::fs::metadata(&opts.stats)
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_secs());
-            (
-                rfc3339(modified.saturating_sub(seconds as u64)),
-                rfc3339(modified),
-            )
-        }
-    };
+    let measured = measurements(&rows, total, failures.as_ref(), &load, scenario);
+    let (started_at, finished_at) = period(history, &opts.stats, seconds);
     let mut category = CategoryResult::new(&opts.category);
     category.results = measured;
     category.server = Some(ServerInfo {
@@ -373,24 +335,7 @@ pub fn results(opts: &ImportOptions, locust_version: &str) -> Result<Results> {
         git: crate::machine::git(),
         machine: crate::machine::machine(),
         tools: BTreeMap::from([("locust".to_owned(), locust_version.to_owned())]),
-        parameters: Parameters {
-            categories: vec![opts.category.clone()],
-            frameworks: vec![opts.framework.clone()],
-            duration_seconds: (seconds.round() as u64).max(1),
-            warmup_seconds: 0,
-            connections: vec![users],
-            threads: workers,
-            repeat: 1,
-            endpoints: None,
-            scenarios: true,
-            keep_alive: true,
-            pipelining: false,
-            workers: None,
-            cpus: None,
-            open_model: None,
-            load_generator: locust_version.to_owned(),
-            state: Vec::new(),
-        },
+        parameters: parameters(opts, users, workers, seconds, locust_version),
         ceiling: Ceiling {
             description: "not measured: an imported Locust run".to_owned(),
             version: String::new(),
@@ -403,6 +348,88 @@ pub fn results(opts: &ImportOptions, locust_version: &str) -> Result<Results> {
             categories: vec![category],
         }],
     })
+}
+
+/// A measurement per endpoint row, then the whole mix (the Aggregated row)
+/// as a scenario.
+fn measurements(
+    rows: &[StatsRow],
+    total: &StatsRow,
+    failures: Option<&BTreeMap<String, (u64, u64)>>,
+    load: &LoadUsed,
+    scenario: &str,
+) -> Vec<Measurement> {
+    let mut measured: Vec<Measurement> = rows
+        .iter()
+        .filter(|r| r.name != AGGREGATED)
+        .map(|r| {
+            let f = failures.map(|f| f.get(&r.name).copied().unwrap_or((0, 0)));
+            measurement(r, TargetKind::Endpoint, &r.name, load, f)
+        })
+        .collect();
+    let all_failures = failures.map(|f| f.values().fold((0, 0), |(a, b), (s, u)| (a + s, b + u)));
+    measured.push(measurement(
+        total,
+        TargetKind::Scenario,
+        scenario,
+        load,
+        all_failures,
+    ));
+    measured
+}
+
+/// When the run started and finished (RFC 3339): from the stats history,
+/// else the stats file's modification time less the run's length.
+fn period(history: Option<History>, stats: &Path, seconds: f64) -> (String, String) {
+    let rfc3339 = |secs: u64| {
+        humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+        )
+        .to_string()
+    };
+    match history {
+        Some(h) => (rfc3339(h.start), rfc3339(h.end)),
+        None => {
+            let modified = std::fs::metadata(stats)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs());
+            (
+                rfc3339(modified.saturating_sub(seconds as u64)),
+                rfc3339(modified),
+            )
+        }
+    }
+}
+
+/// The imported run's parameters: Locust's users as connections, its
+/// worker processes as threads.
+fn parameters(
+    opts: &ImportOptions,
+    users: u32,
+    workers: u32,
+    seconds: f64,
+    locust_version: &str,
+) -> Parameters {
+    Parameters {
+        categories: vec![opts.category.clone()],
+        frameworks: vec![opts.framework.clone()],
+        duration_seconds: (seconds.round() as u64).max(1),
+        warmup_seconds: 0,
+        connections: vec![users],
+        threads: workers,
+        repeat: 1,
+        endpoints: None,
+        scenarios: true,
+        keep_alive: true,
+        pipelining: false,
+        workers: None,
+        cpus: None,
+        open_model: None,
+        load_generator: locust_version.to_owned(),
+        state: Vec::new(),
+    }
 }
 
 /// `locust 2.47.0`, from the environment `scripts/setup_locust.sh` makes

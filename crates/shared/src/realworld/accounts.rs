@@ -199,17 +199,22 @@ pub struct Login {
 }
 
 /// Why an account operation was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccountError {
-    /// A field breaks a rule (422).
+    /// A registration field breaks a rule.
+    #[error("invalid registration: {0}")]
     Invalid(ValidationFailure),
-    /// Username or e-mail already taken (409).
+    /// The username or e-mail (the field named) is already registered.
+    #[error("that {0} is taken")]
     Taken(&'static str),
-    /// Unknown user or wrong password (401); which one is not said.
+    /// Unknown user or wrong password; which one is not said.
+    #[error("wrong username or password")]
     BadCredentials,
-    /// Missing, malformed, forged or expired token (401).
+    /// A malformed, forged or expired token, or one of an unknown user.
+    #[error("token refused: {0}")]
     BadToken(&'static str),
-    /// The user limit is reached (503).
+    /// The account limit is reached.
+    #[error("the server holds its limit of {0} accounts")]
     Full(usize),
 }
 

@@ -65,15 +65,19 @@ pub struct CommentRequest {
 }
 
 /// Why a comment was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommentError {
-    /// No such post (404).
+    /// No post with that id.
+    #[error("no post {0}")]
     NoPost(u32),
-    /// Drafts and archived posts take no comments (409).
+    /// Drafts and archived posts (the status named) take no comments.
+    #[error("the post is {0}; only published posts take comments")]
     Closed(&'static str),
-    /// A field breaks a rule (422).
+    /// A field breaks a rule.
+    #[error("invalid comment: {0}")]
     Invalid(ValidationFailure),
-    /// The comment limit is reached (503).
+    /// The comment limit is reached.
+    #[error("the server holds its limit of {0} comments")]
     Full(usize),
 }
 

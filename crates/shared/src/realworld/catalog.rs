@@ -99,10 +99,17 @@ impl Shortage {
         FieldError::new(
             format!("items[{}].quantity", self.item),
             "insufficient_stock",
-            format!(
-                "product {} has {} in stock, {} requested",
-                self.product_id, self.available, self.requested
-            ),
+            self.to_string(),
+        )
+    }
+}
+
+impl std::fmt::Display for Shortage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "product {} has {} in stock, {} requested",
+            self.product_id, self.available, self.requested
         )
     }
 }

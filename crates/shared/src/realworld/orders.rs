@@ -70,19 +70,28 @@ pub struct OrderRequest {
 }
 
 /// Why an order was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrderError {
-    /// The request breaks a rule (422).
+    /// The request breaks a rule.
+    #[error("invalid order: {0}")]
     Invalid(ValidationFailure),
-    /// `user_id` names someone else (403).
+    /// `user_id` names someone else.
+    #[error("user {acting} cannot order for user {claimed}")]
     WrongUser {
         /// The ordering user.
         acting: u32,
         /// What the body said.
         claimed: i64,
     },
-    /// Some items are short (409); nothing was taken.
+    /// Some items are short; nothing was taken.
+    #[error("not enough stock, nothing was reserved: {}", list(.0))]
     OutOfStock(Vec<Shortage>),
+}
+
+/// The shortages, `; `-separated.
+fn list(short: &[Shortage]) -> String {
+    let each: Vec<String> = short.iter().map(Shortage::to_string).collect();
+    each.join("; ")
 }
 
 /// One priced line of an order.

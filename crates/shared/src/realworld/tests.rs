@@ -546,3 +546,82 @@ fn orders_count_in_the_dashboard() {
     assert_eq!(after.orders, before.orders + 1);
     assert_eq!(after.revenue, before.revenue + o.total_amount);
 }
+
+fn two_failures() -> crate::ValidationFailure {
+    crate::ValidationFailure {
+        errors: vec![
+            crate::FieldError::new("a", "length", "too long"),
+            crate::FieldError::new("b", "required", "missing"),
+        ],
+    }
+}
+
+/// An account error's message names what it carries.
+#[test]
+fn account_errors_name_their_values() {
+    let say = |e: AccountError| e.to_string();
+    assert_eq!(
+        say(AccountError::Invalid(two_failures())),
+        "invalid registration: 2 field(s) failed validation"
+    );
+    assert_eq!(say(AccountError::Taken("email")), "that email is taken");
+    assert_eq!(
+        say(AccountError::BadCredentials),
+        "wrong username or password"
+    );
+    assert_eq!(
+        say(AccountError::BadToken("token expired")),
+        "token refused: token expired"
+    );
+    assert_eq!(
+        say(AccountError::Full(1234)),
+        "the server holds its limit of 1234 accounts"
+    );
+}
+
+/// An order error's message names the users, and each short product with
+/// its stock and the quantity asked for.
+#[test]
+fn order_errors_name_their_values() {
+    assert_eq!(
+        OrderError::Invalid(two_failures()).to_string(),
+        "invalid order: 2 field(s) failed validation"
+    );
+    assert_eq!(
+        OrderError::WrongUser {
+            acting: 3,
+            claimed: 47
+        }
+        .to_string(),
+        "user 3 cannot order for user 47"
+    );
+    let short = |item, product_id, requested, available| catalog::Shortage {
+        item,
+        product_id,
+        requested,
+        available,
+    };
+    assert_eq!(
+        OrderError::OutOfStock(vec![short(0, 17, 5, 2), short(2, 301, 1, 0)]).to_string(),
+        "not enough stock, nothing was reserved: product 17 has 2 in stock, 5 requested; \
+         product 301 has 0 in stock, 1 requested"
+    );
+}
+
+/// A comment error's message names the post, its status or the limit.
+#[test]
+fn comment_errors_name_their_values() {
+    assert_eq!(CommentError::NoPost(42).to_string(), "no post 42");
+    assert_eq!(
+        CommentError::Closed("archived").to_string(),
+        "the post is archived; only published posts take comments"
+    );
+    assert_eq!(
+        CommentError::Invalid(two_failures()).to_string(),
+        "invalid comment: 2 field(s) failed validation"
+    );
+    assert_eq!(
+        CommentError::Full(777).to_string(),
+        "the server holds its limit of 777 comments"
+    );
+}

@@ -1,0 +1,97 @@
+//! The head of a report: per results file, when and where it ran, with
+//! which tools and load, and its ceiling.
+
+use super::{cpu_us, mb_or_na, ms};
+use crate::results::{Parameters, Results};
+use std::fmt::Write;
+
+/// One results file's header lines and ceiling table.
+pub(super) fn run(md: &mut String, stem: &str, r: &Results) {
+    let p = &r.parameters;
+    let _ = writeln!(
+        md,
+        "**{stem}** — {} to {}, commit {}{}  \n\
+         Machine: {} ({} cores), {:.1} GiB, {} kernel {}  \n\
+         Tools: {}  \n\
+         Load: {}  \n\
+         Open model: {}\n",
+        r.started_at,
+        r.finished_at,
+        r.git
+            .commit
+            .as_deref()
+            .map_or("unknown", |c| &c[..c.len().min(12)]),
+        if r.git.dirty { " (dirty)" } else { "" },
+        r.machine.cpu_model,
+        r.machine.cores,
+        r.machine.memory_bytes as f64 / (1u64 << 30) as f64,
+        r.machine.os,
+        r.machine.kernel,
+        r.tools
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        load_line(p),
+        p.open_model.as_ref().map_or_else(
+            || "not run".to_owned(),
+            |o| format!(
+                "{} for {}; {} s per rate at {} of each framework's closed-loop maximum and at {:.0} req/s for all",
+                o.tool,
+                o.categories.join(", "),
+                o.duration_seconds,
+                o.fractions.iter().map(|f| format!("{:.0}%", f * 100.0)).collect::<Vec<_>>().join(", "),
+                o.common_rate
+            )
+        ),
+    );
+    if r.ceiling.results.is_empty() {
+        let _ = writeln!(md, "Ceiling: {}\n", r.ceiling.description);
+        return;
+    }
+    md.push_str("| ceiling | connections | req/s | p99 | CPU µs/req | peak RSS |\n|---|---:|---:|---:|---:|---:|\n");
+    for m in &r.ceiling.results {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.0} | {} | {} | {} |",
+            r.ceiling.version,
+            m.connections,
+            m.requests_per_second,
+            ms(m.latency_us.p99),
+            cpu_us(m),
+            mb_or_na(m.memory.map(|x| x.peak_rss_bytes))
+        );
+    }
+    md.push('\n');
+}
+
+/// How the load of a run was made, in one line.
+fn load_line(p: &Parameters) -> String {
+    if p.imported() {
+        return format!(
+            "{} (imported), {} user(s) over {} worker process(es), {} s; keep-alive {}",
+            p.load_generator,
+            p.connections.first().copied().unwrap_or(0),
+            p.threads,
+            p.duration_seconds,
+            if p.keep_alive { "on" } else { "off" },
+        );
+    }
+    format!(
+        "wrk, {} thread(s), connections {:?}, {} s × {} run(s) (median), {} s warm-up; \
+         keep-alive {}, pipelining {}; workers per framework: {}; CPUs: {}",
+        p.threads,
+        p.connections,
+        p.duration_seconds,
+        p.repeat,
+        p.warmup_seconds,
+        if p.keep_alive { "on" } else { "off" },
+        if p.pipelining { "on" } else { "off" },
+        p.workers
+            .map_or_else(|| "not recorded".to_owned(), |w| w.to_string()),
+        p.cpus.as_ref().map_or_else(
+            || "shared by server and load".to_owned(),
+            |c| format!("server {}, load {}", c.server, c.load)
+        ),
+    )
+}

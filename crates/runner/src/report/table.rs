@@ -1,0 +1,193 @@
+//! A category's frameworks and measurements: a line per framework (its
+//! server, verification, crashes, unmeasured targets) and one table of
+//! every measurement, endpoint by endpoint with the frameworks side by side.
+
+use super::{cpu_us, mb, mb_or_na, ms, opt, row_label, tainted, Column};
+use crate::results::{CategoryResult, FrameworkResult, Measurement, Results, ServerInfo};
+use std::fmt::Write;
+
+/// Writes the category's framework lines and returns its columns, one per
+/// framework of every run that has the category.
+pub(super) fn columns<'a>(
+    md: &mut String,
+    category: &str,
+    runs: &'a [(String, Results)],
+) -> Vec<Column<'a>> {
+    let mut columns = Vec::new();
+    for (stem, r) in runs {
+        for f in &r.frameworks {
+            let Some(c) = f.categories.iter().find(|c| c.category == category) else {
+                continue;
+            };
+            let label = label(f, c, r, stem, runs.len() > 1);
+            let _ = writeln!(
+                md,
+                "- **{label}** ({}){}: {}{}",
+                f.version,
+                c.server.as_ref().map_or_else(String::new, server),
+                if r.parameters.imported() {
+                    "imported, not verified by the runner".to_owned()
+                } else {
+                    format!(
+                        "verification {} passed, {} failed",
+                        c.verify.passed, c.verify.failed
+                    )
+                },
+                troubles(c),
+            );
+            columns.push(Column {
+                label,
+                results: &c.results,
+                open: &c.open_model,
+            });
+        }
+    }
+    columns
+}
+
+/// A framework's label: its name, with the run (and a load generator
+/// other than wrk) when several runs are shown, and whether it conforms.
+fn label(
+    f: &FrameworkResult,
+    c: &CategoryResult,
+    r: &Results,
+    stem: &str,
+    several: bool,
+) -> String {
+    let engine = &r.parameters.load_generator;
+    let mut label = match (several, engine.as_str()) {
+        (true, crate::results::WRK) => format!("{} ({stem})", f.name),
+        (true, _) => format!(
+            "{} ({}, {stem})",
+            f.name,
+            engine.split_whitespace().next().unwrap_or(engine)
+        ),
+        (false, _) => f.name.clone(),
+    };
+    if !c.conforming {
+        label.push_str(" (non-conforming)");
+    }
+    label
+}
+
+/// How the server ran: its command or external address, one process and
+/// why, restarts per target.
+fn server(s: &ServerInfo) -> String {
+    format!(
+        " — {}{}{}",
+        if s.external {
+            format!(
+                "external server at {}{}",
+                s.url.as_deref().unwrap_or("an unrecorded address"),
+                s.pid.map_or_else(
+                    || "; server CPU and memory not sampled".to_owned(),
+                    |p| format!("; process {p} sampled")
+                )
+            )
+        } else {
+            format!("`{}`", s.command.join(" "))
+        },
+        s.single_process
+            .as_deref()
+            .map_or_else(String::new, |w| format!("; one process: {w}")),
+        if s.restarted_per_target {
+            "; restarted before each target"
+        } else {
+            ""
+        }
+    )
+}
+
+/// What went wrong in a category: endpoints not benchmarked, crashes,
+/// targets not measured, an error that ended it.
+fn troubles(c: &CategoryResult) -> String {
+    let mut out = String::new();
+    if !c.verify.skipped_endpoints.is_empty() {
+        let _ = write!(
+            out,
+            "; not benchmarked (failed verification): {}",
+            c.verify.skipped_endpoints.join(", ")
+        );
+    }
+    if !c.crashes.is_empty() {
+        let _ = write!(
+            out,
+            "; server died {} time(s), during {}",
+            c.crashes.len(),
+            c.crashes
+                .iter()
+                .map(|x| format!("{} ({})", x.during, x.status))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if !c.failed_targets.is_empty() {
+        let _ = write!(
+            out,
+            "; not measured: {}",
+            c.failed_targets
+                .iter()
+                .map(|t| format!("{} ({})", t.name, t.error))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if let Some(e) = &c.error {
+        let _ = write!(out, "; error: {e}");
+    }
+    out
+}
+
+/// The table of every measurement: endpoint by endpoint (in the order
+/// they first appear), every framework side by side.
+pub(super) fn measurements(md: &mut String, columns: &[Column<'_>]) {
+    md.push_str(
+        "\n| framework | endpoint | conns | good req/s | error rate | share of ceiling | CPU µs/req | CPU vs ceiling | p50 | p99 | p99.9 | peak RSS | PSS | sampled (failed) | flags |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    let mut order: Vec<String> = Vec::new();
+    for col in columns {
+        for m in col.results {
+            let key = row_label(m, true);
+            if !order.contains(&key) {
+                order.push(key);
+            }
+        }
+    }
+    let mut rows: Vec<(usize, &Column<'_>, &Measurement)> = columns
+        .iter()
+        .flat_map(|col| col.results.iter().map(move |m| (col, m)))
+        .map(|(col, m)| {
+            let key = row_label(m, true);
+            (order.iter().position(|o| *o == key).unwrap_or(0), col, m)
+        })
+        .collect();
+    rows.sort_by_key(|(i, _, _)| *i);
+    for (_, col, m) in rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {:.0}{} | {:.2}% | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} |",
+            col.label,
+            row_label(m, false),
+            m.connections,
+            m.requests_per_second,
+            tainted(m),
+            m.error_rate * 100.0,
+            opt(m.ceiling_share, 2),
+            cpu_us(m),
+            opt(m.ceiling_cpu_ratio, 2),
+            ms(m.latency_us.p50),
+            ms(m.latency_us.p99),
+            ms(m.latency_us.p99_9),
+            mb_or_na(m.memory.map(|x| x.peak_rss_bytes)),
+            m.memory.map_or_else(
+                || "n/a".to_owned(),
+                |x| x.peak_pss_bytes.map_or_else(|| "–".to_owned(), |b| format!("{:.1} MB", mb(b)))
+            ),
+            m.load_checks.checked,
+            m.load_checks.failed,
+            m.sanity.flags.join(", ")
+        );
+    }
+    md.push('\n');
+}

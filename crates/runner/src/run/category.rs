@@ -1,0 +1,357 @@
+//! A category on one server: started from the registry (or found at
+//! `--url`), verified against its contract, then each verified endpoint
+//! (and scenario) measured at every connection level, with a fresh store
+//! per target in stateful categories and a restart after a crash.
+
+use super::options::ExternalTarget;
+use super::setup::contract_sha256;
+use super::{Runner, IDLE_CORES};
+use crate::conformance;
+use crate::probe;
+use crate::registry::{Framework, KnownFailure};
+use crate::results::{CategoryResult, FailedTarget, ServerInfo};
+use crate::sampler;
+use crate::server::Server;
+use crate::targets::{self, Target, TargetKind};
+use anyhow::{Context, Result};
+use contract::Contract;
+use std::time::Duration;
+
+/// Longest wait for a server to settle between targets.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Runner<'_> {
+    /// Targets of a category: verified, selected endpoints, then scenarios
+    /// whose endpoints all verified.
+    fn targets(&self, contract: &Contract, verified: &[String]) -> Result<Vec<Target>> {
+        let mut out = Vec::new();
+        for (i, e) in contract.endpoints.iter().enumerate() {
+            if self.opts.selects(&e.name) && verified.contains(&e.name) {
+                out.push(targets::endpoint(e, i as u64)?);
+            }
+        }
+        if self.opts.scenarios {
+            for (i, s) in contract.scenarios.iter().enumerate() {
+                if s.mix.iter().all(|m| verified.contains(&m.endpoint)) {
+                    out.push(targets::scenario(contract, s, 1000 + i as u64)?);
+                } else {
+                    self.progress.note(format!(
+                        "  scenario {} skipped: an endpoint failed verification",
+                        s.name
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A framework's category: its server started from the registry, then
+    /// verified and measured.
+    pub(super) fn category(
+        &self,
+        framework: &str,
+        f: &Framework,
+        command: &[String],
+        contract: &Contract,
+        known: &[KnownFailure],
+    ) -> CategoryResult {
+        let label = format!("{framework}-{}", contract.category);
+        let mut result = CategoryResult::new(&contract.category);
+        let (_, takes_workers) = crate::registry::with_workers(command, self.opts.workers());
+        result.server = Some(ServerInfo {
+            command: crate::registry::with_workers(command, self.opts.workers()).0,
+            workers: takes_workers.then(|| self.opts.workers()),
+            single_process: f.single_process_in(&contract.category).map(str::to_owned),
+            restarted_per_target: contract.load.stateful && self.opts.state.is_empty(),
+            external: false,
+            url: None,
+            pid: None,
+        });
+        result.contract_sha256 = contract_sha256(&self.opts.contracts, &contract.category);
+        self.progress.step(format!(
+            "{framework}/{}: starting and verifying",
+            contract.category
+        ));
+        match Server::start(&self.launch(&label, command, &f.health)) {
+            Ok(server) => self.verify_and_measure(&label, server, contract, known, result),
+            Err(e) => {
+                self.progress.note(format!("  {label}: {e:#}"));
+                result.error = Some(format!("{e:#}"));
+                result
+            }
+        }
+    }
+
+    /// A category on a server someone else started: verified and measured
+    /// where it runs, never restarted (a stateful category's targets each
+    /// find the store the ones before left).
+    pub(super) fn external_category(
+        &self,
+        framework: &str,
+        target: &ExternalTarget,
+        contract: &Contract,
+        known: &[KnownFailure],
+    ) -> CategoryResult {
+        let label = format!("{framework}-{}", contract.category);
+        let mut result = CategoryResult::new(&contract.category);
+        result.server = Some(ServerInfo {
+            command: Vec::new(),
+            workers: None,
+            single_process: None,
+            restarted_per_target: false,
+            external: true,
+            url: Some(target.url.clone()),
+            pid: target.pid,
+        });
+        result.contract_sha256 = contract_sha256(&self.opts.contracts, &contract.category);
+        self.progress.step(format!(
+            "{framework}/{}: verifying {}",
+            contract.category, target.url
+        ));
+        if contract.load.stateful {
+            self.progress.note(format!(
+                "  {label}: an external server is not restarted between targets: each finds the store the ones before left"
+            ));
+        }
+        match target.pid {
+            None => self.progress.note(format!(
+                "  {label}: no --pid: server CPU and memory are not measured"
+            )),
+            Some(pid) if !target.is_local() => self.progress.note(format!(
+                "  {label}: --pid {pid} is sampled here, but {} is not a loopback address: make sure it is this machine's server",
+                target.url
+            )),
+            Some(_) => {}
+        }
+        let server = Server::external(&target.url, target.pid);
+        self.verify_and_measure(&label, server, contract, known, result)
+    }
+
+    /// Verifies a running server, then measures every verified endpoint
+    /// (and scenario), then stops it (a started one).
+    fn verify_and_measure(
+        &self,
+        label: &str,
+        mut server: Server,
+        contract: &Contract,
+        known: &[KnownFailure],
+        mut result: CategoryResult,
+    ) -> CategoryResult {
+        let verified = self.verify(label, &mut server, contract, known, &mut result);
+        if server.exited().is_some() {
+            // Verification gave up restarting it.
+            result.error = Some("the server could not be kept running".into());
+            return result;
+        }
+        if !self.opts.state.is_empty() {
+            return self.scale(label, server, contract, &verified, result);
+        }
+        let targets = match self.targets(contract, &verified) {
+            Ok(t) => t,
+            Err(e) => {
+                result.error = Some(format!("{e:#}"));
+                self.stop(server);
+                return result;
+            }
+        };
+        let stateful = contract.load.stateful;
+        // Stateless categories share one warm-up; stateful ones warm up each
+        // target after the restart that gives it a fresh store.
+        if !stateful && !self.warm_up_all(&mut server, label, contract, &targets, &mut result) {
+            return result;
+        }
+        if !self.measure_targets(&mut server, label, &targets, stateful, &mut result) {
+            return result;
+        }
+        if self.opts.open.covers(&contract.category) {
+            if let Some(oha) = &self.oha {
+                self.open_model(oha, &mut server, label, &targets, stateful, &mut result);
+            }
+        }
+        self.stop(server);
+        result
+    }
+
+    /// Runs the contract's checks on the server, records what they found
+    /// (and any crash) in `result`, and returns the endpoints that passed.
+    fn verify(
+        &self,
+        label: &str,
+        server: &mut Server,
+        contract: &Contract,
+        known: &[KnownFailure],
+        result: &mut CategoryResult,
+    ) -> Vec<String> {
+        let (report, crashes) =
+            conformance::verify(&self.rt, server, contract, Duration::from_secs(10));
+        result.verify = conformance::summarize(&report, contract, known);
+        result.conforming = conformance::conforming(&report);
+        result.crashes = crashes;
+        if !report.passed() {
+            self.progress.note(format!(
+                "  {label}: {} verification check(s) failed{}; failed endpoints are not benchmarked:\n{}",
+                result.verify.failed,
+                if result.conforming { "" } else { " (non-conforming: a negative case or flow failed)" },
+                result.verify.failures.iter().map(|f| format!("    {f}")).collect::<Vec<_>>().join("\n")
+            ));
+        }
+        for crash in &result.crashes {
+            self.progress.note(format!(
+                "  {label}: the server died during {} ({}); restarted",
+                crash.during, crash.status
+            ));
+        }
+        report
+            .passed_endpoints()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// One warm-up of a stateless category: a mix of every endpoint that
+    /// takes the full load. False when the server died and could not be
+    /// restarted.
+    fn warm_up_all(
+        &self,
+        server: &mut Server,
+        label: &str,
+        contract: &Contract,
+        targets: &[Target],
+        result: &mut CategoryResult,
+    ) -> bool {
+        let all: Vec<(String, u32)> = targets
+            .iter()
+            .filter(|t| t.kind == TargetKind::Endpoint && t.max_connections.is_none())
+            .map(|t| (t.name.clone(), 1))
+            .collect();
+        if all.is_empty() {
+            return true;
+        }
+        let warm = targets::mix(contract, TargetKind::Scenario, "warmup", &all, 99)
+            .and_then(|warm| self.warm_up(server, label, &warm));
+        if let Err(e) = warm {
+            self.progress.note(format!("  {label}: warm-up: {e:#}"));
+            return self.survive(server, label, "load: warm-up", result);
+        }
+        true
+    }
+
+    /// Every target at every connection level, each prepared first (a fresh
+    /// or settled server, its load verified). False when the server died and
+    /// could not be restarted (the category ends there).
+    fn measure_targets(
+        &self,
+        server: &mut Server,
+        label: &str,
+        targets: &[Target],
+        stateful: bool,
+        result: &mut CategoryResult,
+    ) -> bool {
+        for t in targets {
+            for &conns in &self.opts.connections {
+                self.progress
+                    .step(format!("{label}: {} with {conns} connections", t.name));
+                let outcome = self
+                    .prepare_target(server, label, t, stateful)
+                    .and_then(|()| self.measure(server, label, t, conns));
+                match outcome {
+                    Ok(_) if server.exited().is_some() => {
+                        result.failed_targets.push(FailedTarget {
+                            name: t.name.clone(),
+                            error: "the server died during the measurement".into(),
+                        });
+                    }
+                    Ok(m) => result.results.push(m),
+                    Err(e) => {
+                        self.progress.note(format!("  {label}: {}: {e:#}", t.name));
+                        result.failed_targets.push(FailedTarget {
+                            name: t.name.clone(),
+                            error: format!("{e:#}"),
+                        });
+                    }
+                }
+                let during = format!("load: {}", t.name);
+                if !self.survive(server, label, &during, result) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Before a target: a fresh server in stateful categories (then its own
+    /// warm-up), else a settled one (background work drained); then the
+    /// exact requests of its load verified.
+    fn prepare_target(
+        &self,
+        server: &mut Server,
+        label: &str,
+        target: &Target,
+        stateful: bool,
+    ) -> Result<()> {
+        if !self.settle(
+            server,
+            stateful,
+            &format!("a fresh store for {}", target.name),
+        )? {
+            self.progress.note(format!(
+                "  {label}: the server was still busy {IDLE_TIMEOUT:?} after the last load"
+            ));
+        }
+        self.verify_load(server, target)?;
+        if stateful {
+            self.warm_up(server, label, target)?;
+        }
+        Ok(())
+    }
+
+    /// The exact requests of a target's load verified before it runs.
+    pub(super) fn verify_load(&self, server: &Server, target: &Target) -> Result<()> {
+        probe::verify_requests(&self.rt, server.url(), target)
+            .map_err(|e| anyhow::anyhow!("not measured: {e}"))
+    }
+
+    /// Before a load: a fresh store for a stateful category (a restart;
+    /// never of an external server), else background work drained (when
+    /// the process can be watched). False when it stayed busy.
+    pub(super) fn settle(&self, server: &mut Server, stateful: bool, reason: &str) -> Result<bool> {
+        if stateful && !server.is_external() {
+            server
+                .restart(reason)
+                .context("restarting the server for a fresh store")?;
+            return Ok(true);
+        }
+        // Not restarted (stateless, or external): wait until the work the
+        // last load left behind is done, when the process can be watched.
+        Ok(match server.pid() {
+            Some(pid) => sampler::wait_idle(pid, IDLE_CORES, IDLE_TIMEOUT).is_some(),
+            None => true,
+        })
+    }
+
+    /// After a load: if the server died, records the crash and restarts it;
+    /// false when it could not be restarted (the category ends there).
+    pub(super) fn survive(
+        &self,
+        server: &mut Server,
+        label: &str,
+        during: &str,
+        result: &mut CategoryResult,
+    ) -> bool {
+        let Some(crash) = server.crash(during) else {
+            return true;
+        };
+        self.progress.note(format!(
+            "  {label}: the server died during {during} ({}); restarting",
+            crash.status
+        ));
+        result.crashes.push(crash);
+        match server.restart(during) {
+            Ok(()) => true,
+            Err(e) => {
+                result.error = Some(format!("the server could not be restarted: {e:#}"));
+                false
+            }
+        }
+    }
+}

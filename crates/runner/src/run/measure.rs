@@ -1,0 +1,331 @@
+//! Measuring one target: wrk runs against a server while its process tree
+//! is sampled (CPU cut to wrk's measured window, memory, answers checked
+//! against the contract), warm-ups, the measurement assembled from the runs
+//! (goodput, errors, CPU per good answer, sanity), and the ceiling server
+//! measured with the same load.
+
+use super::options::{reachable, ExternalTarget};
+use super::Runner;
+use crate::managed::Managed;
+use crate::probe::{LoadChecks, Prober};
+use crate::registry::Registry;
+use crate::results::{median, Ceiling, Cpu, LoadUsed, Measurement, Memory, Results, Sanity};
+use crate::sampler::{Sampler, Usage};
+use crate::server::{pin, Server};
+use crate::targets::{self, Target};
+use crate::wrk::{self, Errors, Load, Summary};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Pause between answers sampled during a load.
+const SAMPLE_EVERY: Duration = Duration::from_millis(250);
+
+/// One wrk run and what was seen meanwhile.
+struct Run {
+    summary: Summary,
+    /// The server's CPU and memory, when its process could be sampled.
+    usage: Option<Usage>,
+    wrk_cpu: f64,
+    checks: LoadChecks,
+}
+
+/// CPU seconds of reaped children (wrk, once waited for).
+fn children_cpu() -> f64 {
+    use nix::sys::resource::{getrusage, UsageWho};
+    getrusage(UsageWho::RUSAGE_CHILDREN).map_or(0.0, |u| {
+        let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
+        t(u.user_time()) + t(u.system_time())
+    })
+}
+
+impl Runner<'_> {
+    /// One wrk run against `server`, sampling the server meanwhile (its
+    /// CPU cut to wrk's measured window) and, with `sampled`, checking
+    /// answers of that target against the contract.
+    fn wrk_once(
+        &self,
+        server: &Server,
+        script: &Path,
+        load: Load,
+        sampled: Option<&Target>,
+    ) -> Result<Run> {
+        let before = children_cpu();
+        // Someone else's server is sampled, never killed.
+        let limit = self.opts.max_server_rss.filter(|_| !server.is_external());
+        let sampler = server.pid().map(|pid| Sampler::with_limit(pid, limit));
+        let mut cmd = pin(&wrk::command(server.url(), script, load), self.load_cpus());
+        let prober = sampled
+            .map(|t| Prober::start(server.url(), t, SAMPLE_EVERY, t.max_connections.is_some()));
+        let child = Managed::spawn(&mut cmd, None, true)?;
+        let (status, stdout, stderr) = child.wait_output()?;
+        let parsed = wrk::parse(&stdout);
+        let measured = parsed
+            .as_ref()
+            .ok()
+            .map(|s| Duration::from_micros(s.duration_us));
+        let usage = sampler.map(|s| s.finish_within(measured));
+        let checks = prober.map(Prober::finish).unwrap_or_default();
+        let wrk_cpu = children_cpu() - before;
+        if usage.as_ref().is_some_and(|u| u.over_limit) {
+            bail!(
+                "the server's memory grew past the limit (--max-server-rss {}): the runner killed it",
+                bytesize::ByteSize::b(self.opts.max_server_rss.unwrap_or_default())
+            );
+        }
+        if !status.success() {
+            bail!("wrk failed ({status}): {}", stderr.trim());
+        }
+        let summary = parsed.with_context(|| format!("wrk said: {}", stderr.trim()))?;
+        Ok(Run {
+            summary,
+            usage,
+            wrk_cpu,
+            checks,
+        })
+    }
+
+    /// Writes the target's Lua script beside the logs (kept); large bodies
+    /// go to files that live as long as the returned guard.
+    fn script(&self, label: &str, target: &Target) -> Result<(PathBuf, BodyFiles)> {
+        let path = self.logs.join(format!("{label}-{}.lua", target.name));
+        let script = wrk::script(target, &self.logs.join(format!("{label}-{}", target.name)))?;
+        let bodies = BodyFiles(script.bodies);
+        std::fs::write(&path, script.lua).with_context(|| format!("writing {}", path.display()))?;
+        Ok((path, bodies))
+    }
+
+    /// A warm-up load of `target` at the highest connection level (none
+    /// when `--warmup 0`).
+    pub(super) fn warm_up(&self, server: &Server, label: &str, target: &Target) -> Result<()> {
+        if self.opts.warmup.is_zero() {
+            return Ok(());
+        }
+        let (script, _bodies) = self.script(label, target)?;
+        let load = Load {
+            threads: self.opts.threads,
+            connections: self
+                .opts
+                .connections
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(64)
+                .min(target.max_connections.unwrap_or(u32::MAX)),
+            seconds: self.opts.warmup.as_secs().max(1),
+        };
+        self.wrk_once(server, &script, load, None).map(|_| ())
+    }
+
+    /// `repeat` wrk runs of one target at one connection count.
+    pub(super) fn measure(
+        &self,
+        server: &Server,
+        label: &str,
+        target: &Target,
+        connections: u32,
+    ) -> Result<Measurement> {
+        let (script, _bodies) = self.script(label, target)?;
+        let connections = connections.min(target.max_connections.unwrap_or(u32::MAX));
+        let load = Load {
+            threads: self.opts.threads,
+            connections,
+            seconds: self.opts.duration.as_secs().max(1),
+        };
+        let mut runs = Vec::new();
+        for _ in 0..self.opts.repeat.max(1) {
+            runs.push(self.wrk_once(server, &script, load, Some(target))?);
+        }
+        Ok(self.measurement(target, connections, load, &runs))
+    }
+
+    /// A measurement from `repeat` runs: goodput (answers with the status
+    /// their request expects), errors over all runs, CPU per good answer.
+    fn measurement(
+        &self,
+        target: &Target,
+        connections: u32,
+        load: Load,
+        runs: &[Run],
+    ) -> Measurement {
+        let rps: Vec<f64> = runs.iter().map(|r| r.summary.goodput()).collect();
+        let mid = median(&rps);
+        let median_run = runs
+            .iter()
+            .min_by(|a, b| {
+                (a.summary.goodput() - mid)
+                    .abs()
+                    .total_cmp(&(b.summary.goodput() - mid).abs())
+            })
+            .map(|r| r.summary.clone())
+            .unwrap_or_default();
+        let requests: u64 = runs.iter().map(|r| r.summary.requests).sum();
+        let mut errors = Errors::default();
+        runs.iter().for_each(|r| errors.add(&r.summary.errors()));
+        let good = requests.saturating_sub(errors.status);
+        let attempts = requests + errors.unanswered();
+        let error_rate = if attempts > 0 {
+            errors.total() as f64 / attempts as f64
+        } else {
+            0.0
+        };
+        let wall: f64 = runs
+            .iter()
+            .map(|r| r.summary.duration_us as f64 / 1e6)
+            .sum();
+        let wrk_cpu: f64 = runs.iter().map(|r| r.wrk_cpu).sum();
+        let mut checks = LoadChecks::default();
+        runs.iter().for_each(|r| checks.add(&r.checks));
+        // Every run sampled, or the figures are unavailable.
+        let usages: Option<Vec<&Usage>> = runs.iter().map(|r| r.usage.as_ref()).collect();
+        let cpu = usages.as_ref().map(|u| {
+            let seconds: f64 = u.iter().map(|u| u.cpu_seconds).sum();
+            Cpu {
+                seconds,
+                average_cores: if wall > 0.0 { seconds / wall } else { 0.0 },
+                us_per_request: if good > 0 {
+                    seconds * 1e6 / good as f64
+                } else {
+                    0.0
+                },
+            }
+        });
+        let memory = usages.as_ref().map(|u| Memory {
+            peak_rss_bytes: u.iter().map(|u| u.peak_rss_bytes).max().unwrap_or(0),
+            final_rss_bytes: u.last().map_or(0, |u| u.final_rss_bytes),
+            peak_pss_bytes: u.iter().filter_map(|u| u.peak_pss_bytes).max(),
+            final_pss_bytes: u.last().and_then(|u| u.final_pss_bytes),
+        });
+        let wrk_cores = if wall > 0.0 { wrk_cpu / wall } else { 0.0 };
+        let mut sanity = Sanity::check(
+            load.actual_connections(),
+            median_run.rps(),
+            median_run.latency_us.mean,
+            wrk_cores,
+            self.opts.threads,
+            errors.total(),
+        );
+        sanity.taint(error_rate, checks.failed);
+        Measurement {
+            kind: target.kind,
+            name: target.name.clone(),
+            connections,
+            runs_rps: rps,
+            requests_per_second: mid,
+            throughput_rps: median_run.rps(),
+            error_rate,
+            requests,
+            expected_non_2xx: runs.iter().map(|r| r.summary.expected_rejections()).sum(),
+            latency_us: median_run.latency_us,
+            errors,
+            cpu,
+            memory,
+            ceiling_share: None,
+            ceiling_cpu_ratio: None,
+            sanity,
+            load: Some(LoadUsed {
+                threads: load.threads,
+                connections: load.actual_connections(),
+                script: if target.is_static() {
+                    "static"
+                } else if target.wrk_counts_errors() {
+                    "dynamic"
+                } else {
+                    "dynamic+statuses"
+                }
+                .to_owned(),
+            }),
+            load_checks: checks,
+            state: None,
+        }
+    }
+
+    /// The ceiling, started from the registry, or external (`--ceiling-url`),
+    /// or none: a target on another machine is not compared with this one's.
+    pub(super) fn ceiling(&self, registry: &Registry) -> Result<Ceiling> {
+        let c = &registry.ceiling;
+        let server = match &self.opts.external {
+            Some(ExternalTarget {
+                ceiling_url: Some(url),
+                ..
+            }) => {
+                self.progress.step(format!("ceiling: {url}"));
+                reachable(url).context("the ceiling")?;
+                Server::external(url, None)
+            }
+            Some(t) if !t.is_local() => {
+                self.progress
+                    .step("ceiling: not measured (the target is on another machine)");
+                return Ok(Ceiling {
+                    description: "not measured: the target runs on another machine (--ceiling-url measures a ceiling started beside it)".to_owned(),
+                    version: String::new(),
+                    results: Vec::new(),
+                });
+            }
+            _ => {
+                self.progress.step("ceiling: starting");
+                Server::start(&self.launch("ceiling", &c.command, &c.path))?
+            }
+        };
+        let request = contract::prepare(
+            "GET",
+            &c.path,
+            &Default::default(),
+            &Default::default(),
+            &mut rand::rng(),
+        )
+        .map_err(anyhow::Error::msg)?;
+        let target = targets::single("hello", request, 200);
+        self.warm_up(&server, "ceiling-warmup", &target)?;
+        let mut results = Vec::new();
+        for &conns in &self.opts.connections {
+            self.progress
+                .step(format!("ceiling: GET {} with {conns} connections", c.path));
+            results.push(self.measure(&server, "ceiling", &target, conns)?);
+        }
+        let external = server.is_external();
+        self.stop(server);
+        Ok(Ceiling {
+            description: c.description.clone(),
+            version: if external {
+                "external (not recorded)".to_owned()
+            } else {
+                crate::machine::version_of(&c.version)
+            },
+            results,
+        })
+    }
+}
+
+/// Request bodies written for wrk, removed when the runs that read them are
+/// over (a 100 MiB upload body is not worth keeping beside the logs).
+struct BodyFiles(Vec<PathBuf>);
+
+impl Drop for BodyFiles {
+    fn drop(&mut self) {
+        for f in &self.0 {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+}
+
+/// Fills each measurement's ceiling share and CPU ratio.
+pub fn attach_ceiling(results: &mut Results) {
+    let ceiling = results.ceiling.results.clone();
+    for f in &mut results.frameworks {
+        for c in &mut f.categories {
+            for m in &mut c.results {
+                if let Some(base) = ceiling.iter().find(|b| b.connections == m.connections) {
+                    if base.requests_per_second > 0.0 {
+                        m.ceiling_share = Some(m.requests_per_second / base.requests_per_second);
+                    }
+                    if let (Some(cpu), Some(base)) = (m.cpu, base.cpu) {
+                        if base.us_per_request > 0.0 {
+                            m.ceiling_cpu_ratio = Some(cpu.us_per_request / base.us_per_request);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

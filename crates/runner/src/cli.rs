@@ -1,6 +1,7 @@
 //! The command line: subcommands and their flags (clap), and the checks
 //! that turn `runner run`'s flags into [`RunOptions`].
 
+use crate::precision::{self, Adaptive};
 use crate::run::{ExternalTarget, OpenSettings, RunOptions};
 use crate::{compare, conformance, locust, machine, managed, results};
 use crate::{default_registry, registry_root};
@@ -290,13 +291,27 @@ pub struct RunArgs {
     /// endpoints at every size.
     #[arg(long, value_delimiter = ',')]
     pub state: Option<Vec<u64>>,
+    /// Adaptive measurement: sample each target in runs of --duration until
+    /// the 95 % interval of its median good req/s and CPU per request is
+    /// within this share of the median (e.g. 5%), between --min-samples and
+    /// --max-samples runs; a figure still wider is flagged `unsettled`.
+    /// Replaces --repeat.
+    #[arg(long, value_parser = compare::parse_fraction)]
+    pub precision: Option<f64>,
+    /// Runs always taken per adaptive measurement (6 at least: fewer give
+    /// no 95 % interval of a median).
+    #[arg(long, default_value_t = precision::MIN_SAMPLES, requires = "precision")]
+    pub min_samples: u32,
+    /// Runs at most per adaptive measurement.
+    #[arg(long, default_value_t = 20, requires = "precision")]
+    pub max_samples: u32,
 }
 
 impl RunArgs {
     /// The run these flags ask for, refused when they contradict each
     /// other; installs the Ctrl-C handler that stops started servers.
     pub fn options(self, contracts: &Path) -> Result<RunOptions> {
-        let mut state = self.state.unwrap_or_default();
+        let mut state = self.state.clone().unwrap_or_default();
         if state.contains(&0) {
             bail!("--state sizes must be at least 1 record");
         }
@@ -316,6 +331,7 @@ impl RunArgs {
         if self.workers == Some(0) {
             bail!("--workers must be at least 1");
         }
+        let adaptive = self.adaptive()?;
         managed::install_signal_handler()?;
         let registry = self.registry.unwrap_or_else(default_registry);
         Ok(RunOptions {
@@ -348,6 +364,32 @@ impl RunArgs {
                 ceiling_url: self.ceiling_url,
             }),
             state,
+            adaptive,
         })
+    }
+
+    /// The adaptive sampling asked for, refused when it cannot give an
+    /// interval.
+    fn adaptive(&self) -> Result<Option<Adaptive>> {
+        let Some(precision) = self.precision else {
+            return Ok(None);
+        };
+        if !(precision > 0.0 && precision < 1.0) {
+            bail!("--precision must be above 0 and below 100%");
+        }
+        if self.min_samples < precision::MIN_SAMPLES {
+            bail!(
+                "--min-samples must be at least {} (fewer give no 95 % interval of a median)",
+                precision::MIN_SAMPLES
+            );
+        }
+        if self.max_samples < self.min_samples {
+            bail!("--max-samples must be at least --min-samples");
+        }
+        Ok(Some(Adaptive {
+            precision,
+            min_samples: self.min_samples,
+            max_samples: self.max_samples,
+        }))
     }
 }

@@ -3,8 +3,9 @@
 //! Results from different machines or load parameters are refused (unless
 //! forced). Each endpoint is compared on its share of the ceiling measured in
 //! the same run (raw req/s with `raw`), so a machine that is slower today
-//! does not read as a regression; a change inside the spread of the repeats
-//! (`runs_rps`) is "unchanged". The gate fails when an endpoint disappeared,
+//! does not read as a regression; a change inside the noise band is
+//! "unchanged": the 95 % interval of an adaptive measurement
+//! (`--precision`), else the spread of the repeats (`runs_rps`). The gate fails when an endpoint disappeared,
 //! started failing verification, raised its error rate, slowed beyond the
 //! threshold (and the noise), or its p99 grew beyond its threshold.
 
@@ -139,6 +140,7 @@ pub fn incomparable(before: &Results, after: &Results) -> Option<String> {
         ("connections", p.connections != q.connections),
         ("wrk threads", p.threads != q.threads),
         ("repeats", p.repeat != q.repeat),
+        ("adaptive sampling", p.adaptive != q.adaptive),
         ("warm-up", p.warmup_seconds != q.warmup_seconds),
         ("workers", p.workers != q.workers),
         ("CPU pinning", p.cpus != q.cpus),
@@ -171,8 +173,15 @@ fn index(r: &Results) -> BTreeMap<String, &Measurement> {
     out
 }
 
-/// Relative spread of a measurement's repeats: (max − min) ÷ median.
+/// A measurement's relative noise: its 95 % interval's width ÷ its median
+/// when it was measured adaptively, else the spread of its repeats,
+/// (max − min) ÷ median.
 fn spread(m: &Measurement) -> Option<f64> {
+    if let Some(i) = m.precision.as_ref().and_then(|p| p.rps) {
+        if i.median > 0.0 {
+            return Some((i.high - i.low) / i.median);
+        }
+    }
     if m.runs_rps.len() < MIN_REPEATS || m.requests_per_second <= 0.0 {
         return None;
     }

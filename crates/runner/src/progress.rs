@@ -1,15 +1,18 @@
 //! Progress of a long run: a bar with the current step on a terminal, plain
-//! numbered lines otherwise (logs, CI).
+//! numbered lines otherwise (logs, CI); both say the time elapsed and an
+//! estimate of what remains.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Reports steps of a run on stderr.
 pub struct Progress {
     bar: Option<ProgressBar>,
     done: AtomicU64,
     total: u64,
+    started: Instant,
 }
 
 impl Progress {
@@ -29,6 +32,7 @@ impl Progress {
             bar,
             done: AtomicU64::new(0),
             total,
+            started: Instant::now(),
         }
     }
 
@@ -41,7 +45,11 @@ impl Progress {
                 bar.set_position(n.saturating_sub(1));
                 bar.set_message(message);
             }
-            None => eprintln!("[{n}/{}] {message}", self.total),
+            None => eprintln!(
+                "[{n}/{} {}] {message}",
+                self.total,
+                timing(self.started.elapsed(), n - 1, self.total)
+            ),
         }
     }
 
@@ -59,5 +67,41 @@ impl Progress {
             bar.set_position(self.total);
             bar.finish_and_clear();
         }
+    }
+}
+
+/// `3m10s in, ~9m left`: the time since the start and, once a step is
+/// done, the rest estimated at the mean pace of the steps so far.
+fn timing(elapsed: Duration, done: u64, total: u64) -> String {
+    let spent = short(elapsed);
+    if done == 0 {
+        return format!("{spent} in");
+    }
+    let left = elapsed.mul_f64(total.saturating_sub(done) as f64 / done as f64);
+    format!("{spent} in, ~{} left", short(left))
+}
+
+/// A duration to the second: `45s`, `3m10s`, `2h05m`.
+pub fn short(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_estimate_follows_the_pace_so_far() {
+        let min = |m: u64| Duration::from_secs(60 * m);
+        assert_eq!(timing(Duration::from_secs(5), 0, 10), "5s in");
+        assert_eq!(timing(min(10), 5, 20), "10m00s in, ~30m00s left");
+        assert_eq!(timing(min(125), 50, 50), "2h05m in, ~0s left");
+        assert_eq!(short(Duration::from_secs(59)), "59s");
+        assert_eq!(short(Duration::from_secs(3600)), "1h00m");
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Version of this format; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The oldest format this runner still reads (later fields default).
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
@@ -108,6 +108,11 @@ pub struct Parameters {
     /// ordinary run.
     #[serde(default)]
     pub state: Vec<u64>,
+    /// Adaptive sampling (`--precision`): each measurement sampled until
+    /// its figures are known within the precision; null for a fixed
+    /// number of runs (`repeat`).
+    #[serde(default)]
+    pub adaptive: Option<crate::precision::Adaptive>,
 }
 
 impl Parameters {
@@ -212,6 +217,10 @@ pub struct CategoryResult {
     /// How the store was filled in a scaling run, one step per size.
     #[serde(default)]
     pub preload: Vec<PreloadStep>,
+    /// Wall time of the category, s: start, verification, every
+    /// measurement, stop (null in an imported run).
+    #[serde(default)]
+    pub wall_seconds: Option<f64>,
 }
 
 /// One filling of a store up to a size (`runner run --state`).
@@ -326,6 +335,7 @@ impl CategoryResult {
             contract_sha256: None,
             open_model: Vec::new(),
             preload: Vec::new(),
+            wall_seconds: None,
         }
     }
 }
@@ -398,6 +408,10 @@ pub struct Measurement {
     /// Records the store held (a scaling run, `--state`), else null.
     #[serde(default)]
     pub state: Option<u64>,
+    /// An adaptive measurement's samples and intervals (`--precision`),
+    /// else null.
+    #[serde(default)]
+    pub precision: Option<crate::precision::Precision>,
 }
 
 /// The load as it ran.
@@ -471,7 +485,9 @@ pub struct Sanity {
     pub wrk_cores: f64,
     /// Warnings: `littles_law`, `wrk_saturated`, `errors`, `error_rate`
     /// (above 0.1 %: left out of rankings), `wrong_answers` (a sampled
-    /// answer failed its contract check: left out of rankings).
+    /// answer failed its contract check: left out of rankings),
+    /// `unsettled` (an adaptive measurement whose intervals stayed wider
+    /// than the precision at the maximum of samples).
     pub flags: Vec<String>,
 }
 

@@ -309,7 +309,7 @@ impl Runner<'_> {
                 .iter()
                 .map(|c| {
                     let failures = known.map(|f| f.known_in(&c.category)).unwrap_or_default();
-                    self.external_category(name, target, c, &failures)
+                    timed(|| self.external_category(name, target, c, &failures))
                 })
                 .collect(),
         }]
@@ -328,7 +328,7 @@ impl Runner<'_> {
             let setup = setups.run(f, &self.opts.root, &self.logs, &self.progress);
             let categories = contracts
                 .iter()
-                .map(|c| self.framework_category(name, f, c, &setup))
+                .map(|c| timed(|| self.framework_category(name, f, c, &setup)))
                 .collect();
             out.push(FrameworkResult {
                 name: name.to_owned(),
@@ -382,6 +382,14 @@ impl Runner<'_> {
     }
 }
 
+/// A category's result with the wall time it took.
+fn timed(category: impl FnOnce() -> CategoryResult) -> CategoryResult {
+    let start = std::time::Instant::now();
+    let mut result = category();
+    result.wall_seconds = Some(start.elapsed().as_secs_f64());
+    result
+}
+
 /// The run's parameters, as recorded with its results.
 fn parameters(
     opts: &RunOptions,
@@ -415,6 +423,7 @@ fn parameters(
         }),
         load_generator: crate::results::WRK.to_owned(),
         state: opts.state.clone(),
+        adaptive: opts.adaptive,
     }
 }
 

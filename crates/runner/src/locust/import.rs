@@ -268,6 +268,7 @@ fn measurement(
         load: Some(load.clone()),
         load_checks: Default::default(),
         state: None,
+        precision: None,
     }
 }
 
@@ -429,6 +430,7 @@ fn parameters(
         open_model: None,
         load_generator: locust_version.to_owned(),
         state: Vec::new(),
+        adaptive: None,
     }
 }
 

@@ -78,12 +78,21 @@ fn load_line(p: &Parameters) -> String {
         );
     }
     format!(
-        "wrk, {} thread(s), connections {:?}, {} s × {} run(s) (median), {} s warm-up; \
+        "wrk, {} thread(s), connections {:?}, {}, {} s warm-up; \
          keep-alive {}, pipelining {}; workers per framework: {}; CPUs: {}",
         p.threads,
         p.connections,
-        p.duration_seconds,
-        p.repeat,
+        match &p.adaptive {
+            None => format!("{} s × {} run(s) (median)", p.duration_seconds, p.repeat),
+            Some(a) => format!(
+                "runs of {} s until the 95 % interval of each median is within ±{:.1} % \
+                 ({}–{} runs)",
+                p.duration_seconds,
+                a.precision * 100.0,
+                a.min_samples,
+                a.max_samples
+            ),
+        },
         p.warmup_seconds,
         if p.keep_alive { "on" } else { "off" },
         if p.pipelining { "on" } else { "off" },

@@ -3,8 +3,10 @@
 //! every measurement, endpoint by endpoint with the frameworks side by side.
 
 use super::{cpu_us, mb, mb_or_na, ms, opt, row_label, tainted, Column};
+use crate::precision::Interval;
 use crate::results::{CategoryResult, FrameworkResult, Measurement, Results, ServerInfo};
 use std::fmt::Write;
+use std::time::Duration;
 
 /// Writes the category's framework lines and returns its columns, one per
 /// framework of every run that has the category.
@@ -135,6 +137,13 @@ fn troubles(c: &CategoryResult) -> String {
     if let Some(e) = &c.error {
         let _ = write!(out, "; error: {e}");
     }
+    if let Some(s) = c.wall_seconds {
+        let _ = write!(
+            out,
+            "; took {}",
+            crate::progress::short(Duration::from_secs_f64(s))
+        );
+    }
     out
 }
 
@@ -166,15 +175,17 @@ pub(super) fn measurements(md: &mut String, columns: &[Column<'_>]) {
     for (_, col, m) in rows {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {:.0}{} | {:.2}% | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} |",
+            "| {} | {} | {} | {:.0}{}{} | {:.2}% | {} | {}{} | {} | {} | {} | {} | {} | {} | {} ({}) | {} |",
             col.label,
             row_label(m, false),
             m.connections,
             m.requests_per_second,
+            plus_minus(m.precision.as_ref().and_then(|p| p.rps)),
             tainted(m),
             m.error_rate * 100.0,
             opt(m.ceiling_share, 2),
             cpu_us(m),
+            plus_minus(m.precision.as_ref().and_then(|p| p.cpu_us)),
             opt(m.ceiling_cpu_ratio, 2),
             ms(m.latency_us.p50),
             ms(m.latency_us.p99),
@@ -190,4 +201,12 @@ pub(super) fn measurements(md: &mut String, columns: &[Column<'_>]) {
         );
     }
     md.push('\n');
+}
+
+/// ` ±x.x%`: an adaptive measurement's 95 % interval as a share of its
+/// median (nothing for a fixed number of runs).
+fn plus_minus(interval: Option<Interval>) -> String {
+    interval.map_or_else(String::new, |i| {
+        format!(" ±{:.1}%", i.relative_half_width() * 100.0)
+    })
 }

@@ -7,6 +7,7 @@
 use super::options::{reachable, ExternalTarget};
 use super::Runner;
 use crate::managed::Managed;
+use crate::precision::Precision;
 use crate::probe::{LoadChecks, Prober};
 use crate::registry::Registry;
 use crate::results::{median, Ceiling, Cpu, LoadUsed, Measurement, Memory, Results, Sanity};
@@ -133,10 +134,29 @@ impl Runner<'_> {
             seconds: self.opts.duration.as_secs().max(1),
         };
         let mut runs = Vec::new();
-        for _ in 0..self.opts.repeat.max(1) {
+        loop {
             runs.push(self.wrk_once(server, &script, load, Some(target))?);
+            if self.enough(&runs) {
+                break;
+            }
         }
         Ok(self.measurement(target, connections, load, &runs))
+    }
+
+    /// Whether a measurement has its runs: `repeat` of them, or, adaptive,
+    /// when its figures are known within the precision (or at the maximum).
+    fn enough(&self, runs: &[Run]) -> bool {
+        match &self.opts.adaptive {
+            None => runs.len() >= self.opts.repeat.max(1) as usize,
+            Some(adaptive) => {
+                let (rps, cpu) = samples(runs);
+                if cpu.is_empty() {
+                    adaptive.done(runs.len(), &[&rps])
+                } else {
+                    adaptive.done(runs.len(), &[&rps, &cpu])
+                }
+            }
+        }
     }
 
     /// A measurement from `repeat` runs: goodput (answers with the status
@@ -206,6 +226,13 @@ impl Runner<'_> {
             errors.total(),
         );
         sanity.taint(error_rate, checks.failed);
+        let precision = self.opts.adaptive.map(|a| {
+            let (rps, cpu) = samples(runs);
+            Precision::of(&a, &rps, &cpu)
+        });
+        if precision.as_ref().is_some_and(|p| !p.settled) {
+            sanity.flags.push("unsettled".to_owned());
+        }
         Measurement {
             kind: target.kind,
             name: target.name.clone(),
@@ -237,6 +264,7 @@ impl Runner<'_> {
             }),
             load_checks: checks,
             state: None,
+            precision,
         }
     }
 
@@ -295,6 +323,24 @@ impl Runner<'_> {
             results,
         })
     }
+}
+
+/// Each run's good req/s, and its server CPU µs per good answer (empty
+/// unless every run was sampled).
+fn samples(runs: &[Run]) -> (Vec<f64>, Vec<f64>) {
+    let rps = runs.iter().map(|r| r.summary.goodput()).collect();
+    let cpu = runs
+        .iter()
+        .map(|r| {
+            let good = r.summary.requests.saturating_sub(r.summary.errors().status);
+            r.usage
+                .as_ref()
+                .filter(|_| good > 0)
+                .map(|u| u.cpu_seconds * 1e6 / good as f64)
+        })
+        .collect::<Option<Vec<f64>>>()
+        .unwrap_or_default();
+    (rps, cpu)
 }
 
 /// Request bodies written for wrk, removed when the runs that read them are

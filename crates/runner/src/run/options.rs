@@ -55,6 +55,10 @@ pub struct RunOptions {
     /// `preload`) and its read-only endpoints measured there. Empty for an
     /// ordinary run.
     pub state: Vec<u64>,
+    /// Adaptive sampling: each measurement sampled in runs of `duration`
+    /// until its figures are known within the precision (`repeat` is then
+    /// not used).
+    pub adaptive: Option<crate::precision::Adaptive>,
 }
 
 /// A server someone else started (`runner run --url`).

@@ -138,6 +138,7 @@ fn a_short_run_reports_and_compares() {
     assert!(md.contains("## basic"), "{md}");
     assert!(md.contains("| reference | validate_user_model |"), "{md}");
     assert!(md.contains("open model (constant arrival rate)"), "{md}");
+    assert!(md.contains("one sample per figure, no interval"), "{md}");
     for chart in [
         "basic-rps",
         "basic-cpu",

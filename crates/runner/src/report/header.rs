@@ -83,6 +83,10 @@ fn load_line(p: &Parameters) -> String {
         p.threads,
         p.connections,
         match &p.adaptive {
+            None if p.repeat <= 1 => format!(
+                "{} s × 1 run (one sample per figure, no interval: a smoke run, not a comparison)",
+                p.duration_seconds
+            ),
             None => format!("{} s × {} run(s) (median)", p.duration_seconds, p.repeat),
             Some(a) => format!(
                 "runs of {} s until the 95 % interval of each median is within ±{:.1} % \

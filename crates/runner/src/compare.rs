@@ -5,9 +5,10 @@
 //! the same run (raw req/s with `raw`), so a machine that is slower today
 //! does not read as a regression; a change inside the noise band is
 //! "unchanged": the 95 % interval of an adaptive measurement
-//! (`--precision`), else the spread of the repeats (`runs_rps`). The gate fails when an endpoint disappeared,
-//! started failing verification, raised its error rate, slowed beyond the
-//! threshold (and the noise), or its p99 grew beyond its threshold.
+//! (`--precision`), else the spread of the repeats (`runs_rps`). The gate
+//! fails when an endpoint disappeared, started failing verification, raised
+//! its error rate, slowed beyond the threshold (and the noise), or its p99
+//! grew beyond its threshold.
 
 use crate::results::{Measurement, Results, MAX_ERROR_RATE};
 use std::collections::BTreeMap;

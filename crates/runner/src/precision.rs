@@ -95,20 +95,27 @@ pub struct Adaptive {
 pub const MIN_SAMPLES: u32 = 6;
 
 impl Adaptive {
-    /// Whether `figures` (each a series of per-sample values) are known
-    /// well enough to stop: the minimum taken and every interval within the
+    /// Whether the samples so far — good req/s per run, and server CPU µs
+    /// per good answer per run (empty when the server is not sampled) —
+    /// are enough: the minimum taken and both intervals within the
     /// precision, or the maximum reached.
-    pub fn done(&self, samples: usize, figures: &[&[f64]]) -> bool {
+    pub fn done(&self, rps: &[f64], cpu_us: &[f64]) -> bool {
+        let samples = rps.len();
         samples >= self.max_samples as usize
-            || (samples >= self.min_samples as usize && self.settled(figures))
+            || (samples >= self.min_samples as usize
+                && self.settled(
+                    median_interval(rps, CONFIDENCE),
+                    cpu_us,
+                    median_interval(cpu_us, CONFIDENCE),
+                ))
     }
 
-    /// Whether every figure's interval is within the precision.
-    pub fn settled(&self, figures: &[&[f64]]) -> bool {
-        figures.iter().all(|f| {
-            median_interval(f, CONFIDENCE)
-                .is_some_and(|i| i.relative_half_width() <= self.precision)
-        })
+    /// Whether the req/s interval, and the CPU one when CPU was sampled,
+    /// are within the precision.
+    fn settled(&self, rps: Option<Interval>, cpu_us: &[f64], cpu: Option<Interval>) -> bool {
+        let within =
+            |i: Option<Interval>| i.is_some_and(|i| i.relative_half_width() <= self.precision);
+        within(rps) && (cpu_us.is_empty() || within(cpu))
     }
 }
 
@@ -133,17 +140,16 @@ pub struct Precision {
 impl Precision {
     /// The record of `rps` and `cpu_us` samples against `adaptive`.
     pub fn of(adaptive: &Adaptive, rps: &[f64], cpu_us: &[f64]) -> Self {
-        let figures: Vec<&[f64]> = if cpu_us.is_empty() {
-            vec![rps]
-        } else {
-            vec![rps, cpu_us]
-        };
+        let (rps, cpu) = (
+            median_interval(rps, CONFIDENCE),
+            median_interval(cpu_us, CONFIDENCE),
+        );
         Precision {
             target: adaptive.precision,
             cpu_us_samples: cpu_us.to_vec(),
-            rps: median_interval(rps, CONFIDENCE),
-            cpu_us: median_interval(cpu_us, CONFIDENCE),
-            settled: adaptive.settled(&figures),
+            rps,
+            cpu_us: cpu,
+            settled: adaptive.settled(rps, cpu_us, cpu),
         }
     }
 }
@@ -210,10 +216,15 @@ mod tests {
         };
         let steady = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2];
         let noisy = [100.0, 150.0, 70.0, 120.0, 90.0, 130.0];
-        assert!(!a.done(5, &[&steady[..5]]), "below the minimum");
-        assert!(a.done(6, &[&steady]));
-        assert!(!a.done(6, &[&steady, &noisy]), "every figure must settle");
-        assert!(a.done(10, &[&noisy]), "the maximum ends it");
+        let noisy_10 = [
+            100.0, 150.0, 70.0, 120.0, 90.0, 130.0, 60.0, 140.0, 80.0, 110.0,
+        ];
+        assert!(!a.done(&steady[..5], &[]), "below the minimum");
+        assert!(a.done(&steady, &[]));
+        assert!(!a.done(&steady, &noisy), "every figure must settle");
+        assert!(!a.done(&noisy, &steady), "every figure must settle");
+        assert!(!a.done(&noisy_10[..9], &[]), "unsettled below the maximum");
+        assert!(a.done(&noisy_10, &[]), "the maximum ends it");
         let p = Precision::of(&a, &noisy, &steady);
         assert!(!p.settled);
         assert_eq!(p.rps.unwrap().low, 70.0);

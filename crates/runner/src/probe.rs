@@ -8,7 +8,6 @@
 use crate::targets::Target;
 use contract::{ClientError, Failure, Session, VerifyOptions};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -25,11 +24,13 @@ pub(crate) fn session(url: &str) -> Result<Session, ClientError> {
 }
 
 /// Why a load's requests did not verify.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum VerifyRequestsError {
     /// No HTTP client to verify with.
-    Client(ClientError),
+    #[error(transparent)]
+    Client(#[from] ClientError),
     /// A request variant's answer failed its check.
+    #[error("request variant {n} of the load ({method} {target} for {endpoint}): {failure}")]
     Variant {
         /// Its number among the load's distinct requests, from 1.
         n: usize,
@@ -42,32 +43,6 @@ pub enum VerifyRequestsError {
         /// Why its answer failed.
         failure: Box<Failure>,
     },
-}
-
-impl fmt::Display for VerifyRequestsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Client(e) => fmt::Display::fmt(e, f),
-            Self::Variant {
-                n,
-                method,
-                target,
-                endpoint,
-                failure,
-            } => write!(
-                f,
-                "request variant {n} of the load ({method} {target} for {endpoint}): {failure}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for VerifyRequestsError {}
-
-impl From<ClientError> for VerifyRequestsError {
-    fn from(e: ClientError) -> Self {
-        Self::Client(e)
-    }
 }
 
 /// Verifies every distinct request of `target` against the server at `url`;

@@ -127,7 +127,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         finished_at: crate::machine::now(),
         git: crate::machine::git(),
         machine: crate::machine::machine(),
-        tools: runner.tools(wrk_version),
+        tools: tools(wrk_version, &open),
         parameters: parameters(opts, &contracts, &frameworks, open),
         ceiling,
         frameworks: measured,
@@ -364,22 +364,6 @@ impl Runner<'_> {
         r.error = Some(error);
         r
     }
-
-    /// The tools and versions the results record.
-    fn tools(&self, wrk_version: String) -> BTreeMap<String, String> {
-        let mut tools = BTreeMap::from([("wrk".to_owned(), wrk_version)]);
-        if let Some(p) = self
-            .oha
-            .as_deref()
-            .and_then(|p| open_model::version(p).ok())
-        {
-            tools.insert("oha".to_owned(), p);
-        }
-        if let Some(v) = crate::machine::rustc() {
-            tools.insert("rustc".to_owned(), v);
-        }
-        tools
-    }
 }
 
 /// A category's result with the wall time it took.
@@ -388,6 +372,19 @@ fn timed(category: impl FnOnce() -> CategoryResult) -> CategoryResult {
     let mut result = category();
     result.wall_seconds = Some(start.elapsed().as_secs_f64());
     result
+}
+
+/// The tools and versions the results record (oha's as the open-model
+/// phase found it, not asked again).
+fn tools(wrk_version: String, open: &OpenPhase) -> BTreeMap<String, String> {
+    let mut tools = BTreeMap::from([("wrk".to_owned(), wrk_version)]);
+    if let (Some(_), Some(version)) = (&open.oha, &open.tool) {
+        tools.insert("oha".to_owned(), version.clone());
+    }
+    if let Some(v) = crate::machine::rustc() {
+        tools.insert("rustc".to_owned(), v);
+    }
+    tools
 }
 
 /// The run's parameters, as recorded with its results.

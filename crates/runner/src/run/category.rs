@@ -57,9 +57,9 @@ impl Runner<'_> {
     ) -> CategoryResult {
         let label = format!("{framework}-{}", contract.category);
         let mut result = CategoryResult::new(&contract.category);
-        let (_, takes_workers) = crate::registry::with_workers(command, self.opts.workers());
+        let (filled, takes_workers) = crate::registry::with_workers(command, self.opts.workers());
         result.server = Some(ServerInfo {
-            command: crate::registry::with_workers(command, self.opts.workers()).0,
+            command: filled,
             workers: takes_workers.then(|| self.opts.workers()),
             single_process: f.single_process_in(&contract.category).map(str::to_owned),
             restarted_per_target: contract.load.stateful && self.opts.state.is_empty(),

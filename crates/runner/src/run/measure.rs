@@ -150,11 +150,7 @@ impl Runner<'_> {
             None => runs.len() >= self.opts.repeat.max(1) as usize,
             Some(adaptive) => {
                 let (rps, cpu) = samples(runs);
-                if cpu.is_empty() {
-                    adaptive.done(runs.len(), &[&rps])
-                } else {
-                    adaptive.done(runs.len(), &[&rps, &cpu])
-                }
+                adaptive.done(&rps, &cpu)
             }
         }
     }

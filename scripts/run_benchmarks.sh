@@ -5,16 +5,21 @@
 # write results JSON plus a Markdown report with charts. Installs wrk and oha
 # when missing (scripts/setup_tools.sh).
 #
-#   scripts/run_benchmarks.sh [category|all] [--quick] [extra runner flags…]
+#   scripts/run_benchmarks.sh [category|all] [--quick|--fixed] [extra runner flags…]
 #
-# Full: 10 s per measurement, 3 s warm-up, 3 runs each (the median is
-# reported, the spread is the noise band of `runner compare`), at 16 and 256
-# connections; then the open-model phase of the basic category (oha at 50, 75
-# and 90 % of each framework's maximum and at 1,000 req/s, 5 s each).
+# Full (the default): every target sampled in 1 s runs after one 1 s
+# warm-up per server start, at the contract's 64 connections, until the 95 %
+# interval of its median good req/s and CPU per answer is within ±5 % (6 to
+# 9 runs, fewer when the runs so far show it cannot get there; a figure still
+# wider is flagged `unsettled` in the results and the report); then the open-model phase of the basic category (oha at 50, 75 and
+# 90 % of each framework's maximum and at 1,000 req/s, 3 s each). All seven
+# frameworks and five categories take about two hours on a 2-core machine.
 # --quick: a smoke run — every target once for 1 s after a 1 s warm-up, 64
 # connections, no open-model phase: it proves that everything starts,
 # verifies and answers under load, not how fast (one sample has no interval;
 # a Python server's figure moves by a third between runs).
+# --fixed: the earlier fixed design — 10 s per run, 3 runs, 3 s warm-ups, at
+# 16 and 256 connections, 5 s open-model points (about 13 hours for all).
 # Extra flags go to `runner run` (e.g. --framework reference --connections
 # 16,64,256 --cpus server=0,load=1 --open-model all).
 set -euo pipefail
@@ -27,11 +32,12 @@ if [[ $# -gt 0 && "$1" != --* ]]; then
     category="$1"
     shift
 fi
-params=(--duration 10s --warmup 3s --repeat 3 --connections 16,256)
+params=(--precision 5% --min-samples 6 --max-samples 9 --duration 1s --warmup 1s --connections 64 --open-duration 3s)
 extra=()
 for arg in "$@"; do
     case "$arg" in
         --quick) params=(--duration 1s --warmup 1s --repeat 1 --connections 64 --open-model none) ;;
+        --fixed) params=(--duration 10s --warmup 3s --repeat 3 --connections 16,256 --open-duration 5s) ;;
         *) extra+=("$arg") ;;
     esac
 done

@@ -22,6 +22,9 @@ pub struct Series {
     pub label: String,
     /// One value per row (NaN for none).
     pub values: Vec<f64>,
+    /// Per row, the value's 95 % interval `(low, high)` drawn as an error
+    /// bar (empty, or None for a row, when there is none).
+    pub intervals: Vec<Option<(f64, f64)>>,
 }
 
 /// A chart: rows on the y axis, one bar per series in each row.
@@ -74,6 +77,11 @@ impl BarChart<'_> {
             .iter()
             .flat_map(|s| s.values.iter().copied())
             .chain(self.marker.map(|(_, v)| v))
+            .chain(
+                self.series
+                    .iter()
+                    .flat_map(|s| s.intervals.iter().flatten().map(|&(_, high)| high)),
+            )
             .filter(|v| v.is_finite())
             .fold(0.0f64, f64::max)
             .max(1e-9)
@@ -145,6 +153,7 @@ impl BarChart<'_> {
                 .legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
                 });
+            chart.draw_series(error_bars(s, n, band, si)).map_err(err)?;
         }
         if let Some((label, value)) = self.marker {
             chart
@@ -167,6 +176,33 @@ impl BarChart<'_> {
         area.present().map_err(err)?;
         Ok(())
     }
+}
+
+/// A series' error bars: a line across each interval at the bar's middle,
+/// with a tick at each end.
+fn error_bars(
+    s: &Series,
+    rows: usize,
+    band: f64,
+    index: usize,
+) -> impl Iterator<Item = PathElement<(f64, f64)>> + '_ {
+    s.intervals
+        .iter()
+        .enumerate()
+        .filter_map(|(ri, i)| i.map(|i| (ri, i)))
+        .filter(|(_, (low, high))| low.is_finite() && high.is_finite())
+        .flat_map(move |(ri, (low, high))| {
+            let top = rows as f64 - ri as f64 - 0.1 - band * index as f64;
+            let mid = top - band * 0.45;
+            let tick = band * 0.25;
+            [
+                vec![(low, mid), (high, mid)],
+                vec![(low, mid - tick), (low, mid + tick)],
+                vec![(high, mid - tick), (high, mid + tick)],
+            ]
+            .into_iter()
+            .map(|points| PathElement::new(points, BLACK.stroke_width(1)))
+        })
 }
 
 /// One line of a line chart: a label and its points.
@@ -290,5 +326,57 @@ impl LineChart<'_> {
             .map_err(err)?;
         area.present().map_err(err)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interval_is_a_bar_with_two_ticks_and_none_is_nothing() {
+        let s = Series {
+            label: "x".into(),
+            values: vec![10.0, 20.0, 30.0, 40.0],
+            intervals: vec![Some((9.0, 11.0)), None, Some((f64::NAN, 31.0))],
+        };
+        // Row 0 only: row 1 has none, row 2 a NaN bound, row 3 no entry.
+        assert_eq!(error_bars(&s, 4, 0.4, 0).count(), 3);
+        // Drawn, the one error bar adds three strokes to the same chart
+        // without intervals.
+        let polylines = |series: &Series| {
+            let rows = [
+                "a".to_owned(),
+                "b".to_owned(),
+                "c".to_owned(),
+                "d".to_owned(),
+            ];
+            let chart = BarChart {
+                title: "t",
+                x_label: "x",
+                rows: &rows,
+                series: std::slice::from_ref(series),
+                marker: None,
+            };
+            let dir = std::env::temp_dir().join(format!(
+                "chart-test-{}-{}",
+                std::process::id(),
+                series.intervals.len()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            chart.write(&dir.join("bars")).unwrap();
+            let svg = std::fs::read_to_string(dir.join("bars.svg")).unwrap();
+            let _ = std::fs::remove_dir_all(&dir);
+            svg.matches("<polyline").count()
+        };
+        let bare = Series {
+            intervals: Vec::new(),
+            ..Series {
+                label: s.label.clone(),
+                values: s.values.clone(),
+                intervals: Vec::new(),
+            }
+        };
+        assert_eq!(polylines(&s), polylines(&bare) + 3);
     }
 }

@@ -211,15 +211,17 @@ pub struct RunArgs {
     /// Framework name from the registry, comma-separated names, or `all`.
     #[arg(long, default_value = "all")]
     pub framework: String,
-    /// Measured time per wrk run.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
-    pub duration: Duration,
-    /// Warm-up per server before measuring.
-    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
-    pub warmup: Duration,
-    /// Open connections; several (16,256) sweep them, each target
-    /// measured at every level.
-    #[arg(long, value_delimiter = ',', default_value = "16,256")]
+    /// Measured time per wrk run (a sample) [default: 1s; 10s with
+    /// --repeat].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+    /// Warm-up per server start before measuring [default: 1s; 3s with
+    /// --repeat].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub warmup: Option<Duration>,
+    /// Open connections (the contracts' load); several (16,256) sweep
+    /// them, each target measured at every level.
+    #[arg(long, value_delimiter = ',', default_value = "64")]
     pub connections: Vec<u32>,
     /// The same as --connections (kept for older scripts).
     #[arg(long, value_delimiter = ',', hide = true)]
@@ -227,9 +229,10 @@ pub struct RunArgs {
     /// wrk threads.
     #[arg(long, default_value_t = 1)]
     pub threads: u32,
-    /// wrk runs per measurement; the median is reported.
-    #[arg(long, default_value_t = 3)]
-    pub repeat: u32,
+    /// A fixed number of wrk runs per measurement instead of adaptive
+    /// sampling; the median is reported.
+    #[arg(long, conflicts_with_all = ["precision", "min_samples", "max_samples"])]
+    pub repeat: Option<u32>,
     /// Only these endpoints (comma-separated names).
     #[arg(long, value_delimiter = ',')]
     pub endpoints: Option<Vec<String>>,
@@ -262,7 +265,7 @@ pub struct RunArgs {
     #[arg(long, default_value = "basic")]
     pub open_model: String,
     /// Time per offered rate in the open-model phase.
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
     pub open_duration: Duration,
     /// Offered rates as fractions of each framework's closed-loop maximum
     /// for the endpoint.
@@ -291,19 +294,20 @@ pub struct RunArgs {
     /// endpoints at every size.
     #[arg(long, value_delimiter = ',')]
     pub state: Option<Vec<u64>>,
-    /// Adaptive measurement: sample each target in runs of --duration until
-    /// the 95 % interval of its median good req/s and CPU per request is
-    /// within this share of the median (e.g. 5%), between --min-samples and
-    /// --max-samples runs; a figure still wider is flagged `unsettled`.
-    /// Replaces --repeat.
-    #[arg(long, value_parser = compare::parse_fraction)]
-    pub precision: Option<f64>,
+    /// Adaptive measurement (unless --repeat): sample each target in runs
+    /// of --duration until the 95 % interval of its median good req/s and
+    /// CPU per request is within this share of the median, between
+    /// --min-samples and --max-samples runs; a figure still wider is
+    /// flagged `unsettled`.
+    #[arg(long, default_value = "5%", value_parser = compare::parse_fraction)]
+    pub precision: f64,
     /// Runs always taken per adaptive measurement (6 at least: fewer give
     /// no 95 % interval of a median).
-    #[arg(long, default_value_t = precision::MIN_SAMPLES, requires = "precision")]
+    #[arg(long, default_value_t = precision::MIN_SAMPLES)]
     pub min_samples: u32,
-    /// Runs at most per adaptive measurement.
-    #[arg(long, default_value_t = 20, requires = "precision")]
+    /// Runs at most per adaptive measurement (sampling stops sooner when
+    /// no remaining runs could bring a figure within the precision).
+    #[arg(long, default_value_t = 9)]
     pub max_samples: u32,
 }
 
@@ -332,6 +336,14 @@ impl RunArgs {
             bail!("--workers must be at least 1");
         }
         let adaptive = self.adaptive()?;
+        let fixed = adaptive.is_none();
+        let or = |given: Option<Duration>, adaptive: u64, fixed_secs: u64| {
+            given.unwrap_or(Duration::from_secs(if fixed {
+                fixed_secs
+            } else {
+                adaptive
+            }))
+        };
         managed::install_signal_handler()?;
         let registry = self.registry.unwrap_or_else(default_registry);
         Ok(RunOptions {
@@ -340,11 +352,11 @@ impl RunArgs {
             contracts: contracts.to_path_buf(),
             categories: self.category,
             frameworks: self.framework,
-            duration: self.duration,
-            warmup: self.warmup,
+            duration: or(self.duration, 1, 10),
+            warmup: or(self.warmup, 1, 3),
             connections: self.sweep.unwrap_or(self.connections),
             threads: self.threads.max(1),
-            repeat: self.repeat.max(1),
+            repeat: self.repeat.unwrap_or(1).max(1),
             endpoints: self.endpoints,
             scenarios: self.scenarios,
             output: self.output,
@@ -368,12 +380,13 @@ impl RunArgs {
         })
     }
 
-    /// The adaptive sampling asked for, refused when it cannot give an
-    /// interval.
+    /// The adaptive sampling asked for (none with --repeat), refused when
+    /// it cannot give an interval.
     fn adaptive(&self) -> Result<Option<Adaptive>> {
-        let Some(precision) = self.precision else {
+        if self.repeat.is_some() {
             return Ok(None);
-        };
+        }
+        let precision = self.precision;
         if !(precision > 0.0 && precision < 1.0) {
             bail!("--precision must be above 0 and below 100%");
         }
@@ -391,5 +404,36 @@ impl RunArgs {
             min_samples: self.min_samples,
             max_samples: self.max_samples,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `runner run`'s flags as parsed from `args`.
+    fn run_args(args: &[&str]) -> RunArgs {
+        let all = ["runner", "run"].iter().chain(args);
+        match Cli::try_parse_from(all).map(|c| c.command) {
+            Ok(Command::Run(args)) => args,
+            other => panic!("not a run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_run_is_adaptive_unless_a_number_of_runs_is_fixed() {
+        let adaptive = run_args(&[]).adaptive().ok().flatten();
+        assert_eq!(
+            adaptive,
+            Some(Adaptive {
+                precision: 0.05,
+                min_samples: 6,
+                max_samples: 9
+            })
+        );
+        assert_eq!(run_args(&["--repeat", "3"]).adaptive().ok(), Some(None));
+        assert!(
+            Cli::try_parse_from(["runner", "run", "--repeat", "3", "--precision", "2%"]).is_err()
+        );
     }
 }

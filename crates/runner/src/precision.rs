@@ -52,30 +52,50 @@ fn binomial_half_cdf(n: usize, k: usize) -> f64 {
 /// `j` whose coverage, 1 − 2·P(Bin(n,½) ≤ j−1), reaches it. `None` when
 /// there are too few samples for any such interval (fewer than 6 at 95 %).
 pub fn median_interval(samples: &[f64], confidence: f64) -> Option<Interval> {
-    let mut v: Vec<f64> = samples.iter().copied().filter(|x| x.is_finite()).collect();
+    let v = sorted(samples);
     let n = v.len();
-    if n == 0 {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let alpha = 1.0 - confidence;
-    // j = 1 is [min, max], covering 1 − 2·(½)^n.
-    let mut j = 0;
-    for candidate in 1..=n / 2 {
-        if 2.0 * binomial_half_cdf(n, candidate - 1) <= alpha {
-            j = candidate;
-        } else {
-            break;
-        }
-    }
-    if j == 0 {
-        return None;
-    }
+    let j = order_index(n, confidence)?;
     Some(Interval {
         median: crate::results::median(&v),
         low: v[j - 1],
         high: v[n - j],
     })
+}
+
+/// The finite samples, sorted.
+fn sorted(samples: &[f64]) -> Vec<f64> {
+    let mut v: Vec<f64> = samples.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// The `j` of the interval `[x(j), x(n+1-j)]` of `n` samples: the largest
+/// whose coverage, 1 − 2·P(Bin(n,½) ≤ j−1), reaches `confidence` (None
+/// when even `[min, max]` does not).
+fn order_index(n: usize, confidence: f64) -> Option<usize> {
+    let alpha = 1.0 - confidence;
+    // j = 1 is [min, max], covering 1 − 2·(½)^n.
+    (1..=n / 2)
+        .take_while(|&j| 2.0 * binomial_half_cdf(n, j - 1) <= alpha)
+        .last()
+}
+
+/// The smallest relative half-width the interval of `samples` could still
+/// have once there are `max` of them, whatever the next ones are: with
+/// more samples the j-th smallest can only fall and the j-th largest only
+/// rise, so at `max` the interval spans at least `[y(j), y(n+1-j)]` of the
+/// samples `y` so far (j of `max` samples), and the median lies inside it.
+/// None when no such bound exists yet (too few samples so far).
+fn narrowest_at(samples: &[f64], max: usize) -> Option<f64> {
+    let y = sorted(samples);
+    let j = order_index(max, CONFIDENCE)?;
+    let n = y.len();
+    if n + 1 < 2 * j || j == 0 {
+        return None;
+    }
+    let (low, high) = (y[j - 1], y[n - j]);
+    // Over the largest median the interval allows: the least relative width.
+    (high > 0.0).then(|| (high - low) / 2.0 / high)
 }
 
 /// How an adaptive measurement samples (`runner run --precision`).
@@ -103,11 +123,22 @@ impl Adaptive {
         let samples = rps.len();
         samples >= self.max_samples as usize
             || (samples >= self.min_samples as usize
-                && self.settled(
+                && (self.settled(
                     median_interval(rps, CONFIDENCE),
                     cpu_us,
                     median_interval(cpu_us, CONFIDENCE),
-                ))
+                ) || self.cannot_settle(rps, cpu_us)))
+    }
+
+    /// Whether a figure can no longer come within the precision by the
+    /// maximum, whatever the remaining samples are: sampling on would only
+    /// spend time.
+    pub fn cannot_settle(&self, rps: &[f64], cpu_us: &[f64]) -> bool {
+        let max = self.max_samples as usize;
+        [rps, cpu_us]
+            .iter()
+            .filter_map(|s| narrowest_at(s, max))
+            .any(|width| width > self.precision)
     }
 
     /// Whether the req/s interval, and the CPU one when CPU was sampled,
@@ -135,21 +166,29 @@ pub struct Precision {
     pub cpu_us: Option<Interval>,
     /// Both intervals within `target`; false = the figure is `unsettled`.
     pub settled: bool,
+    /// Stopped before the maximum: even the narrowest interval the
+    /// remaining samples could give was wider than `target`.
+    #[serde(default)]
+    pub cannot_settle: bool,
 }
 
 impl Precision {
     /// The record of `rps` and `cpu_us` samples against `adaptive`.
     pub fn of(adaptive: &Adaptive, rps: &[f64], cpu_us: &[f64]) -> Self {
-        let (rps, cpu) = (
+        let (rps_interval, cpu_interval) = (
             median_interval(rps, CONFIDENCE),
             median_interval(cpu_us, CONFIDENCE),
         );
+        let settled = adaptive.settled(rps_interval, cpu_us, cpu_interval);
         Precision {
             target: adaptive.precision,
             cpu_us_samples: cpu_us.to_vec(),
-            rps,
-            cpu_us: cpu,
-            settled: adaptive.settled(rps, cpu_us, cpu),
+            rps: rps_interval,
+            cpu_us: cpu_interval,
+            settled,
+            cannot_settle: !settled
+                && rps.len() < adaptive.max_samples as usize
+                && adaptive.cannot_settle(rps, cpu_us),
         }
     }
 }
@@ -219,16 +258,94 @@ mod tests {
         let noisy_10 = [
             100.0, 150.0, 70.0, 120.0, 90.0, 130.0, 60.0, 140.0, 80.0, 110.0,
         ];
+        // Far from its maximum, nothing can be ruled out early.
+        let patient = Adaptive {
+            max_samples: 20,
+            ..a
+        };
         assert!(!a.done(&steady[..5], &[]), "below the minimum");
         assert!(a.done(&steady, &[]));
-        assert!(!a.done(&steady, &noisy), "every figure must settle");
-        assert!(!a.done(&noisy, &steady), "every figure must settle");
-        assert!(!a.done(&noisy_10[..9], &[]), "unsettled below the maximum");
+        assert!(!patient.done(&steady, &noisy), "every figure must settle");
+        assert!(!patient.done(&noisy, &steady), "every figure must settle");
+        assert!(
+            !patient.done(&noisy_10[..9], &[]),
+            "unsettled below the maximum"
+        );
         assert!(a.done(&noisy_10, &[]), "the maximum ends it");
         let p = Precision::of(&a, &noisy, &steady);
         assert!(!p.settled);
         assert_eq!(p.rps.unwrap().low, 70.0);
         assert!(Precision::of(&a, &steady, &[]).settled);
         assert_eq!(Precision::of(&a, &steady, &[]).cpu_us, None);
+    }
+
+    #[test]
+    fn sampling_stops_early_when_no_remaining_samples_could_settle_it() {
+        let a = Adaptive {
+            precision: 0.05,
+            min_samples: 6,
+            max_samples: 9,
+        };
+        // At 9 samples the interval is [x(2), x(8)], so it will span at
+        // least the 2nd to 5th of these six: 90..130 is ±15.4 % of 130.
+        let hopeless = [100.0, 150.0, 70.0, 120.0, 90.0, 130.0];
+        assert_eq!(narrowest_at(&hopeless, 9), Some(20.0 / 130.0));
+        assert!(a.cannot_settle(&hopeless, &[]));
+        assert!(a.done(&hopeless, &[]), "stops at the minimum");
+        let p = Precision::of(&a, &hopeless, &[]);
+        assert!(!p.settled && p.cannot_settle);
+        // One stray sample: dropped from 9 on, so sampling goes on.
+        let stray = [100.0, 101.0, 99.0, 100.5, 99.5, 140.0];
+        assert!(!a.cannot_settle(&stray, &[]));
+        assert!(!a.done(&stray, &[]));
+        // ... and three more in line settle it.
+        let settled = [100.0, 101.0, 99.0, 100.5, 99.5, 140.0, 100.1, 99.8, 100.3];
+        assert!(a.done(&settled, &[]));
+        assert!(Precision::of(&a, &settled, &[]).settled);
+        // At the maximum it is unsettled, not stopped early.
+        let p = Precision::of(
+            &a,
+            &[100.0, 150.0, 70.0, 120.0, 90.0, 130.0, 60.0, 140.0, 80.0],
+            &[],
+        );
+        assert!(!p.settled && !p.cannot_settle);
+        // Far from the maximum there is no bound yet; the CPU series
+        // counts as much as req/s.
+        assert_eq!(narrowest_at(&hopeless, 40), None);
+        assert!(a.cannot_settle(&[100.0; 6], &hopeless));
+    }
+
+    #[test]
+    fn the_early_stop_never_gives_up_on_a_figure_that_could_settle() {
+        // Every way of adding the remaining samples to six, drawn from a
+        // grid: whenever the bound says no, no completion settles.
+        let a = Adaptive {
+            precision: 0.05,
+            min_samples: 6,
+            max_samples: 9,
+        };
+        let grid = [90.0, 95.0, 98.0, 100.0, 102.0, 105.0, 110.0];
+        let start = [
+            [88.0, 92.0, 100.0, 100.0, 105.0, 112.0],
+            [93.0, 96.0, 100.0, 100.0, 107.0, 112.0],
+            [90.0, 95.0, 100.0, 101.0, 104.0, 115.0],
+        ];
+        // Near the edge on both sides.
+        let verdicts: Vec<bool> = start.iter().map(|s| a.cannot_settle(s, &[])).collect();
+        assert_eq!(verdicts, [true, true, false]);
+        for first in start {
+            let hopeless = a.cannot_settle(&first, &[]);
+            for x in grid {
+                for y in grid {
+                    for z in grid {
+                        let mut all = first.to_vec();
+                        all.extend([x, y, z]);
+                        let settles = median_interval(&all, CONFIDENCE)
+                            .is_some_and(|i| i.relative_half_width() <= a.precision);
+                        assert!(!(hopeless && settles), "{all:?}");
+                    }
+                }
+            }
+        }
     }
 }

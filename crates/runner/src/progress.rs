@@ -1,10 +1,11 @@
 //! Progress of a long run: a bar with the current step on a terminal, plain
 //! numbered lines otherwise (logs, CI); both say the time elapsed and an
-//! estimate of what remains.
+//! estimate of what remains, in all and for the framework being measured.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Reports steps of a run on stderr.
@@ -13,6 +14,35 @@ pub struct Progress {
     done: AtomicU64,
     total: u64,
     started: Instant,
+    /// The framework being measured, when the run said so.
+    part: Mutex<Option<Part>>,
+}
+
+/// A named part of a run (a framework): its steps and when it began.
+struct Part {
+    name: String,
+    /// Steps done when it began.
+    first: u64,
+    steps: u64,
+    started: Instant,
+}
+
+impl Part {
+    /// `fastapi 1m02s in, ~4m00s left`, at this part's own pace once one
+    /// of its steps is done, before that at the run's.
+    fn timing(&self, done: u64, run: (Duration, u64)) -> String {
+        let own = done.saturating_sub(self.first).min(self.steps);
+        let elapsed = self.started.elapsed();
+        let pace = if own > 0 {
+            elapsed.div_f64(own as f64)
+        } else if run.1 > 0 {
+            run.0.div_f64(run.1 as f64)
+        } else {
+            return format!("{} {} in", self.name, short(elapsed));
+        };
+        let left = pace.mul_f64(self.steps.saturating_sub(own) as f64);
+        format!("{} {} in, ~{} left", self.name, short(elapsed), short(left))
+    }
 }
 
 impl Progress {
@@ -33,7 +63,33 @@ impl Progress {
             done: AtomicU64::new(0),
             total,
             started: Instant::now(),
+            part: Mutex::new(None),
         }
+    }
+
+    /// Begins a part of the run (a framework) of `steps` steps: step lines
+    /// then also say its time spent and left.
+    pub fn begin(&self, name: &str, steps: u64) {
+        let part = Part {
+            name: name.to_owned(),
+            first: self.done.load(Ordering::Relaxed),
+            steps,
+            started: Instant::now(),
+        };
+        if let Ok(mut p) = self.part.lock() {
+            *p = Some(part);
+        }
+    }
+
+    /// The current part's timing (`; fastapi 1m02s in, ~4m00s left`), or
+    /// nothing.
+    fn part_timing(&self, done: u64) -> String {
+        let run = (self.started.elapsed(), done);
+        self.part
+            .lock()
+            .ok()
+            .and_then(|p| p.as_ref().map(|p| format!("; {}", p.timing(done, run))))
+            .unwrap_or_default()
     }
 
     /// Starts a step that counts toward the total.
@@ -43,12 +99,17 @@ impl Progress {
         match &self.bar {
             Some(bar) => {
                 bar.set_position(n.saturating_sub(1));
-                bar.set_message(message);
+                let part = self.part_timing(n - 1);
+                bar.set_message(match part.strip_prefix("; ") {
+                    Some(part) => format!("{message} [{part}]"),
+                    None => message,
+                });
             }
             None => eprintln!(
-                "[{n}/{} {}] {message}",
+                "[{n}/{} {}{}] {message}",
                 self.total,
-                timing(self.started.elapsed(), n - 1, self.total)
+                timing(self.started.elapsed(), n - 1, self.total),
+                self.part_timing(n - 1)
             ),
         }
     }
@@ -103,5 +164,21 @@ mod tests {
         assert_eq!(timing(min(125), 50, 50), "2h05m in, ~0s left");
         assert_eq!(short(Duration::from_secs(59)), "59s");
         assert_eq!(short(Duration::from_secs(3600)), "1h00m");
+    }
+
+    #[test]
+    fn a_part_is_estimated_at_its_own_pace_once_it_has_one() {
+        let part = |first, steps| Part {
+            name: "fastapi".into(),
+            first,
+            steps,
+            started: Instant::now(),
+        };
+        let run = (Duration::from_secs(100), 10);
+        // Nothing of its own done yet: the run's pace, 10 s a step.
+        assert_eq!(part(10, 6).timing(10, run), "fastapi 0s in, ~1m00s left");
+        // Its own steps done instantly: nothing left at that pace.
+        assert_eq!(part(10, 6).timing(13, run), "fastapi 0s in, ~0s left");
+        assert_eq!(part(0, 6).timing(0, (Duration::ZERO, 0)), "fastapi 0s in");
     }
 }

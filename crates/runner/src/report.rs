@@ -27,10 +27,11 @@ const LEGEND: &str =
          `littles_law` (connections ÷ mean latency disagrees with req/s by > 20 %), \
          `wrk_saturated` (wrk used ≥ 90 % of its cores), `errors`, `error_rate` (above 0.1 %) \
          and `wrong_answers` (a sampled answer failed its check); figures with either of the \
-         last two are marked ⚠ and left out of the charts. With `--precision`, each figure is \
-         the median of short runs taken until its 95 % interval was within the precision; \
-         ±x % is that interval's half-width, and `unsettled` marks a figure still wider at \
-         the maximum number of runs. A framework marked \
+         last two are marked ⚠ and left out of the charts. In an adaptive run (the default), \
+         each figure is the median of short runs taken until its 95 % interval was within the \
+         precision; ±x % is that interval's half-width (the error bars in the req/s, share and \
+         CPU charts), and `unsettled` marks a figure still wider at the maximum number of runs. \
+         A framework marked \
          **non-conforming** failed a negative case or flow of the category: its figures are \
          shown but it does not do all of the contract's work.\n\n";
 

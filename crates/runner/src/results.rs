@@ -180,6 +180,10 @@ pub struct FrameworkResult {
     pub version: String,
     /// Per category.
     pub categories: Vec<CategoryResult>,
+    /// Wall time of the framework, s: its setup and every category (null
+    /// for an external server or an imported run).
+    #[serde(default)]
+    pub wall_seconds: Option<f64>,
 }
 
 /// One framework × category.

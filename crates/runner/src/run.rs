@@ -21,7 +21,7 @@ use crate::results::{
     CategoryResult, FrameworkResult, OpenModelParameters, Parameters, Results, SCHEMA_VERSION,
 };
 use crate::server::{Launch, Server};
-use crate::wrk;
+use crate::{targets, wrk};
 use anyhow::{bail, Context, Result};
 use contract::Contract;
 use std::collections::BTreeMap;
@@ -101,8 +101,8 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
 
     let servers = frameworks.len().max(usize::from(opts.external.is_some())) as u64;
-    let steps = Steps::count(opts, &contracts, servers);
     let open = OpenPhase::plan(opts, &contracts)?;
+    let steps = Steps::count(opts, &contracts, servers, &open);
     let runner = Runner {
         opts,
         rt: tokio::runtime::Builder::new_current_thread()
@@ -118,7 +118,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let started_at = crate::machine::now();
     let ceiling = runner.ceiling(&registry)?;
     let mut measured: Vec<FrameworkResult> = runner.external(&registry, &contracts);
-    measured.extend(runner.frameworks(&frameworks, &contracts));
+    measured.extend(runner.frameworks(&frameworks, &contracts, steps.per_server));
     runner.progress.finish();
 
     let mut results = Results {
@@ -209,16 +209,33 @@ fn check_load_and_target(opts: &RunOptions) -> Result<()> {
 
 /// The progress display's steps: the ceiling's start and levels, then per
 /// server and category a start, plus per store size a filling in a
-/// scaling run, plus the measurements.
+/// scaling run, plus the measurements, plus the open-model phase's offered
+/// rates.
 struct Steps {
     total: u64,
     /// Steps that are measurements.
     measured: u64,
+    /// Steps of one server (a framework's categories).
+    per_server: u64,
 }
 
 impl Steps {
-    fn count(opts: &RunOptions, contracts: &[Contract], servers: u64) -> Steps {
+    fn count(opts: &RunOptions, contracts: &[Contract], servers: u64, open: &OpenPhase) -> Steps {
         let conns = opts.connections.len() as u64;
+        let open_points = |c: &Contract| {
+            if open.oha.is_none() || !open.categories.contains(&c.category) {
+                return 0;
+            }
+            let suitable = c
+                .endpoints
+                .iter()
+                .filter(|e| opts.selects(&e.name))
+                .filter(|e| {
+                    targets::endpoint(e, 0).is_ok_and(|t| open_model::unsuitable(&t).is_none())
+                })
+                .count() as u64;
+            suitable * (opts.open.fractions.len() as u64 + 1)
+        };
         let per_category = |c: &Contract| {
             let endpoints = c.endpoints.iter().filter(|e| opts.selects(&e.name)).count();
             let scenarios = if opts.scenarios { c.scenarios.len() } else { 0 };
@@ -230,12 +247,22 @@ impl Steps {
                 _ => 1 + (endpoints + scenarios) as u64 * conns,
             }
         };
-        let total = 1 + conns + servers * contracts.iter().map(per_category).sum::<u64>();
+        let per_server = contracts
+            .iter()
+            .map(|c| per_category(c) + open_points(c))
+            .sum::<u64>();
+        let total = 1 + conns + servers * per_server;
         // Steps that are not measurements: a start per server and category,
-        // and a filling per store size in a scaling run.
+        // a filling per store size in a scaling run, the offered rates.
         let fillings = servers * contracts.len() as u64 * opts.state.len() as u64;
-        let measured = total.saturating_sub(1 + servers * contracts.len() as u64 + fillings);
-        Steps { total, measured }
+        let points = servers * contracts.iter().map(open_points).sum::<u64>();
+        let measured =
+            total.saturating_sub(1 + servers * contracts.len() as u64 + fillings + points);
+        Steps {
+            total,
+            measured,
+            per_server,
+        }
     }
 }
 
@@ -280,10 +307,18 @@ impl Runner<'_> {
             self.progress
                 .note(format!("warning: the open-model phase is {tool}"));
         }
+        let runs = match &self.opts.adaptive {
+            Some(a) => format!(
+                "{}–{} run(s) (until ±{:.1} %) ",
+                a.min_samples,
+                a.max_samples,
+                a.precision * 100.0
+            ),
+            None => format!("{} run(s) ", self.opts.repeat.max(1)),
+        };
         self.progress.note(format!(
-            "measuring {} target(s) × {} run(s) × {:?} (+ warm-ups); logs in {}",
+            "measuring {} target(s) × {runs}× {:?} (+ warm-ups); logs in {}",
             steps.measured,
-            self.opts.repeat.max(1),
             self.opts.duration,
             self.logs.display()
         ));
@@ -305,6 +340,7 @@ impl Runner<'_> {
                 |f| f.description.clone(),
             ),
             version: "version not recorded".to_owned(),
+            wall_seconds: None,
             categories: contracts
                 .iter()
                 .map(|c| {
@@ -316,15 +352,19 @@ impl Runner<'_> {
     }
 
     /// Each framework's setup, then each of its categories started,
-    /// verified and measured.
+    /// verified and measured (`steps` progress steps), with the wall time
+    /// it took.
     fn frameworks(
         &self,
         frameworks: &[(&str, &Framework)],
         contracts: &[Contract],
+        steps: u64,
     ) -> Vec<FrameworkResult> {
         let mut setups = Setups::default();
         let mut out = Vec::new();
         for &(name, f) in frameworks {
+            let start = std::time::Instant::now();
+            self.progress.begin(name, steps);
             let setup = setups.run(f, &self.opts.root, &self.logs, &self.progress);
             let categories = contracts
                 .iter()
@@ -335,6 +375,7 @@ impl Runner<'_> {
                 description: f.description.clone(),
                 version: crate::machine::version_of(&f.version),
                 categories,
+                wall_seconds: Some(start.elapsed().as_secs_f64()),
             });
         }
         out

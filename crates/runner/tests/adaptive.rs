@@ -2,7 +2,7 @@
 //! sampled until its figures are known or the maximum is reached, with the
 //! samples, medians and intervals recorded, flagged `unsettled` when the
 //! precision was not met, and the intervals shown in the report; the
-//! category's wall time recorded.
+//! category's and the framework's wall times recorded.
 
 #![allow(clippy::unwrap_used)]
 
@@ -97,15 +97,28 @@ fn measurements_sample_until_their_figures_are_known() {
         .unwrap();
     assert!(wall >= 6.0, "{wall}");
     assert!(report.contains("; took "), "{report}");
+    // The framework's: its setup and category, named in the report's head
+    // with the count of settled figures.
+    let framework = doc["frameworks"][0]["wall_seconds"].as_f64().unwrap();
+    assert!(framework >= wall, "{framework} < {wall}");
+    assert!(
+        report.contains("1 of 1 figures within ±99.0 %, 0 `unsettled` (0 of them stopped"),
+        "{report}"
+    );
 
-    // A precision no run can meet: the maximum, flagged unsettled.
+    // A precision no run can meet: seen at the minimum (at 8 runs the
+    // interval is their range, already too wide at 6), flagged unsettled.
     let (doc, report) = adaptive_run("adaptive-tight", "0.0001%");
     for m in measurements(&doc) {
-        assert_eq!(m["runs_rps"].as_array().unwrap().len(), 8, "{m}");
+        assert_eq!(m["runs_rps"].as_array().unwrap().len(), 6, "{m}");
         assert_eq!(m["precision"]["settled"], false);
+        assert_eq!(m["precision"]["cannot_settle"], true);
         assert!(m["sanity"]["flags"].to_string().contains("unsettled"));
     }
-    assert!(report.contains("unsettled"), "{report}");
+    assert!(
+        report.contains("0 of 1 figures within ±0.0 %, 1 `unsettled` (1 of them stopped"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -131,7 +144,14 @@ fn impossible_sampling_is_refused_before_anything_starts() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
     }
-    // --min-samples means nothing without --precision.
-    let out = runner(&["run", "--min-samples", "8"]);
-    assert_eq!(out.status.code(), Some(2));
+    // A fixed number of runs is not adaptive: sampling flags contradict it.
+    for flag in ["--precision", "--min-samples", "--max-samples"] {
+        let out = runner(&["run", "--repeat", "3", flag, "8"]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert!(
+            stderr(&out).contains("cannot be used with"),
+            "{}",
+            stderr(&out)
+        );
+    }
 }

@@ -347,6 +347,7 @@ pub fn results(opts: &ImportOptions, locust_version: &str) -> Result<Results> {
             description: format!("{} (imported Locust run)", opts.framework),
             version: "version not recorded".to_owned(),
             categories: vec![category],
+            wall_seconds: None,
         }],
     })
 }

@@ -12,6 +12,58 @@ use std::path::Path;
 /// A figure read from a measurement.
 type Metric = fn(&Measurement) -> f64;
 
+/// A figure's 95 % interval read from a measurement, when it has one (an
+/// adaptive run's).
+type Spread = fn(&Measurement) -> Option<(f64, f64)>;
+
+/// One summary chart: a figure per framework and row.
+struct Summary {
+    stem: &'static str,
+    title: &'static str,
+    x_label: &'static str,
+    metric: Metric,
+    spread: Spread,
+    /// The ceiling's figure, drawn as a line.
+    marker: Option<f64>,
+}
+
+/// No interval.
+fn no_spread(_: &Measurement) -> Option<(f64, f64)> {
+    None
+}
+
+/// The interval of good req/s.
+fn rps_spread(m: &Measurement) -> Option<(f64, f64)> {
+    m.precision
+        .as_ref()
+        .and_then(|p| p.rps)
+        .map(|i| (i.low, i.high))
+}
+
+/// The req/s interval as shares of the ceiling (the share is req/s over the
+/// ceiling's, so it scales the same way).
+fn share_spread(m: &Measurement) -> Option<(f64, f64)> {
+    let share = m.ceiling_share?;
+    let (low, high) = rps_spread(m)?;
+    let per = share / m.requests_per_second;
+    per.is_finite().then_some((low * per, high * per))
+}
+
+/// The interval of CPU µs per good answer.
+fn cpu_spread(m: &Measurement) -> Option<(f64, f64)> {
+    m.precision
+        .as_ref()
+        .and_then(|p| p.cpu_us)
+        .map(|i| (i.low, i.high))
+}
+
+/// A framework's trusted measurement for a chart row, if it has one.
+fn trusted_in<'a>(c: &Column<'a>, row: &str, sweep: bool) -> Option<&'a Measurement> {
+    c.results
+        .iter()
+        .find(|m| row_label(m, sweep) == row && m.trusted())
+}
+
 /// A framework's figure for a chart row (NaN when it has none or it is
 /// tainted).
 type Lookup<'a> = dyn Fn(&Column<'_>, &str, &dyn Fn(&Measurement) -> f64) -> f64 + 'a;
@@ -48,67 +100,73 @@ pub(super) fn write(
     }
     // Tainted figures (error rate above 0.1 %, wrong answers) are not drawn.
     let value = |c: &Column<'_>, row: &str, f: &dyn Fn(&Measurement) -> f64| {
-        c.results
-            .iter()
-            .find(|m| row_label(m, sweep) == row && m.trusted())
-            .map_or(f64::NAN, f)
+        trusted_in(c, row, sweep).map_or(f64::NAN, f)
     };
-    let per_framework = |f: &dyn Fn(&Measurement) -> f64| -> Vec<Series> {
+    let per_framework = |f: Metric, spread: Spread| -> Vec<Series> {
         columns
             .iter()
             .map(|c| Series {
                 label: c.label.clone(),
-                values: rows.iter().map(|r| value(c, r, f)).collect(),
+                values: rows.iter().map(|r| value(c, r, &f)).collect(),
+                intervals: rows
+                    .iter()
+                    .map(|r| trusted_in(c, r, sweep).and_then(spread))
+                    .collect(),
             })
             .collect()
     };
     let ceiling = runs.first().and_then(|(_, r)| r.ceiling.results.first());
-    let summaries: [(&str, &str, &str, Metric, Option<f64>); 5] = [
-        (
-            "rps",
-            "requests per second",
-            "requests/s (higher is better)",
-            |m| m.requests_per_second,
-            ceiling.map(|m| m.requests_per_second),
-        ),
-        (
-            "share",
-            "share of the ceiling's req/s",
-            "req/s ÷ ceiling req/s (higher is better)",
-            |m| m.ceiling_share.unwrap_or(f64::NAN),
-            Some(1.0),
-        ),
-        (
-            "cpu",
-            "server CPU per request",
-            "CPU µs per request (lower is better)",
-            |m| m.cpu.map_or(f64::NAN, |c| c.us_per_request),
-            ceiling.and_then(|m| m.cpu.map(|c| c.us_per_request)),
-        ),
-        (
-            "p99",
-            "p99 latency",
-            "ms (lower is better)",
-            |m| m.latency_us.p99 / 1000.0,
-            ceiling.map(|m| m.latency_us.p99 / 1000.0),
-        ),
-        (
-            "memory",
-            "peak memory (process tree RSS)",
-            "MB (lower is better)",
-            |m| m.memory.map_or(f64::NAN, |x| mb(x.peak_rss_bytes)),
-            ceiling.and_then(|m| m.memory.map(|x| mb(x.peak_rss_bytes))),
-        ),
+    let summaries = [
+        Summary {
+            stem: "rps",
+            title: "requests per second",
+            x_label: "requests/s (higher is better)",
+            metric: |m| m.requests_per_second,
+            spread: rps_spread,
+            marker: ceiling.map(|m| m.requests_per_second),
+        },
+        Summary {
+            stem: "share",
+            title: "share of the ceiling's req/s",
+            x_label: "req/s ÷ ceiling req/s (higher is better)",
+            metric: |m| m.ceiling_share.unwrap_or(f64::NAN),
+            spread: share_spread,
+            marker: Some(1.0),
+        },
+        Summary {
+            stem: "cpu",
+            title: "server CPU per request",
+            x_label: "CPU µs per request (lower is better)",
+            metric: |m| m.cpu.map_or(f64::NAN, |c| c.us_per_request),
+            spread: cpu_spread,
+            marker: ceiling.and_then(|m| m.cpu.map(|c| c.us_per_request)),
+        },
+        Summary {
+            stem: "p99",
+            title: "p99 latency",
+            x_label: "ms (lower is better)",
+            metric: |m| m.latency_us.p99 / 1000.0,
+            spread: no_spread,
+            marker: ceiling.map(|m| m.latency_us.p99 / 1000.0),
+        },
+        Summary {
+            stem: "memory",
+            title: "peak memory (process tree RSS)",
+            x_label: "MB (lower is better)",
+            metric: |m| m.memory.map_or(f64::NAN, |x| mb(x.peak_rss_bytes)),
+            spread: no_spread,
+            marker: ceiling.and_then(|m| m.memory.map(|x| mb(x.peak_rss_bytes))),
+        },
     ];
-    for (stem, title, x_label, metric, marker) in summaries {
+    for s in summaries {
         BarChart {
-            title: &format!("{category}: {title}"),
-            x_label,
+            title: &format!("{category}: {}", s.title),
+            x_label: s.x_label,
             rows: &rows,
-            series: &per_framework(&metric),
-            marker: marker.map(|v| ("ceiling", v)),
+            series: &per_framework(s.metric, s.spread),
+            marker: s.marker.map(|v| ("ceiling", v)),
         }
-        .write(&dir.join(format!("{category}-{stem}")))?;
+        .write(&dir.join(format!("{category}-{}", s.stem)))?;
     }
     let latency_links = latency(category, columns, &rows, &value, dir)?;
     let _ = writeln!(
@@ -145,6 +203,7 @@ fn latency(
             .map(|(label, f)| Series {
                 label: (*label).to_owned(),
                 values: rows.iter().map(|r| value(c, r, f)).collect(),
+                intervals: Vec::new(),
             })
             .collect();
         let stem = format!("{category}-latency-{i}");

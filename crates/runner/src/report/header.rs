@@ -2,8 +2,11 @@
 //! which tools and load, and its ceiling.
 
 use super::{cpu_us, mb_or_na, ms};
+use crate::precision::Precision;
+use crate::progress::short;
 use crate::results::{Parameters, Results};
 use std::fmt::Write;
+use std::time::Duration;
 
 /// One results file's header lines and ceiling table.
 pub(super) fn run(md: &mut String, stem: &str, r: &Results) {
@@ -45,6 +48,9 @@ pub(super) fn run(md: &mut String, stem: &str, r: &Results) {
             )
         ),
     );
+    if let Some(time) = time_line(r) {
+        let _ = writeln!(md, "Time: {time}\n");
+    }
     if r.ceiling.results.is_empty() {
         let _ = writeln!(md, "Ceiling: {}\n", r.ceiling.description);
         return;
@@ -63,6 +69,49 @@ pub(super) fn run(md: &mut String, stem: &str, r: &Results) {
         );
     }
     md.push('\n');
+}
+
+/// Wall time per framework and, in an adaptive run, how many figures
+/// settled within the precision (None when nothing was timed).
+fn time_line(r: &Results) -> Option<String> {
+    let timed: Vec<String> = r
+        .frameworks
+        .iter()
+        .filter_map(|f| {
+            f.wall_seconds
+                .map(|s| format!("{} {}", f.name, short(Duration::from_secs_f64(s))))
+        })
+        .collect();
+    if timed.is_empty() {
+        return None;
+    }
+    let mut line = timed.join(", ");
+    let precision: Vec<&Precision> = r
+        .frameworks
+        .iter()
+        .flat_map(|f| &f.categories)
+        .flat_map(|c| &c.results)
+        .filter_map(|m| m.precision.as_ref())
+        .collect();
+    if let Some(a) = &r.parameters.adaptive {
+        let settled = precision.iter().filter(|p| p.settled).count();
+        let early = precision.iter().filter(|p| p.cannot_settle).count();
+        let widths: Vec<f64> = precision
+            .iter()
+            .filter_map(|p| p.rps.map(|i| i.relative_half_width()))
+            .collect();
+        let _ = write!(
+            line,
+            "; {settled} of {} figures within ±{:.1} %, {} `unsettled` ({early} of them stopped \
+             before the maximum: no remaining runs could have settled them); the median \
+             req/s interval is ±{:.1} %",
+            precision.len(),
+            a.precision * 100.0,
+            precision.len() - settled,
+            crate::results::median(&widths) * 100.0
+        );
+    }
+    Some(line)
 }
 
 /// How the load of a run was made, in one line.

@@ -56,7 +56,7 @@ impl Runner<'_> {
                     |f| format!("{:.0}% = {rate:.0} req/s", f * 100.0),
                 );
                 self.progress
-                    .note(format!("  {label}: {} open model at {what}", t.name));
+                    .step(format!("{label}: {} open model at {what}", t.name));
                 let outcome =
                     self.open_point(oha, server, t, stateful, body_file(&body), (fraction, rate));
                 match outcome {

@@ -6,7 +6,7 @@ use crate::run::{ExternalTarget, OpenSettings, RunOptions};
 use crate::{compare, conformance, locust, machine, managed, results};
 use crate::{default_registry, registry_root};
 use anyhow::{bail, Result};
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -221,10 +221,10 @@ pub struct RunArgs {
     pub warmup: Option<Duration>,
     /// Open connections (the contracts' load); several (16,256) sweep
     /// them, each target measured at every level.
-    #[arg(long, value_delimiter = ',', default_value = "64")]
+    #[arg(long, value_delimiter = ',', action = ArgAction::Set, default_value = "64")]
     pub connections: Vec<u32>,
     /// The same as --connections (kept for older scripts).
-    #[arg(long, value_delimiter = ',', hide = true)]
+    #[arg(long, value_delimiter = ',', action = ArgAction::Set, hide = true)]
     pub sweep: Option<Vec<u32>>,
     /// wrk threads.
     #[arg(long, default_value_t = 1)]
@@ -234,7 +234,7 @@ pub struct RunArgs {
     #[arg(long, conflicts_with_all = ["precision", "min_samples", "max_samples"])]
     pub repeat: Option<u32>,
     /// Only these endpoints (comma-separated names).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', action = ArgAction::Set)]
     pub endpoints: Option<Vec<String>>,
     /// Also run the contract's scenarios (weighted mixes).
     #[arg(long)]
@@ -269,7 +269,7 @@ pub struct RunArgs {
     pub open_duration: Duration,
     /// Offered rates as fractions of each framework's closed-loop maximum
     /// for the endpoint.
-    #[arg(long, value_delimiter = ',', default_value = "0.5,0.75,0.9")]
+    #[arg(long, value_delimiter = ',', action = ArgAction::Set, default_value = "0.5,0.75,0.9")]
     pub open_fractions: Vec<f64>,
     /// One rate offered to every framework, req/s.
     #[arg(long, default_value_t = 1000.0)]
@@ -292,7 +292,7 @@ pub struct RunArgs {
     /// these sizes in turn (records, e.g. 1000,10000,100000) with its
     /// contract's preload requests, and measure its listing and stats
     /// endpoints at every size.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', action = ArgAction::Set)]
     pub state: Option<Vec<u64>>,
     /// Adaptive measurement (unless --repeat): sample each target in runs
     /// of --duration until the 95 % interval of its median good req/s and
@@ -435,5 +435,15 @@ mod tests {
         assert!(
             Cli::try_parse_from(["runner", "run", "--repeat", "3", "--precision", "2%"]).is_err()
         );
+    }
+
+    #[test]
+    fn a_list_given_twice_keeps_its_last_value() {
+        let args = run_args(&["--connections", "16,256", "--connections", "64"]);
+        assert_eq!(args.connections, [64]);
+        let args = run_args(&["--open-fractions", "0.5,0.9", "--open-fractions", "0.75"]);
+        assert_eq!(args.open_fractions, [0.75]);
+        let args = run_args(&["--connections", "16,64,256"]);
+        assert_eq!(args.connections, [16, 64, 256]);
     }
 }

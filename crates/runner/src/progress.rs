@@ -81,15 +81,12 @@ impl Progress {
         }
     }
 
-    /// The current part's timing (`; fastapi 1m02s in, ~4m00s left`), or
-    /// nothing.
-    fn part_timing(&self, done: u64) -> String {
+    /// The current part's timing (`fastapi 1m02s in, ~4m00s left`), if a
+    /// part has begun.
+    fn part_timing(&self, done: u64) -> Option<String> {
         let run = (self.started.elapsed(), done);
-        self.part
-            .lock()
-            .ok()
-            .and_then(|p| p.as_ref().map(|p| format!("; {}", p.timing(done, run))))
-            .unwrap_or_default()
+        let part = self.part.lock().ok()?;
+        part.as_ref().map(|p| p.timing(done, run))
     }
 
     /// Starts a step that counts toward the total.
@@ -99,8 +96,7 @@ impl Progress {
         match &self.bar {
             Some(bar) => {
                 bar.set_position(n.saturating_sub(1));
-                let part = self.part_timing(n - 1);
-                bar.set_message(match part.strip_prefix("; ") {
+                bar.set_message(match self.part_timing(n - 1) {
                     Some(part) => format!("{message} [{part}]"),
                     None => message,
                 });
@@ -110,6 +106,8 @@ impl Progress {
                 self.total,
                 timing(self.started.elapsed(), n - 1, self.total),
                 self.part_timing(n - 1)
+                    .map(|part| format!("; {part}"))
+                    .unwrap_or_default()
             ),
         }
     }

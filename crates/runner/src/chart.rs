@@ -370,12 +370,9 @@ mod tests {
             svg.matches("<polyline").count()
         };
         let bare = Series {
+            label: s.label.clone(),
+            values: s.values.clone(),
             intervals: Vec::new(),
-            ..Series {
-                label: s.label.clone(),
-                values: s.values.clone(),
-                intervals: Vec::new(),
-            }
         };
         assert_eq!(polylines(&s), polylines(&bare) + 3);
     }

@@ -197,6 +197,13 @@ impl Precision {
 mod tests {
     use super::*;
 
+    /// `runner run`'s default sampling: ±5 %, 6 to 9 runs.
+    const DEFAULT: Adaptive = Adaptive {
+        precision: 0.05,
+        min_samples: 6,
+        max_samples: 9,
+    };
+
     /// P(X ≤ k) by counting every one of the 2^n outcomes.
     fn brute_cdf(n: usize, k: usize) -> f64 {
         let hits = (0u32..1 << n)
@@ -249,9 +256,8 @@ mod tests {
     #[test]
     fn sampling_stops_when_every_figure_is_known_or_at_the_maximum() {
         let a = Adaptive {
-            precision: 0.05,
-            min_samples: 6,
             max_samples: 10,
+            ..DEFAULT
         };
         let steady = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2];
         let noisy = [100.0, 150.0, 70.0, 120.0, 90.0, 130.0];
@@ -281,11 +287,7 @@ mod tests {
 
     #[test]
     fn sampling_stops_early_when_no_remaining_samples_could_settle_it() {
-        let a = Adaptive {
-            precision: 0.05,
-            min_samples: 6,
-            max_samples: 9,
-        };
+        let a = DEFAULT;
         // At 9 samples the interval is [x(2), x(8)], so it will span at
         // least the 2nd to 5th of these six: 90..130 is ±15.4 % of 130.
         let hopeless = [100.0, 150.0, 70.0, 120.0, 90.0, 130.0];
@@ -319,11 +321,7 @@ mod tests {
     fn the_early_stop_never_gives_up_on_a_figure_that_could_settle() {
         // Every way of adding the remaining samples to six, drawn from a
         // grid: whenever the bound says no, no completion settles.
-        let a = Adaptive {
-            precision: 0.05,
-            min_samples: 6,
-            max_samples: 9,
-        };
+        let a = DEFAULT;
         let grid = [90.0, 95.0, 98.0, 100.0, 102.0, 105.0, 110.0];
         let start = [
             [88.0, 92.0, 100.0, 100.0, 105.0, 112.0],

@@ -33,15 +33,12 @@ impl Part {
     fn timing(&self, done: u64, run: (Duration, u64)) -> String {
         let own = done.saturating_sub(self.first).min(self.steps);
         let elapsed = self.started.elapsed();
-        let pace = if own > 0 {
-            elapsed.div_f64(own as f64)
-        } else if run.1 > 0 {
-            run.0.div_f64(run.1 as f64)
-        } else {
-            return format!("{} {} in", self.name, short(elapsed));
-        };
-        let left = pace.mul_f64(self.steps.saturating_sub(own) as f64);
-        format!("{} {} in, ~{} left", self.name, short(elapsed), short(left))
+        let (spent, run_steps) = run;
+        if own == 0 && run_steps > 0 {
+            let left = spent.mul_f64(self.steps as f64 / run_steps as f64);
+            return format!("{} {} in, ~{} left", self.name, short(elapsed), short(left));
+        }
+        format!("{} {}", self.name, timing(elapsed, own, self.steps))
     }
 }
 

@@ -247,15 +247,13 @@ impl Steps {
                 _ => 1 + (endpoints + scenarios) as u64 * conns,
             }
         };
-        let per_server = contracts
-            .iter()
-            .map(|c| per_category(c) + open_points(c))
-            .sum::<u64>();
+        let open_per_server = contracts.iter().map(open_points).sum::<u64>();
+        let per_server = contracts.iter().map(per_category).sum::<u64>() + open_per_server;
         let total = 1 + conns + servers * per_server;
         // Steps that are not measurements: a start per server and category,
         // a filling per store size in a scaling run, the offered rates.
         let fillings = servers * contracts.len() as u64 * opts.state.len() as u64;
-        let points = servers * contracts.iter().map(open_points).sum::<u64>();
+        let points = servers * open_per_server;
         let measured =
             total.saturating_sub(1 + servers * contracts.len() as u64 + fillings + points);
         Steps {

@@ -86,14 +86,14 @@ fn time_line(r: &Results) -> Option<String> {
         return None;
     }
     let mut line = timed.join(", ");
-    let precision: Vec<&Precision> = r
-        .frameworks
-        .iter()
-        .flat_map(|f| &f.categories)
-        .flat_map(|c| &c.results)
-        .filter_map(|m| m.precision.as_ref())
-        .collect();
     if let Some(a) = &r.parameters.adaptive {
+        let precision: Vec<&Precision> = r
+            .frameworks
+            .iter()
+            .flat_map(|f| &f.categories)
+            .flat_map(|c| &c.results)
+            .filter_map(|m| m.precision.as_ref())
+            .collect();
         let settled = precision.iter().filter(|p| p.settled).count();
         let early = precision.iter().filter(|p| p.cannot_settle).count();
         let widths: Vec<f64> = precision

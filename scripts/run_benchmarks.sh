@@ -11,7 +11,10 @@
 # warm-up per server start, at the contract's 64 connections, until the 95 %
 # interval of its median good req/s and CPU per answer is within ±5 % (6 to
 # 9 runs, fewer when the runs so far show it cannot get there; a figure still
-# wider is flagged `unsettled` in the results and the report); then the open-model phase of the basic category (oha at 50, 75 and
+# wider is flagged `unsettled` in the results and the report), a category's
+# servers side by side with each target's runs alternating between the
+# frameworks (`--sequential` for one after another); then the open-model
+# phase of the basic category (oha at 50, 75 and
 # 90 % of each framework's maximum and at 1,000 req/s, 3 s each). All seven
 # frameworks and five categories take about two hours on a 2-core machine.
 # --quick: a smoke run — every target once for 1 s after a 1 s warm-up, 64

@@ -309,6 +309,13 @@ pub struct RunArgs {
     /// no remaining runs could bring a figure within the precision).
     #[arg(long, default_value_t = 9)]
     pub max_samples: u32,
+    /// Measure one framework after another. By default a category's
+    /// servers run side by side and each target's runs alternate between
+    /// the frameworks, so a drift of the machine (a noisy neighbour, a
+    /// slower host) falls on all of them alike instead of on whichever
+    /// framework was being measured.
+    #[arg(long)]
+    pub sequential: bool,
 }
 
 impl RunArgs {
@@ -377,6 +384,7 @@ impl RunArgs {
             }),
             state,
             adaptive,
+            sequential: self.sequential,
         })
     }
 

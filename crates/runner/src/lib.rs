@@ -15,6 +15,7 @@ pub mod locust;
 pub mod machine;
 pub mod managed;
 pub mod open_model;
+pub mod order;
 pub mod precision;
 pub mod preload;
 pub mod probe;

@@ -1,6 +1,7 @@
 //! Progress of a long run: a bar with the current step on a terminal, plain
 //! numbered lines otherwise (logs, CI); both say the time elapsed and an
-//! estimate of what remains, in all and for the framework being measured.
+//! estimate of what remains, in all and for the part being measured (a
+//! framework, or side by side a category).
 
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -14,11 +15,13 @@ pub struct Progress {
     done: AtomicU64,
     total: u64,
     started: Instant,
-    /// The framework being measured, when the run said so.
+    /// The part being measured (a framework, or a category side by side),
+    /// when the run said so.
     part: Mutex<Option<Part>>,
 }
 
-/// A named part of a run (a framework): its steps and when it began.
+/// A named part of a run (a framework, or a category side by side): its
+/// steps and when it began.
 struct Part {
     name: String,
     /// Steps done when it began.
@@ -64,7 +67,7 @@ impl Progress {
         }
     }
 
-    /// Begins a part of the run (a framework) of `steps` steps: step lines
+    /// Begins a part of the run (a framework or a category) of `steps` steps: step lines
     /// then also say its time spent and left.
     pub fn begin(&self, name: &str, steps: u64) {
         let part = Part {

@@ -1,6 +1,7 @@
 //! `runner report`: a Markdown report with charts from one or more results
 //! files: a header per run ([`header`]), the conformance matrix, then per
-//! category its frameworks and measurements ([`table`]), charts
+//! category its frameworks and measurements ([`table`]), the order of
+//! frameworks per target in a side-by-side run ([`order`]), charts
 //! ([`charts`]), the scaling section of a `--state` run ([`scaling`]) and
 //! the open-model section ([`open_model`]).
 
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 mod charts;
 mod header;
 mod open_model;
+mod order;
 mod scaling;
 mod table;
 
@@ -31,6 +33,8 @@ const LEGEND: &str =
          each figure is the median of short runs taken until its 95 % interval was within the \
          precision; ±x % is that interval's half-width (the error bars in the req/s, share and \
          CPU charts), and `unsettled` marks a figure still wider at the maximum number of runs. \
+         Side by side (the default for several frameworks), `disturbed` marks a figure with a \
+         run kept although another framework's server was busy during it. \
          A framework marked \
          **non-conforming** failed a negative case or flow of the category: its figures are \
          shown but it does not do all of the contract's work.\n\n";
@@ -49,6 +53,7 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
         let _ = writeln!(md, "## {category}\n");
         let columns = table::columns(&mut md, category, &runs);
         table::measurements(&mut md, &columns);
+        order::section(&mut md, category, &runs);
         charts::write(category, &columns, &runs, dir, &mut md)?;
         scaling::section(category, &columns, dir, &mut md)?;
         open_model::write(category, &columns, dir, &mut md)?;

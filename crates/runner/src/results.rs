@@ -113,6 +113,11 @@ pub struct Parameters {
     /// number of runs (`repeat`).
     #[serde(default)]
     pub adaptive: Option<crate::precision::Adaptive>,
+    /// Each category's servers ran side by side and each target's runs
+    /// alternated between the frameworks (a drift of the machine falls on
+    /// all of them alike); false: one framework after another.
+    #[serde(default)]
+    pub side_by_side: bool,
 }
 
 impl Parameters {
@@ -181,7 +186,8 @@ pub struct FrameworkResult {
     /// Per category.
     pub categories: Vec<CategoryResult>,
     /// Wall time of the framework, s: its setup and every category (null
-    /// for an external server or an imported run).
+    /// for an external server or an imported run). Side by side, the time
+    /// spent on this framework alone.
     #[serde(default)]
     pub wall_seconds: Option<f64>,
 }
@@ -222,7 +228,9 @@ pub struct CategoryResult {
     #[serde(default)]
     pub preload: Vec<PreloadStep>,
     /// Wall time of the category, s: start, verification, every
-    /// measurement, stop (null in an imported run).
+    /// measurement, stop (null in an imported run). Side by side, the time
+    /// spent on this framework's server alone (its start, verification,
+    /// preparations, runs, restarts and waits for the others to settle).
     #[serde(default)]
     pub wall_seconds: Option<f64>,
 }
@@ -416,6 +424,11 @@ pub struct Measurement {
     /// else null.
     #[serde(default)]
     pub precision: Option<crate::precision::Precision>,
+    /// Runs taken again because another framework's server, measured side
+    /// by side, was busy during them (its work would have been counted
+    /// against this one's throughput).
+    #[serde(default)]
+    pub disturbed_runs: u32,
 }
 
 /// The load as it ran.

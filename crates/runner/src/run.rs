@@ -33,6 +33,7 @@ mod open;
 mod options;
 mod scaling;
 mod setup;
+mod side_by_side;
 
 pub use measure::attach_ceiling;
 pub use options::{ExternalTarget, OpenSettings, RunOptions};
@@ -118,7 +119,12 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let started_at = crate::machine::now();
     let ceiling = runner.ceiling(&registry)?;
     let mut measured: Vec<FrameworkResult> = runner.external(&registry, &contracts);
-    measured.extend(runner.frameworks(&frameworks, &contracts, steps.per_server));
+    if opts.side_by_side(frameworks.len()) {
+        let steps = |c: &Contract| Steps::of_category(opts, c, &open);
+        measured.extend(runner.side_by_side(&frameworks, &contracts, &steps));
+    } else {
+        measured.extend(runner.frameworks(&frameworks, &contracts, steps.per_server));
+    }
     runner.progress.finish();
 
     let mut results = Results {
@@ -222,33 +228,14 @@ struct Steps {
 impl Steps {
     fn count(opts: &RunOptions, contracts: &[Contract], servers: u64, open: &OpenPhase) -> Steps {
         let conns = opts.connections.len() as u64;
-        let open_points = |c: &Contract| {
-            if open.oha.is_none() || !open.categories.contains(&c.category) {
-                return 0;
-            }
-            let suitable = c
-                .endpoints
-                .iter()
-                .filter(|e| opts.selects(&e.name))
-                .filter(|e| {
-                    targets::endpoint(e, 0).is_ok_and(|t| open_model::unsuitable(&t).is_none())
-                })
-                .count() as u64;
-            suitable * (opts.open.fractions.len() as u64 + 1)
-        };
-        let per_category = |c: &Contract| {
-            let endpoints = c.endpoints.iter().filter(|e| opts.selects(&e.name)).count();
-            let scenarios = if opts.scenarios { c.scenarios.len() } else { 0 };
-            match (&c.preload, opts.state.len() as u64) {
-                (Some(p), sizes) if sizes > 0 => {
-                    let measured = p.measure.iter().filter(|n| opts.selects(n)).count() as u64;
-                    1 + sizes * (1 + measured * conns)
-                }
-                _ => 1 + (endpoints + scenarios) as u64 * conns,
-            }
-        };
-        let open_per_server = contracts.iter().map(open_points).sum::<u64>();
-        let per_server = contracts.iter().map(per_category).sum::<u64>() + open_per_server;
+        let open_per_server = contracts
+            .iter()
+            .map(|c| open_points(opts, c, open))
+            .sum::<u64>();
+        let per_server = contracts
+            .iter()
+            .map(|c| Steps::of_category(opts, c, open))
+            .sum::<u64>();
         let total = 1 + conns + servers * per_server;
         // Steps that are not measurements: a start per server and category,
         // a filling per store size in a scaling run, the offered rates.
@@ -262,6 +249,36 @@ impl Steps {
             per_server,
         }
     }
+
+    /// The steps of one server's category: its start, a filling per store
+    /// size in a scaling run, its measurements, its offered rates.
+    fn of_category(opts: &RunOptions, c: &Contract, open: &OpenPhase) -> u64 {
+        let conns = opts.connections.len() as u64;
+        let endpoints = c.endpoints.iter().filter(|e| opts.selects(&e.name)).count();
+        let scenarios = if opts.scenarios { c.scenarios.len() } else { 0 };
+        let closed = match (&c.preload, opts.state.len() as u64) {
+            (Some(p), sizes) if sizes > 0 => {
+                let measured = p.measure.iter().filter(|n| opts.selects(n)).count() as u64;
+                1 + sizes * (1 + measured * conns)
+            }
+            _ => 1 + (endpoints + scenarios) as u64 * conns,
+        };
+        closed + open_points(opts, c, open)
+    }
+}
+
+/// The open-model phase's offered rates in a category of one server.
+fn open_points(opts: &RunOptions, c: &Contract, open: &OpenPhase) -> u64 {
+    if open.oha.is_none() || !open.categories.contains(&c.category) {
+        return 0;
+    }
+    let suitable = c
+        .endpoints
+        .iter()
+        .filter(|e| opts.selects(&e.name))
+        .filter(|e| targets::endpoint(e, 0).is_ok_and(|t| open_model::unsuitable(&t).is_none()))
+        .count() as u64;
+    suitable * (opts.open.fractions.len() as u64 + 1)
 }
 
 /// The open-model phase as planned: its categories, and oha (or why it
@@ -388,12 +405,25 @@ impl Runner<'_> {
         c: &Contract,
         setup: &Result<(), String>,
     ) -> CategoryResult {
+        match self.runnable(name, f, c, setup) {
+            Ok(command) => self.category(name, f, &command, c, &f.known_in(&c.category)),
+            Err(result) => *result,
+        }
+    }
+
+    /// The command that serves a framework's category, or its result saying
+    /// why it cannot run (its setup failed, or the registry has no server
+    /// for it).
+    fn runnable(
+        &self,
+        name: &str,
+        f: &Framework,
+        c: &Contract,
+        setup: &Result<(), String>,
+    ) -> Result<Vec<String>, category::NotRun> {
         let largest = self.opts.state.last().copied().unwrap_or(0);
         let error = match (f.command_for(&c.category, largest), setup) {
-            (Some(command), Ok(())) => {
-                let known = f.known_in(&c.category);
-                return self.category(name, f, &command, c, &known);
-            }
+            (Some(command), Ok(())) => return Ok(command),
             (_, Err(e)) => e.clone(),
             (None, Ok(())) => format!("{name} has no server for {} in the registry", c.category),
         };
@@ -401,7 +431,7 @@ impl Runner<'_> {
             .step(format!("{name}/{}: {error}", c.category));
         let mut r = CategoryResult::new(&c.category);
         r.error = Some(error);
-        r
+        Err(Box::new(r))
     }
 }
 
@@ -460,6 +490,7 @@ fn parameters(
         load_generator: crate::results::WRK.to_owned(),
         state: opts.state.clone(),
         adaptive: opts.adaptive,
+        side_by_side: opts.side_by_side(frameworks.len()),
     }
 }
 

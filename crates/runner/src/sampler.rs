@@ -87,6 +87,28 @@ fn tree(root: u32) -> Vec<(u32, u64, u64)> {
         .collect()
 }
 
+/// Whether a thread of the tree rooted at `root` is running or waiting for
+/// a CPU right now (state `R` in `/proc/PID/task/TID/stat`): a glance, not
+/// a measurement, so a server still busy with work a load left behind is
+/// seen at once.
+pub fn running(root: u32) -> bool {
+    tree(root).iter().any(|(pid, _, _)| {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|task| {
+                std::fs::read_to_string(task.path().join("stat"))
+                    .ok()
+                    .and_then(|text| {
+                        let rest = &text[text.rfind(')')? + 2..];
+                        rest.chars().next()
+                    })
+                    == Some('R')
+            })
+    })
+}
+
 /// Reads the tree rooted at `root` now.
 pub fn read_tree(root: u32) -> Reading {
     let (ticks, pages) = tree(root)

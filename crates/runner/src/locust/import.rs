@@ -269,6 +269,7 @@ fn measurement(
         load_checks: Default::default(),
         state: None,
         precision: None,
+        disturbed_runs: 0,
     }
 }
 
@@ -432,6 +433,7 @@ fn parameters(
         load_generator: locust_version.to_owned(),
         state: Vec::new(),
         adaptive: None,
+        side_by_side: false,
     }
 }
 

@@ -71,8 +71,9 @@ pub(super) fn run(md: &mut String, stem: &str, r: &Results) {
     md.push('\n');
 }
 
-/// Wall time per framework and, in an adaptive run, how many figures
-/// settled within the precision (None when nothing was timed).
+/// Wall time per framework, in an adaptive run how many figures settled
+/// within the precision, side by side how many runs were taken again (None
+/// when nothing was timed).
 fn time_line(r: &Results) -> Option<String> {
     let timed: Vec<String> = r
         .frameworks
@@ -111,6 +112,19 @@ fn time_line(r: &Results) -> Option<String> {
             crate::results::median(&widths) * 100.0
         );
     }
+    if r.parameters.side_by_side {
+        let retaken: u32 = r
+            .frameworks
+            .iter()
+            .flat_map(|f| &f.categories)
+            .flat_map(|c| &c.results)
+            .map(|m| m.disturbed_runs)
+            .sum();
+        let _ = write!(
+            line,
+            "; {retaken} run(s) taken again because another server was busy during them"
+        );
+    }
     Some(line)
 }
 
@@ -127,7 +141,7 @@ fn load_line(p: &Parameters) -> String {
         );
     }
     format!(
-        "wrk, {} thread(s), connections {:?}, {}, {} s warm-up; \
+        "wrk, {} thread(s), connections {:?}, {}, {} s warm-up; {}; \
          keep-alive {}, pipelining {}; workers per framework: {}; CPUs: {}",
         p.threads,
         p.connections,
@@ -147,6 +161,11 @@ fn load_line(p: &Parameters) -> String {
             ),
         },
         p.warmup_seconds,
+        match (p.side_by_side, p.frameworks.len()) {
+            (true, _) => "frameworks side by side, each target's runs alternating between them",
+            (false, 0 | 1) => "one framework",
+            (false, _) => "one framework after another",
+        },
         if p.keep_alive { "on" } else { "off" },
         if p.pipelining { "on" } else { "off" },
         p.workers

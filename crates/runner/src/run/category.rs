@@ -17,6 +17,20 @@ use anyhow::{Context, Result};
 use contract::Contract;
 use std::time::Duration;
 
+/// A category's server verified and warmed up, with the targets it is
+/// measured on and the result they go into.
+pub(super) struct Lane {
+    /// `framework-category`, naming its logs.
+    pub label: String,
+    pub server: Server,
+    pub targets: Vec<Target>,
+    pub result: CategoryResult,
+}
+
+/// A category's result that ends before its targets are measured (boxed:
+/// a result is large and the path is rare).
+pub(super) type NotRun = Box<CategoryResult>;
+
 /// Longest wait for a server to settle between targets.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -56,6 +70,38 @@ impl Runner<'_> {
         known: &[KnownFailure],
     ) -> CategoryResult {
         let label = format!("{framework}-{}", contract.category);
+        let (server, result) = match self.start(framework, f, command, contract) {
+            Ok(started) => started,
+            Err(result) => return *result,
+        };
+        self.verify_and_measure(&label, server, contract, known, result)
+    }
+
+    /// A framework's category server started from the registry, verified
+    /// and warmed up; or its result saying why not.
+    pub(super) fn lane(
+        &self,
+        framework: &str,
+        f: &Framework,
+        command: &[String],
+        contract: &Contract,
+        known: &[KnownFailure],
+    ) -> Result<Lane, NotRun> {
+        let label = format!("{framework}-{}", contract.category);
+        let (server, result) = self.start(framework, f, command, contract)?;
+        self.ready(&label, server, contract, known, result)
+    }
+
+    /// A framework's category server started from the registry, with the
+    /// result that records how it runs; or that result with the error.
+    fn start(
+        &self,
+        framework: &str,
+        f: &Framework,
+        command: &[String],
+        contract: &Contract,
+    ) -> Result<(Server, CategoryResult), NotRun> {
+        let label = format!("{framework}-{}", contract.category);
         let mut result = CategoryResult::new(&contract.category);
         let (filled, takes_workers) = crate::registry::with_workers(command, self.opts.workers());
         result.server = Some(ServerInfo {
@@ -73,11 +119,11 @@ impl Runner<'_> {
             contract.category
         ));
         match Server::start(&self.launch(&label, command, &f.health)) {
-            Ok(server) => self.verify_and_measure(&label, server, contract, known, result),
+            Ok(server) => Ok((server, result)),
             Err(e) => {
                 self.progress.note(format!("  {label}: {e:#}"));
                 result.error = Some(format!("{e:#}"));
-                result
+                Err(Box::new(result))
             }
         }
     }
@@ -137,39 +183,108 @@ impl Runner<'_> {
         known: &[KnownFailure],
         mut result: CategoryResult,
     ) -> CategoryResult {
-        let verified = self.verify(label, &mut server, contract, known, &mut result);
-        if server.exited().is_some() {
-            // Verification gave up restarting it.
-            result.error = Some("the server could not be kept running".into());
-            return result;
-        }
         if !self.opts.state.is_empty() {
+            let Some(verified) = self.verified(label, &mut server, contract, known, &mut result)
+            else {
+                return result;
+            };
             return self.scale(label, server, contract, &verified, result);
         }
+        match self.ready(label, server, contract, known, result) {
+            Ok(lane) => self.measure_lane(lane, contract),
+            Err(result) => *result,
+        }
+    }
+
+    /// A running server verified, its targets chosen, warmed up (a
+    /// stateless category's one warm-up); or its result saying why not.
+    fn ready(
+        &self,
+        label: &str,
+        mut server: Server,
+        contract: &Contract,
+        known: &[KnownFailure],
+        mut result: CategoryResult,
+    ) -> Result<Lane, NotRun> {
+        let Some(verified) = self.verified(label, &mut server, contract, known, &mut result) else {
+            return Err(Box::new(result));
+        };
         let targets = match self.targets(contract, &verified) {
             Ok(t) => t,
             Err(e) => {
                 result.error = Some(format!("{e:#}"));
                 self.stop(server);
-                return result;
+                return Err(Box::new(result));
             }
         };
-        let stateful = contract.load.stateful;
         // Stateless categories share one warm-up; stateful ones warm up each
         // target after the restart that gives it a fresh store.
-        if !stateful && !self.warm_up_all(&mut server, label, contract, &targets, &mut result) {
+        if !contract.load.stateful
+            && !self.warm_up_all(&mut server, label, contract, &targets, &mut result)
+        {
+            return Err(Box::new(result));
+        }
+        Ok(Lane {
+            label: label.to_owned(),
+            server,
+            targets,
+            result,
+        })
+    }
+
+    /// Every target of a ready server measured, then its open-model phase;
+    /// then the server stopped.
+    fn measure_lane(&self, lane: Lane, contract: &Contract) -> CategoryResult {
+        let Lane {
+            label,
+            mut server,
+            targets,
+            mut result,
+        } = lane;
+        let stateful = contract.load.stateful;
+        if !self.measure_targets(&mut server, &label, &targets, stateful, &mut result) {
             return result;
         }
-        if !self.measure_targets(&mut server, label, &targets, stateful, &mut result) {
-            return result;
-        }
-        if self.opts.open.covers(&contract.category) {
-            if let Some(oha) = &self.oha {
-                self.open_model(oha, &mut server, label, &targets, stateful, &mut result);
-            }
-        }
+        self.open_phase(&mut server, &label, contract, &targets, &mut result);
         self.stop(server);
         result
+    }
+
+    /// The open-model phase of a category that has one (and oha to run it).
+    pub(super) fn open_phase(
+        &self,
+        server: &mut Server,
+        label: &str,
+        contract: &Contract,
+        targets: &[Target],
+        result: &mut CategoryResult,
+    ) {
+        if self.opts.open.covers(&contract.category) {
+            if let Some(oha) = &self.oha {
+                let stateful = contract.load.stateful;
+                self.open_model(oha, server, label, targets, stateful, result);
+            }
+        }
+    }
+
+    /// The contract's checks run on the server and recorded in `result`:
+    /// the endpoints that passed, or None when the server could not be
+    /// kept running.
+    fn verified(
+        &self,
+        label: &str,
+        server: &mut Server,
+        contract: &Contract,
+        known: &[KnownFailure],
+        result: &mut CategoryResult,
+    ) -> Option<Vec<String>> {
+        let verified = self.verify(label, server, contract, known, result);
+        if server.exited().is_some() {
+            // Verification gave up restarting it.
+            result.error = Some("the server could not be kept running".into());
+            return None;
+        }
+        Some(verified)
     }
 
     /// Runs the contract's checks on the server, records what they found
@@ -282,7 +397,7 @@ impl Runner<'_> {
     /// Before a target: a fresh server in stateful categories (then its own
     /// warm-up), else a settled one (background work drained); then the
     /// exact requests of its load verified.
-    fn prepare_target(
+    pub(super) fn prepare_target(
         &self,
         server: &mut Server,
         label: &str,

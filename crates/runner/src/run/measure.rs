@@ -22,6 +22,42 @@ use std::time::Duration;
 /// Pause between answers sampled during a load.
 const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
+/// A target being sampled on one server: its script, its load, the runs
+/// so far.
+pub(super) struct Sampling {
+    script: PathBuf,
+    _bodies: BodyFiles,
+    load: Load,
+    runs: Vec<Run>,
+    /// Runs taken again because another server was busy during them.
+    retaken: u32,
+    /// Runs kept although another server was busy during them.
+    disturbed: u32,
+}
+
+impl Sampling {
+    /// Drops the last run, disturbed, to be taken again; false (and kept)
+    /// when it had errors or wrong answers, which count whatever disturbed
+    /// it.
+    pub fn discard_last(&mut self) -> bool {
+        let clean = self
+            .runs
+            .last()
+            .is_some_and(|r| r.summary.errors().total() == 0 && r.checks.failed == 0);
+        if clean {
+            self.runs.pop();
+            self.retaken += 1;
+        }
+        clean
+    }
+
+    /// Keeps the last run although it was disturbed (the measurement is
+    /// flagged `disturbed`).
+    pub fn keep_disturbed(&mut self) {
+        self.disturbed += 1;
+    }
+}
+
 /// One wrk run and what was seen meanwhile.
 struct Run {
     summary: Summary,
@@ -118,7 +154,8 @@ impl Runner<'_> {
         self.wrk_once(server, &script, load, None).map(|_| ())
     }
 
-    /// `repeat` wrk runs of one target at one connection count.
+    /// `repeat` wrk runs of one target at one connection count (or, adaptive,
+    /// runs until its figures are known).
     pub(super) fn measure(
         &self,
         server: &Server,
@@ -126,21 +163,69 @@ impl Runner<'_> {
         target: &Target,
         connections: u32,
     ) -> Result<Measurement> {
-        let (script, _bodies) = self.script(label, target)?;
-        let connections = connections.min(target.max_connections.unwrap_or(u32::MAX));
-        let load = Load {
-            threads: self.opts.threads,
-            connections,
-            seconds: self.opts.duration.as_secs().max(1),
-        };
-        let mut runs = Vec::new();
+        let mut sampling = self.sampling(label, target, connections)?;
         loop {
-            runs.push(self.wrk_once(server, &script, load, Some(target))?);
-            if self.enough(&runs) {
+            self.sample(server, &mut sampling, target)?;
+            if self.enough(&sampling.runs) {
                 break;
             }
         }
-        Ok(self.measurement(target, connections, load, &runs))
+        Ok(self.measured(target, &sampling))
+    }
+
+    /// A target's sampling at one connection count, before its first run.
+    pub(super) fn sampling(
+        &self,
+        label: &str,
+        target: &Target,
+        connections: u32,
+    ) -> Result<Sampling> {
+        let (script, bodies) = self.script(label, target)?;
+        let connections = connections.min(target.max_connections.unwrap_or(u32::MAX));
+        Ok(Sampling {
+            script,
+            _bodies: bodies,
+            load: Load {
+                threads: self.opts.threads,
+                connections,
+                seconds: self.opts.duration.as_secs().max(1),
+            },
+            runs: Vec::new(),
+            retaken: 0,
+            disturbed: 0,
+        })
+    }
+
+    /// One more run of a sampling.
+    pub(super) fn sample(
+        &self,
+        server: &Server,
+        sampling: &mut Sampling,
+        target: &Target,
+    ) -> Result<()> {
+        let run = self.wrk_once(server, &sampling.script, sampling.load, Some(target))?;
+        sampling.runs.push(run);
+        Ok(())
+    }
+
+    /// Whether a sampling has all its runs.
+    pub(super) fn sampled(&self, sampling: &Sampling) -> bool {
+        self.enough(&sampling.runs)
+    }
+
+    /// The measurement of a sampling's runs.
+    pub(super) fn measured(&self, target: &Target, sampling: &Sampling) -> Measurement {
+        let mut m = self.measurement(
+            target,
+            sampling.load.connections,
+            sampling.load,
+            &sampling.runs,
+        );
+        m.disturbed_runs = sampling.retaken;
+        if sampling.disturbed > 0 {
+            m.sanity.flags.push("disturbed".to_owned());
+        }
+        m
     }
 
     /// Whether a measurement has its runs: `repeat` of them, or, adaptive,
@@ -261,6 +346,7 @@ impl Runner<'_> {
             load_checks: checks,
             state: None,
             precision,
+            disturbed_runs: 0,
         }
     }
 

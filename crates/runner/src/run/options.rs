@@ -59,6 +59,9 @@ pub struct RunOptions {
     /// until its figures are known within the precision (`repeat` is then
     /// not used).
     pub adaptive: Option<crate::precision::Adaptive>,
+    /// One framework after another, even when several are measured
+    /// (`--sequential`); by default their servers run side by side.
+    pub sequential: bool,
 }
 
 /// A server someone else started (`runner run --url`).
@@ -111,6 +114,14 @@ impl OpenSettings {
 }
 
 impl RunOptions {
+    /// Whether a category's `frameworks` run side by side, each target's
+    /// runs alternating between them: several frameworks started from the
+    /// registry, an ordinary run (a scaling run fills each store in turn),
+    /// and not `--sequential`.
+    pub fn side_by_side(&self, frameworks: usize) -> bool {
+        !self.sequential && frameworks > 1 && self.external.is_none() && self.state.is_empty()
+    }
+
     /// Whether endpoint `name` is measured (`--endpoints`, or every one).
     pub fn selects(&self, name: &str) -> bool {
         self.endpoints
@@ -195,11 +206,18 @@ mod external_tests {
 
     #[test]
     fn unreachable_and_unsupported_urls_are_refused_clearly() {
-        let closed = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let e = reachable(&format!("http://127.0.0.1:{closed}")).unwrap_err();
+        // A port just freed can be taken again, or connected to itself (a
+        // closed port in the ephemeral range): one of a few fresh ones is
+        // refused.
+        let e = (0..3)
+            .find_map(|_| {
+                let closed = {
+                    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                    l.local_addr().unwrap().port()
+                };
+                reachable(&format!("http://127.0.0.1:{closed}")).err()
+            })
+            .expect("three closed ports in a row answered");
         assert!(format!("{e}").starts_with("nothing answers at"), "{e}");
         let e = reachable("https://127.0.0.1:1").unwrap_err();
         assert!(format!("{e}").contains("only http://"), "{e}");

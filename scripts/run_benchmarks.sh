@@ -15,7 +15,7 @@
 # servers side by side with each target's runs alternating between the
 # frameworks (`--sequential` for one after another); then the open-model
 # phase of the basic category (oha at 50, 75 and
-# 90 % of each framework's maximum and at 1,000 req/s, 3 s each). All seven
+# 90 % of each framework's maximum and at 1,000 req/s, 2 s each). All seven
 # frameworks and five categories take about two hours on a 2-core machine.
 # --quick: a smoke run — every target once for 1 s after a 1 s warm-up, 64
 # connections, no open-model phase: it proves that everything starts,
@@ -35,7 +35,7 @@ if [[ $# -gt 0 && "$1" != --* ]]; then
     category="$1"
     shift
 fi
-params=(--precision 5% --min-samples 6 --max-samples 9 --duration 1s --warmup 1s --connections 64 --open-duration 3s)
+params=(--precision 5% --min-samples 6 --max-samples 9 --duration 1s --warmup 1s --connections 64 --open-duration 2s)
 extra=()
 for arg in "$@"; do
     case "$arg" in

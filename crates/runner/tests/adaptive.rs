@@ -61,8 +61,9 @@ fn measurements(doc: &Value) -> [&Value; 2] {
 fn measurements_sample_until_their_figures_are_known() {
     require_wrk();
     build_servers();
-    // A precision nothing can miss: the minimum of 6 runs, settled.
-    let (doc, report) = adaptive_run("adaptive-loose", "99%");
+    // A precision nothing on a loaded machine misses (an interval 20 times
+    // its median wide): the minimum of 6 runs, settled.
+    let (doc, report) = adaptive_run("adaptive-loose", "1000%");
     assert_eq!(doc["parameters"]["adaptive"]["min_samples"], 6);
     for m in measurements(&doc) {
         let runs = m["runs_rps"].as_array().unwrap();
@@ -90,7 +91,7 @@ fn measurements_sample_until_their_figures_are_known() {
         assert!(!m["sanity"]["flags"].to_string().contains("unsettled"));
     }
     assert!(report.contains(" ±"), "{report}");
-    assert!(report.contains("within ±99.0 % (6–8 runs)"), "{report}");
+    assert!(report.contains("within ±1000.0 % (6–8 runs)"), "{report}");
     // The category's wall time: at least its six 1 s runs.
     let wall = doc["frameworks"][0]["categories"][0]["wall_seconds"]
         .as_f64()
@@ -102,7 +103,7 @@ fn measurements_sample_until_their_figures_are_known() {
     let framework = doc["frameworks"][0]["wall_seconds"].as_f64().unwrap();
     assert!(framework >= wall, "{framework} < {wall}");
     assert!(
-        report.contains("1 of 1 figures within ±99.0 %, 0 `unsettled` (0 of them stopped"),
+        report.contains("1 of 1 figures within ±1000.0 %, 0 `unsettled` (0 of them stopped"),
         "{report}"
     );
 

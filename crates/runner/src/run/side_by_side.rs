@@ -1,6 +1,7 @@
 //! Frameworks measured side by side (the default when a run has several):
 //! each category's servers all started, verified and warmed up, then each
-//! target prepared on every one of them and sampled in rounds, one run per
+//! target prepared on all of them at once (restarts, load checks and
+//! warm-ups measure nothing, so they overlap) and sampled in rounds, one run per
 //! framework per round in a rotating order, until each framework's figures
 //! are known. A virtual machine's speed drifts over minutes (a noisy
 //! neighbour, the host's load); measured one after another, a framework
@@ -184,33 +185,9 @@ impl Runner<'_> {
     /// every server checked (a crash recorded and the server restarted), and
     /// one that could not be restarted leaves the category.
     fn target_side_by_side(&self, seats: &mut [Seat], key: &Key, conns: u32, stateful: bool) {
-        let name = key.1.as_str();
-        let mut turns = Vec::new();
-        for (i, seat) in seats.iter_mut().enumerate() {
-            let Seat::Up { lane, spent } = seat else {
-                continue;
-            };
-            let Some(index) = lane.targets.iter().position(|t| is(t, key)) else {
-                continue;
-            };
-            let start = Instant::now();
-            let t = &lane.targets[index];
-            self.progress
-                .step(format!("{}: {name} with {conns} connections", lane.label));
-            let prepared = self
-                .prepare_target(&mut lane.server, &lane.label, t, stateful)
-                .and_then(|()| self.sampling(&lane.label, t, conns));
-            match prepared {
-                Ok(sampling) => turns.push(Turn {
-                    seat: i,
-                    target: index,
-                    sampling,
-                }),
-                Err(e) => failed(lane, name, format!("{e:#}"), &self.progress),
-            }
-            *spent += start.elapsed();
-        }
+        let turns = self.prepare_all(seats, key, conns, stateful);
         self.rounds(seats, turns);
+        let name = key.1.as_str();
         for seat in seats.iter_mut() {
             let survived = match seat {
                 Seat::Up { lane, spent } => {
@@ -229,6 +206,83 @@ impl Runner<'_> {
                 }
             }
         }
+    }
+
+    /// Every server that has the target prepared for it at once: restarts,
+    /// load checks and warm-ups are not measured, so they need not wait for
+    /// one another (the rounds' first runs wait for any server still busy).
+    /// Each framework is charged its share of the time this took, in
+    /// proportion to its own preparation's.
+    fn prepare_all(&self, seats: &mut [Seat], key: &Key, conns: u32, stateful: bool) -> Vec<Turn> {
+        let start = Instant::now();
+        let prepared: Vec<(Option<Turn>, Duration)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = seats
+                .iter_mut()
+                .enumerate()
+                .map(|(i, seat)| {
+                    scope.spawn(move || self.prepare_seat(seat, i, key, conns, stateful))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let wall = start.elapsed();
+        let own: Duration = prepared.iter().map(|(_, took)| *took).sum();
+        let mut turns = Vec::new();
+        for (seat, (turn, took)) in seats.iter_mut().zip(prepared) {
+            if let Seat::Up { spent, .. } = seat {
+                if !own.is_zero() {
+                    *spent += wall.mul_f64(took.as_secs_f64() / own.as_secs_f64());
+                }
+            }
+            turns.extend(turn);
+        }
+        turns
+    }
+
+    /// One server prepared for a target it has (`None` when it has not, is
+    /// over, or failed the preparation), and how long that took.
+    fn prepare_seat(
+        &self,
+        seat: &mut Seat,
+        index: usize,
+        key: &Key,
+        conns: u32,
+        stateful: bool,
+    ) -> (Option<Turn>, Duration) {
+        let start = Instant::now();
+        let Seat::Up { lane, .. } = seat else {
+            return (None, Duration::ZERO);
+        };
+        let Some(target) = lane.targets.iter().position(|t| is(t, key)) else {
+            return (None, Duration::ZERO);
+        };
+        let t = &lane.targets[target];
+        self.progress.step(format!(
+            "{}: {} with {conns} connections",
+            lane.label, key.1
+        ));
+        let prepared = self
+            .prepare_target(&mut lane.server, &lane.label, t, stateful)
+            .and_then(|()| self.sampling(&lane.label, t, conns));
+        let turn = match prepared {
+            Ok(sampling) => Some(Turn {
+                seat: index,
+                target,
+                sampling,
+            }),
+            Err(e) => {
+                let name = key.1.clone();
+                failed(lane, &name, format!("{e:#}"), &self.progress);
+                None
+            }
+        };
+        (turn, start.elapsed())
     }
 
     /// Runs the turns round by round, one run each per round in a shuffled

@@ -16,7 +16,7 @@
 # frameworks (`--sequential` for one after another); then the open-model
 # phase of the basic category (oha at 50, 75 and
 # 90 % of each framework's maximum and at 1,000 req/s, 2 s each). All seven
-# frameworks and five categories take about two hours on a 2-core machine.
+# frameworks and five categories take 1 h 49 min on a 2-core machine.
 # --quick: a smoke run — every target once for 1 s after a 1 s warm-up, 64
 # connections, no open-model phase: it proves that everything starts,
 # verifies and answers under load, not how fast (one sample has no interval;

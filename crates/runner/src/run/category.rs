@@ -69,7 +69,7 @@ impl Runner<'_> {
         contract: &Contract,
         known: &[KnownFailure],
     ) -> CategoryResult {
-        let label = format!("{framework}-{}", contract.category);
+        let label = label(framework, contract);
         let (server, result) = match self.start(framework, f, command, contract) {
             Ok(started) => started,
             Err(result) => return *result,
@@ -87,7 +87,7 @@ impl Runner<'_> {
         contract: &Contract,
         known: &[KnownFailure],
     ) -> Result<Lane, NotRun> {
-        let label = format!("{framework}-{}", contract.category);
+        let label = label(framework, contract);
         let (server, result) = self.start(framework, f, command, contract)?;
         self.ready(&label, server, contract, known, result)
     }
@@ -101,7 +101,7 @@ impl Runner<'_> {
         command: &[String],
         contract: &Contract,
     ) -> Result<(Server, CategoryResult), NotRun> {
-        let label = format!("{framework}-{}", contract.category);
+        let label = label(framework, contract);
         let mut result = CategoryResult::new(&contract.category);
         let (filled, takes_workers) = crate::registry::with_workers(command, self.opts.workers());
         result.server = Some(ServerInfo {
@@ -138,7 +138,7 @@ impl Runner<'_> {
         contract: &Contract,
         known: &[KnownFailure],
     ) -> CategoryResult {
-        let label = format!("{framework}-{}", contract.category);
+        let label = label(framework, contract);
         let mut result = CategoryResult::new(&contract.category);
         result.server = Some(ServerInfo {
             command: Vec::new(),
@@ -371,19 +371,11 @@ impl Runner<'_> {
                     .and_then(|()| self.measure(server, label, t, conns));
                 match outcome {
                     Ok(_) if server.exited().is_some() => {
-                        result.failed_targets.push(FailedTarget {
-                            name: t.name.clone(),
-                            error: "the server died during the measurement".into(),
-                        });
+                        let why = "the server died during the measurement".to_owned();
+                        self.not_measured(label, result, &t.name, why);
                     }
                     Ok(m) => result.results.push(m),
-                    Err(e) => {
-                        self.progress.note(format!("  {label}: {}: {e:#}", t.name));
-                        result.failed_targets.push(FailedTarget {
-                            name: t.name.clone(),
-                            error: format!("{e:#}"),
-                        });
-                    }
+                    Err(e) => self.not_measured(label, result, &t.name, format!("{e:#}")),
                 }
                 let during = format!("load: {}", t.name);
                 if !self.survive(server, label, &during, result) {
@@ -392,6 +384,21 @@ impl Runner<'_> {
             }
         }
         true
+    }
+
+    /// A target not measured, and why: said, and kept in the result.
+    pub(super) fn not_measured(
+        &self,
+        label: &str,
+        result: &mut CategoryResult,
+        name: &str,
+        error: String,
+    ) {
+        self.progress.note(format!("  {label}: {name}: {error}"));
+        result.failed_targets.push(FailedTarget {
+            name: name.to_owned(),
+            error,
+        });
     }
 
     /// Before a target: a fresh server in stateful categories (then its own
@@ -427,17 +434,17 @@ impl Runner<'_> {
     }
 
     /// Before a load: a fresh store for a stateful category (a restart;
-    /// never of an external server), else background work drained (when
+    /// never of an external server), then background work drained (when
     /// the process can be watched). False when it stayed busy.
     pub(super) fn settle(&self, server: &mut Server, stateful: bool, reason: &str) -> Result<bool> {
         if stateful && !server.is_external() {
             server
                 .restart(reason)
                 .context("restarting the server for a fresh store")?;
-            return Ok(true);
         }
-        // Not restarted (stateless, or external): wait until the work the
-        // last load left behind is done, when the process can be watched.
+        // Then (restarted: its seeded fixtures processed, which a target's
+        // load may read; else what the last load left behind) wait until
+        // the server is idle, when the process can be watched.
         Ok(match server.pid() {
             Some(pid) => sampler::wait_idle(pid, IDLE_CORES, IDLE_TIMEOUT).is_some(),
             None => true,
@@ -469,4 +476,10 @@ impl Runner<'_> {
             }
         }
     }
+}
+
+/// A framework's category as logs and progress name it, e.g.
+/// `axum-basic`.
+fn label(framework: &str, contract: &Contract) -> String {
+    format!("{framework}-{}", contract.category)
 }

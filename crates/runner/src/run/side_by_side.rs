@@ -26,7 +26,7 @@ use super::measure::Sampling;
 use super::setup::Setups;
 use super::{Runner, IDLE_CORES};
 use crate::registry::Framework;
-use crate::results::{CategoryResult, FailedTarget, FrameworkResult};
+use crate::results::{CategoryResult, FrameworkResult};
 use crate::sampler;
 use crate::server::Server;
 use crate::targets::{Target, TargetKind};
@@ -277,8 +277,7 @@ impl Runner<'_> {
                 sampling,
             }),
             Err(e) => {
-                let name = key.1.clone();
-                failed(lane, &name, format!("{e:#}"), &self.progress);
+                self.not_measured(&lane.label, &mut lane.result, &key.1, format!("{e:#}"));
                 None
             }
         };
@@ -313,7 +312,7 @@ impl Runner<'_> {
                 match outcome {
                     Ok(()) if lane.server.exited().is_some() => {
                         let why = "the server died during the measurement".to_owned();
-                        failed(lane, &name, why, &self.progress);
+                        self.not_measured(&lane.label, &mut lane.result, &name, why);
                         finished.push(slot);
                     }
                     Ok(()) => {
@@ -324,7 +323,7 @@ impl Runner<'_> {
                         }
                     }
                     Err(e) => {
-                        failed(lane, &name, format!("{e:#}"), &self.progress);
+                        self.not_measured(&lane.label, &mut lane.result, &name, format!("{e:#}"));
                         finished.push(slot);
                     }
                 }
@@ -387,15 +386,6 @@ fn settle(pids: impl Iterator<Item = u32>) -> bool {
         all &= sampler::wait_idle(pid, IDLE_CORES, SETTLE_TIMEOUT).is_some();
     }
     all
-}
-
-/// A target not measured on a lane, and why.
-fn failed(lane: &mut Lane, name: &str, error: String, progress: &crate::progress::Progress) {
-    progress.note(format!("  {}: {name}: {error}", lane.label));
-    lane.result.failed_targets.push(FailedTarget {
-        name: name.to_owned(),
-        error,
-    });
 }
 
 /// A target as the contract names it: endpoint or scenario, and its name.

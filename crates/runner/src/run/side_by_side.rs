@@ -210,7 +210,7 @@ impl Runner<'_> {
 
     /// Every server that has the target prepared for it at once: restarts,
     /// load checks and warm-ups are not measured, so they need not wait for
-    /// one another (the rounds' first runs wait for any server still busy).
+    /// one another; each server is then left idle before the rounds.
     /// Each framework is charged its share of the time this took, in
     /// proportion to its own preparation's.
     fn prepare_all(&self, seats: &mut [Seat], key: &Key, conns: u32, stateful: bool) -> Vec<Turn> {
@@ -270,6 +270,10 @@ impl Runner<'_> {
         let prepared = self
             .prepare_target(&mut lane.server, &lane.label, t, stateful)
             .and_then(|()| self.sampling(&lane.label, t, conns));
+        // Left idle: work a preparation has only just queued (its load
+        // check's, its warm-up's) may not run yet when the rounds' first
+        // run glances at its neighbours, and would then disturb that run.
+        settle(lane.server.pid().into_iter());
         let turn = match prepared {
             Ok(sampling) => Some(Turn {
                 seat: index,

@@ -401,9 +401,9 @@ impl Runner<'_> {
         });
     }
 
-    /// Before a target: a fresh server in stateful categories (then its own
-    /// warm-up), else a settled one (background work drained); then the
-    /// exact requests of its load verified.
+    /// Before a target: a fresh server in stateful categories, settled
+    /// either way (background work drained); then the exact requests of its
+    /// load verified, and a fresh server warmed up.
     pub(super) fn prepare_target(
         &self,
         server: &mut Server,
@@ -417,7 +417,8 @@ impl Runner<'_> {
             &format!("a fresh store for {}", target.name),
         )? {
             self.progress.note(format!(
-                "  {label}: the server was still busy {IDLE_TIMEOUT:?} after the last load"
+                "  {label}: the server was still busy after {IDLE_TIMEOUT:?} of waiting before {}",
+                target.name
             ));
         }
         self.verify_load(server, target)?;

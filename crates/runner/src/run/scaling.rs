@@ -6,7 +6,7 @@
 
 use super::{Runner, IDLE_CORES};
 use crate::preload;
-use crate::results::{CategoryResult, FailedTarget, PreloadStep};
+use crate::results::{CategoryResult, PreloadStep};
 use crate::sampler;
 use crate::server::Server;
 use crate::targets::{self, Target};
@@ -110,12 +110,8 @@ impl Runner<'_> {
                             result.results.push(m);
                         }
                         Err(e) => {
-                            self.progress
-                                .note(format!("  {label}: {} on {size} records: {e:#}", t.name));
-                            result.failed_targets.push(FailedTarget {
-                                name: format!("{} on {size} records", t.name),
-                                error: format!("{e:#}"),
-                            });
+                            let name = format!("{} on {size} records", t.name);
+                            self.not_measured(label, &mut result, &name, format!("{e:#}"));
                         }
                     }
                     if let Some(crash) =

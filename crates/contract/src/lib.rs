@@ -3,10 +3,12 @@
 //! negative case and flow, plus TechEmpower-style header checks.
 
 pub mod hostile;
+pub mod html;
 mod jsonpath;
 mod load;
 mod matcher;
 mod model;
+pub mod postgres;
 mod prepare;
 pub mod process;
 mod random;

@@ -5,12 +5,13 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
 /// The suite's categories, in the order reports list them.
-pub const CATEGORIES: [&str; 5] = [
+pub const CATEGORIES: [&str; 6] = [
     "basic",
     "validation",
     "file_operations",
     "background_tasks",
     "real_world_scenarios",
+    "database",
 ];
 
 /// The contract directory: `$BENCH_CONTRACTS`, else the nearest

@@ -265,6 +265,13 @@ pub struct Expect {
     /// Checks on the raw body bytes (downloads, streams, gzip output).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_bytes: Option<BodyBytes>,
+    /// An HTML body's table, row by row: each row's cell texts (entities
+    /// decoded, tags and surrounding whitespace dropped), exactly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub html_table: Vec<Vec<String>>,
+    /// Texts the raw body must not contain (an unescaped `<script>`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub body_excludes: Vec<String>,
 }
 
 /// Checks on a response's raw body.

@@ -318,7 +318,10 @@ impl Matrix {
         for f in &self.frameworks {
             let mut row = vec![f.clone()];
             for c in &self.categories {
-                row.push(self.cell(f, c).map_or_else(|| "–".to_owned(), Cell::mark));
+                row.push(
+                    self.cell(f, c)
+                        .map_or_else(|| "not implemented".to_owned(), Cell::mark),
+                );
             }
             rows.push(row);
         }
@@ -430,24 +433,28 @@ pub fn for_each_server(
     let contracts = crate::run::contracts(&opts.contracts, &opts.categories)?;
     std::fs::create_dir_all(&opts.logs)
         .with_context(|| format!("creating {}", opts.logs.display()))?;
-    let progress = Progress::new((frameworks.len() * contracts.len()) as u64);
+    let pairs = frameworks
+        .iter()
+        .map(|(_, f)| contracts.iter().filter(|c| f.serves(&c.category)).count())
+        .sum::<usize>();
+    let progress = Progress::new(pairs as u64);
     let mut setups = Setups::default();
     for (name, f) in &frameworks {
+        // A category a framework does not implement has no cell: the
+        // matrix shows it as not implemented, not as a failure.
+        let served: Vec<(&Contract, &Vec<String>)> = contracts
+            .iter()
+            .filter_map(|c| Some((c, f.categories.get(&c.category)?)))
+            .collect();
+        if served.is_empty() {
+            continue;
+        }
         let setup = setups.run(f, &opts.root, &opts.logs, &progress);
-        for contract in &contracts {
+        for (contract, command) in served {
             progress.step(format!("{name}/{}: {doing}", contract.category));
-            match (f.categories.get(&contract.category), &setup) {
-                (_, Err(e)) => cell(name, f, contract, Err(e.clone())),
-                (None, Ok(())) => cell(
-                    name,
-                    f,
-                    contract,
-                    Err(format!(
-                        "{name} has no server for {} in the registry",
-                        contract.category
-                    )),
-                ),
-                (Some(command), Ok(())) => {
+            match &setup {
+                Err(e) => cell(name, f, contract, Err(e.clone())),
+                Ok(()) => {
                     let label = format!("{name}-{}", contract.category);
                     let launch = Launch {
                         log: opts.logs.join(format!("{label}.log")),

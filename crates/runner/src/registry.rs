@@ -86,6 +86,11 @@ impl Framework {
         }
     }
 
+    /// Whether it implements `category` (has a command for it).
+    pub fn serves(&self, category: &str) -> bool {
+        self.categories.contains_key(category)
+    }
+
     /// The command of `category` for a run whose largest store is `state`
     /// records (0: an ordinary run).
     pub fn command_for(&self, category: &str, state: u64) -> Option<Vec<String>> {

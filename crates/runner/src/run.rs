@@ -101,9 +101,15 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let logs = opts.output.join(format!("{run_id}-logs"));
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
 
-    let servers = frameworks.len().max(usize::from(opts.external.is_some())) as u64;
     let open = OpenPhase::plan(opts, &contracts)?;
-    let steps = Steps::count(opts, &contracts, servers, &open);
+    let servers = |c: &Contract| match &opts.external {
+        Some(_) => 1,
+        None => frameworks
+            .iter()
+            .filter(|(_, f)| f.serves(&c.category))
+            .count() as u64,
+    };
+    let steps = Steps::count(opts, &contracts, &servers, &open);
     let runner = Runner {
         opts,
         rt: tokio::runtime::Builder::new_current_thread()
@@ -119,11 +125,11 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let started_at = crate::machine::now();
     let ceiling = runner.ceiling(&registry)?;
     let mut measured: Vec<FrameworkResult> = runner.external(&registry, &contracts);
+    let steps = |c: &Contract| Steps::of_category(opts, c, &open);
     if opts.side_by_side(frameworks.len()) {
-        let steps = |c: &Contract| Steps::of_category(opts, c, &open);
         measured.extend(runner.side_by_side(&frameworks, &contracts, &steps));
     } else {
-        measured.extend(runner.frameworks(&frameworks, &contracts, steps.per_server));
+        measured.extend(runner.frameworks(&frameworks, &contracts, &steps));
     }
     runner.progress.finish();
 
@@ -221,32 +227,30 @@ struct Steps {
     total: u64,
     /// Steps that are measurements.
     measured: u64,
-    /// Steps of one server (a framework's categories).
-    per_server: u64,
 }
 
 impl Steps {
-    fn count(opts: &RunOptions, contracts: &[Contract], servers: u64, open: &OpenPhase) -> Steps {
+    /// `servers(c)`: how many servers serve category `c` (the frameworks
+    /// that implement it, or the one external server).
+    fn count(
+        opts: &RunOptions,
+        contracts: &[Contract],
+        servers: &dyn Fn(&Contract) -> u64,
+        open: &OpenPhase,
+    ) -> Steps {
         let conns = opts.connections.len() as u64;
-        let open_per_server = contracts
-            .iter()
-            .map(|c| open_points(opts, c, open))
-            .sum::<u64>();
-        let per_server = contracts
-            .iter()
-            .map(|c| Steps::of_category(opts, c, open))
-            .sum::<u64>();
-        let total = 1 + conns + servers * per_server;
+        let mut total = 1 + conns;
         // Steps that are not measurements: a start per server and category,
         // a filling per store size in a scaling run, the offered rates.
-        let fillings = servers * contracts.len() as u64 * opts.state.len() as u64;
-        let points = servers * open_per_server;
-        let measured =
-            total.saturating_sub(1 + servers * contracts.len() as u64 + fillings + points);
+        let mut other = 1;
+        for c in contracts {
+            let n = servers(c);
+            total += n * Steps::of_category(opts, c, open);
+            other += n * (1 + opts.state.len() as u64 + open_points(opts, c, open));
+        }
         Steps {
             total,
-            measured,
-            per_server,
+            measured: total.saturating_sub(other),
         }
     }
 
@@ -366,23 +370,26 @@ impl Runner<'_> {
         }]
     }
 
-    /// Each framework's setup, then each of its categories started,
-    /// verified and measured (`steps` progress steps), with the wall time
-    /// it took.
+    /// Each framework's setup, then each category it implements started,
+    /// verified and measured (`steps(category)` progress steps), with the
+    /// wall time it took.
     fn frameworks(
         &self,
         frameworks: &[(&str, &Framework)],
         contracts: &[Contract],
-        steps: u64,
+        steps: &dyn Fn(&Contract) -> u64,
     ) -> Vec<FrameworkResult> {
         let mut setups = Setups::default();
         let mut out = Vec::new();
         for &(name, f) in frameworks {
             let start = std::time::Instant::now();
-            self.progress.begin(name, steps);
+            let served: Vec<&Contract> =
+                contracts.iter().filter(|c| f.serves(&c.category)).collect();
+            self.progress
+                .begin(name, served.iter().map(|c| steps(c)).sum());
             let setup = setups.run(f, &self.opts.root, &self.logs, &self.progress);
-            let categories = contracts
-                .iter()
+            let categories = served
+                .into_iter()
                 .map(|c| timed(|| self.framework_category(name, f, c, &setup)))
                 .collect();
             out.push(FrameworkResult {

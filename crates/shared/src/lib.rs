@@ -3,7 +3,8 @@
 //! server (hyper, axum, actix-web, …) can embed it and do exactly the work
 //! the contract asks for: [`api`] holds the contract's request and error
 //! rules, and each domain (one Cargo feature each: `basic`, `validation`,
-//! `files`, `tasks`, `realworld`; all on by default) its models, stores and
+//! `files`, `tasks`, `realworld`, all on by default; `db`, off by default
+//! since it compiles SQLite) its models, stores and
 //! the endpoint-level operations a server wires to its routes.
 //!
 //! # What blocks
@@ -21,6 +22,8 @@
 pub mod api;
 #[cfg(feature = "basic")]
 pub mod basic;
+#[cfg(feature = "db")]
+pub mod db;
 pub mod field_error;
 #[cfg(feature = "files")]
 pub mod files;

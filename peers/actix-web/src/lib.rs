@@ -9,6 +9,7 @@
 
 pub mod basic;
 pub mod common;
+pub mod database;
 pub mod error;
 pub mod files;
 pub mod realworld;

@@ -2,7 +2,7 @@
 //! one category of the suite in actix-web, with the reference servers'
 //! defaults (port per category, one worker per core, jemalloc).
 
-use actix_web_peer::{files, realworld, serve, tasks};
+use actix_web_peer::{database, files, realworld, serve, tasks};
 use clap::{Parser, ValueEnum};
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
@@ -32,6 +32,10 @@ struct Cli {
     /// runs) [default: the reference server's bounds].
     #[arg(long, default_value_t = 0)]
     room: usize,
+    /// `database` only: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`
+    /// [default: a new SQLite file in a fresh temporary directory].
+    #[arg(long, env = "BENCH_DATABASE_URL")]
+    database: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -42,6 +46,7 @@ enum Category {
     FileOperations,
     BackgroundTasks,
     RealWorldScenarios,
+    Database,
 }
 
 impl Category {
@@ -52,6 +57,7 @@ impl Category {
             Self::FileOperations => 8200,
             Self::BackgroundTasks => 8300,
             Self::RealWorldScenarios => 8400,
+            Self::Database => 8500,
         }
     }
 }
@@ -76,6 +82,7 @@ fn main() -> ExitCode {
         Category::FileOperations => file_operations(addr, threads, cli.room),
         Category::BackgroundTasks => background_tasks(addr, threads, cli.room),
         Category::RealWorldScenarios => real_world(addr, threads),
+        Category::Database => database(addr, threads, cli.database.as_deref()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -157,5 +164,19 @@ fn real_world(addr: SocketAddr, threads: usize) -> Outcome {
         &shared::realworld::service::Options::default(),
     )?;
     serve(addr, threads, |_| realworld::routes(service))?;
+    Ok(())
+}
+
+/// The database (a new SQLite file in a temporary directory unless `url`
+/// names one), opened and seeded before binding; the pool and cache are
+/// shared by every worker.
+fn database(addr: SocketAddr, threads: usize, url: Option<&str>) -> Outcome {
+    let location = url.map(shared::db::Location::parse).transpose()?;
+    let service = shared::db::Service::open(&shared::db::Options {
+        location,
+        ..Default::default()
+    })?;
+    serve(addr, threads, |_| database::routes(service.clone()))?;
+    drop(service);
     Ok(())
 }

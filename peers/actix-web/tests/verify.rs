@@ -8,12 +8,15 @@ use std::time::Duration;
 
 /// Starts the peer on `category` and verifies it against its contract.
 async fn passes_verify(category: &str, start_timeout: Duration) {
-    let server = ServerProcess::start(
-        env!("CARGO_BIN_EXE_actix-web-peer"),
-        &[category, "--port", "0", "--threads", "2"],
-        start_timeout,
-    )
-    .expect("server starts");
+    passes_verify_with(category, &[], start_timeout).await;
+}
+
+/// The same, with `extra` arguments.
+async fn passes_verify_with(category: &str, extra: &[&str], start_timeout: Duration) {
+    let mut args = vec![category, "--port", "0", "--threads", "2"];
+    args.extend_from_slice(extra);
+    let server = ServerProcess::start(env!("CARGO_BIN_EXE_actix-web-peer"), &args, start_timeout)
+        .expect("server starts");
     let contract = contract::load(category).expect("contract loads");
     let report = contract::verify(&contract, &contract::VerifyOptions::new(&server.url)).await;
     assert!(report.passed(), "{category}:\n{}", report.table());
@@ -49,4 +52,19 @@ async fn background_tasks_passes_verify() {
 #[tokio::test]
 async fn real_world_scenarios_passes_verify() {
     passes_verify("real_world_scenarios", Duration::from_secs(120)).await;
+}
+
+#[tokio::test]
+async fn database_passes_verify() {
+    passes_verify("database", Duration::from_secs(60)).await;
+}
+
+/// The same on PostgreSQL (skipped with a reason when it cannot be started
+/// here and `BENCH_REQUIRE_POSTGRES` is unset).
+#[tokio::test]
+async fn database_passes_verify_on_postgres() {
+    let Some(url) = contract::postgres::for_test("actix_web_peer") else {
+        return;
+    };
+    passes_verify_with("database", &["--database", &url], Duration::from_secs(60)).await;
 }

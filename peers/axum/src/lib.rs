@@ -5,6 +5,7 @@
 
 pub mod basic;
 pub mod common;
+pub mod database;
 pub mod error;
 pub mod files;
 pub mod realworld;
@@ -47,6 +48,9 @@ pub enum Category {
     /// Shop, blog, accounts, analytics.
     #[value(name = "real_world_scenarios")]
     RealWorldScenarios,
+    /// A SQL database: TechEmpower's tests, users, accounts, transfers.
+    #[value(name = "database")]
+    Database,
 }
 
 impl Category {
@@ -58,6 +62,7 @@ impl Category {
             Self::FileOperations => 8200,
             Self::BackgroundTasks => 8300,
             Self::RealWorldScenarios => 8400,
+            Self::Database => 8500,
         }
     }
 }
@@ -71,6 +76,7 @@ pub fn run(
     addr: SocketAddr,
     runtime: Runtime,
     room: usize,
+    database: Option<&str>,
 ) -> Result<(), String> {
     match category {
         Category::Basic => runtime.block_on(serve(addr, |_| (basic::router(), ready(())))),
@@ -97,6 +103,13 @@ pub fn run(
         Category::RealWorldScenarios => {
             let service = realworld::service()?;
             runtime.block_on(serve(addr, |_| (realworld::router(&service), ready(()))))
+        }
+        Category::Database => {
+            let service = database::service(database)?;
+            let served = runtime.block_on(serve(addr, |_| (database::router(&service), ready(()))));
+            drop(runtime);
+            drop(service);
+            served
         }
     }
 }

@@ -29,6 +29,10 @@ struct Cli {
     /// runs) [default: the reference server's bounds].
     #[arg(long, default_value_t = 0)]
     room: usize,
+    /// `database` only: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`
+    /// [default: a new SQLite file in a fresh temporary directory].
+    #[arg(long, env = "BENCH_DATABASE_URL")]
+    database: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -46,7 +50,13 @@ fn main() -> ExitCode {
     };
     let port = cli.port.unwrap_or(cli.category.default_port());
     let addr = SocketAddr::new(cli.host, port);
-    match axum_peer::run(cli.category, addr, runtime, cli.room) {
+    match axum_peer::run(
+        cli.category,
+        addr,
+        runtime,
+        cli.room,
+        cli.database.as_deref(),
+    ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("axum-peer: {e}");

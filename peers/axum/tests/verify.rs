@@ -7,9 +7,16 @@ use contract::process::ServerProcess;
 use std::time::Duration;
 
 async fn passes(category: &str) {
+    passes_with(category, &[]).await;
+}
+
+/// The same, with `extra` arguments.
+async fn passes_with(category: &str, extra: &[&str]) {
+    let mut args = vec![category, "--port", "0", "--threads", "2"];
+    args.extend_from_slice(extra);
     let server = ServerProcess::start(
         env!("CARGO_BIN_EXE_axum-peer"),
-        &[category, "--port", "0", "--threads", "2"],
+        &args,
         Duration::from_secs(60),
     )
     .expect("server starts");
@@ -46,4 +53,19 @@ async fn background_tasks_passes_verify() {
 #[tokio::test]
 async fn real_world_scenarios_passes_verify() {
     passes("real_world_scenarios").await;
+}
+
+#[tokio::test]
+async fn database_passes_verify() {
+    passes("database").await;
+}
+
+/// The same on PostgreSQL (skipped with a reason when it cannot be started
+/// here and `BENCH_REQUIRE_POSTGRES` is unset).
+#[tokio::test]
+async fn database_passes_verify_on_postgres() {
+    let Some(url) = contract::postgres::for_test("axum_peer") else {
+        return;
+    };
+    passes_with("database", &["--database", &url]).await;
 }

@@ -103,6 +103,14 @@ pub(super) fn check_response(
     if let Some(b) = &expect.body_bytes {
         check_body_bytes(b, &ex.body, request, vars, &mut f);
     }
+    if !expect.html_table.is_empty() {
+        check_html_table(&expect.html_table, &ex.body, &mut f);
+    }
+    for text in &expect.body_excludes {
+        if memchr::memmem::find(&ex.body, text.as_bytes()).is_some() {
+            f.push(format!("body contains {text:?}"));
+        }
+    }
     let needs_json = !expect.json.is_empty() || error_case || expect.error.is_some();
     let doc: Option<Value> = serde_json::from_slice(&ex.body).ok();
     match (&doc, needs_json) {
@@ -211,6 +219,31 @@ fn check_body_bytes(b: &BodyBytes, body: &[u8], request: &Value, vars: &Vars, f:
             ));
         }
     }
+}
+
+/// Checks an HTML table row by row, naming the first rows that differ.
+fn check_html_table(want: &[Vec<String>], body: &[u8], f: &mut Vec<String>) {
+    let Ok(text) = std::str::from_utf8(body) else {
+        f.push("HTML body is not UTF-8".into());
+        return;
+    };
+    let got = crate::html::table_rows(text);
+    if got.len() != want.len() {
+        f.push(format!(
+            "{} table rows (expected {})",
+            got.len(),
+            want.len()
+        ));
+    }
+    let differing: Vec<String> = want
+        .iter()
+        .zip(&got)
+        .enumerate()
+        .filter(|(_, (w, g))| w != g)
+        .take(3)
+        .map(|(i, (w, g))| format!("row {i}: {g:?} (expected {w:?})"))
+        .collect();
+    f.extend(differing);
 }
 
 /// Checks a CSV body: header, as many rows as the request asked for,

@@ -100,11 +100,19 @@ impl Runner<'_> {
             .collect();
         let mut categories: Vec<Vec<CategoryResult>> = vec![Vec::new(); frameworks.len()];
         for c in contracts {
+            // Only the frameworks that implement the category take part.
+            let serving: Vec<usize> = (0..frameworks.len())
+                .filter(|&i| frameworks[i].1.serves(&c.category))
+                .collect();
+            let (those, their_setup): (Vec<_>, Vec<_>) = serving
+                .iter()
+                .map(|&i| (frameworks[i], setup[i].clone()))
+                .unzip();
             self.progress
-                .begin(&c.category, steps(c) * frameworks.len() as u64);
-            let results = self.category_side_by_side(frameworks, &setup, c);
-            for (mine, result) in categories.iter_mut().zip(results) {
-                mine.push(result);
+                .begin(&c.category, steps(c) * those.len() as u64);
+            let results = self.category_side_by_side(&those, &their_setup, c);
+            for (&i, result) in serving.iter().zip(results) {
+                categories[i].push(result);
             }
         }
         frameworks

@@ -46,6 +46,7 @@ pub fn binary(category: &str) -> PathBuf {
         "validation" => "validation",
         "file_operations" => "file-operations",
         "background_tasks" => "background-tasks",
+        "database" => "database",
         _ => "real-world",
     };
     let mut cmd = Command::new(env!("CARGO"));

@@ -21,7 +21,7 @@ pub use load::{contracts_dir, load, load_from, load_in, parse, CATEGORIES};
 pub use matcher::{Matcher, Mismatch};
 pub use model::{
     Case, Contract, CsvExpect, Endpoint, Expect, Flow, GeneratedBody, HeldCount, LoadDefaults,
-    MixEntry, Part, Poll, Preload, RandomKind, RandomSpec, RequestSpec, Scenario, Step,
+    MixEntry, Part, Poll, Preload, RandomKind, RandomSpec, RequestSpec, Scenario, Statements, Step,
 };
 pub use prepare::{prepare, Prepared, Vars};
 pub use report::{Check, CheckKind, Report};

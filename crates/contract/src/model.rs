@@ -81,6 +81,25 @@ pub struct Case {
     /// (e.g. fewer connections for 100 MB transfers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<CaseLoad>,
+    /// The database work one request must do, counted from the database
+    /// server's own statistics when the verifier is told which database the
+    /// server uses (PostgreSQL's `pg_stat_statements`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statements: Option<Statements>,
+}
+
+/// Statements per request, at least (TechEmpower's verifier counts the
+/// same way: a framework that caches or batches its reads fails).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Statements {
+    /// `SELECT` statements run.
+    #[serde(default)]
+    pub select: u32,
+    /// Rows written by `UPDATE` statements (one batched statement may
+    /// write them all).
+    #[serde(default)]
+    pub updated_rows: u32,
 }
 
 /// Per-endpoint load settings.

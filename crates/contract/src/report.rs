@@ -16,6 +16,8 @@ pub enum CheckKind {
     Flow,
     /// Headers across requests (`Date` changing).
     Headers,
+    /// The database statements an endpoint's requests ran.
+    Statements,
 }
 
 impl CheckKind {
@@ -25,6 +27,7 @@ impl CheckKind {
             Self::Negative => "negative",
             Self::Flow => "flow",
             Self::Headers => "headers",
+            Self::Statements => "statements",
         }
     }
 }

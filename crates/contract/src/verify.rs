@@ -26,6 +26,9 @@ pub struct VerifyOptions {
     pub timeout: Duration,
     /// Whether to check that `Date` changes across seconds (takes ~1.1 s).
     pub check_date: bool,
+    /// The PostgreSQL database the server uses, when it uses one: the
+    /// endpoints' `statements` are then counted in its statistics.
+    pub database_url: Option<String>,
 }
 
 impl VerifyOptions {
@@ -35,6 +38,7 @@ impl VerifyOptions {
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             timeout: Duration::from_secs(10),
             check_date: true,
+            database_url: None,
         }
     }
 }
@@ -67,7 +71,17 @@ pub enum CheckId {
     Flow(usize),
     /// `Date` changes across seconds.
     Date,
+    /// `endpoints[i]`'s database statements.
+    Statements(usize),
 }
+
+/// A failure to read the database's statistics.
+fn statistics(e: anyhow::Error) -> Failure {
+    Failure::Differences(vec![format!("the database's statistics: {e:#}")])
+}
+
+/// Requests sent to count an endpoint's statements.
+pub const STATEMENT_REQUESTS: u32 = 128;
 
 /// Runs every endpoint, negative case and flow of `contract` against the
 /// server at `opts.base_url`; never panics on a misbehaving server.
@@ -161,6 +175,13 @@ impl Session {
             .chain((0..contract.negative_cases.len()).map(CheckId::Negative))
             .chain((0..contract.flows.len()).map(CheckId::Flow))
             .collect();
+        if self.opts.database_url.is_some() {
+            plan.extend(
+                (0..contract.endpoints.len())
+                    .filter(|&i| contract.endpoints[i].statements.is_some())
+                    .map(CheckId::Statements),
+            );
+        }
         if self.opts.check_date {
             plan.push(CheckId::Date);
         }
@@ -212,7 +233,46 @@ impl Session {
                 None => missing(CheckKind::Flow, i),
             },
             CheckId::Date => self.date_changes().await,
+            CheckId::Statements(i) => match contract.endpoints.get(i) {
+                Some(e) => check(CheckKind::Statements, &e.name, self.statements(e).await),
+                None => missing(CheckKind::Statements, i),
+            },
         }
+    }
+
+    /// Sends [`STATEMENT_REQUESTS`] of an endpoint's requests and counts in
+    /// the database's statistics what they ran: fewer statements per
+    /// request than the contract's `statements` fail.
+    async fn statements(&self, e: &crate::model::Endpoint) -> Result<(), Failure> {
+        let (Some(url), Some(want)) = (&self.opts.database_url, e.statements) else {
+            return Ok(());
+        };
+        crate::postgres::reset_statements(url).map_err(statistics)?;
+        let mut rng = rand::rng();
+        for _ in 0..STATEMENT_REQUESTS {
+            let p = prepare(&e.method, &e.path, &e.request, &Vars::new(), &mut rng)
+                .map_err(Failure::Request)?;
+            self.check_prepared(&p, &e.expect).await?;
+        }
+        let got = crate::postgres::counted(url).map_err(statistics)?;
+        let n = u64::from(STATEMENT_REQUESTS);
+        let mut differences = Vec::new();
+        let per = |count: u64| count as f64 / n as f64;
+        if got.selects < u64::from(want.select) * n {
+            differences.push(format!(
+                "{:.2} SELECTs per request (expected at least {}) over {n} requests",
+                per(got.selects),
+                want.select
+            ));
+        }
+        if got.updated_rows < u64::from(want.updated_rows) * n {
+            differences.push(format!(
+                "{:.2} rows updated per request (expected at least {}) over {n} requests",
+                per(got.updated_rows),
+                want.updated_rows
+            ));
+        }
+        joined(differences)
     }
 
     async fn flow(&self, flow: &crate::model::Flow) -> Result<(), Failure> {

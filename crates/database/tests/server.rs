@@ -43,9 +43,22 @@ fn postgres(test: &str) -> Option<String> {
 }
 
 async fn passes_verify(server: &ServerProcess) {
+    verify_counting(server, None).await;
+}
+
+/// Verifies; with the server's PostgreSQL database, its statements too.
+async fn verify_counting(server: &ServerProcess, database: Option<&str>) {
     let contract = contract::load("database").expect("contract loads");
-    let report = contract::verify(&contract, &contract::VerifyOptions::new(&server.url)).await;
+    let mut options = contract::VerifyOptions::new(&server.url);
+    options.database_url = database.map(str::to_owned);
+    let report = contract::verify(&contract, &options).await;
     assert!(report.passed(), "\n{}", report.table());
+    let counted = report
+        .checks
+        .iter()
+        .filter(|c| c.kind == contract::CheckKind::Statements)
+        .count();
+    assert_eq!(counted, if database.is_some() { 4 } else { 0 });
 }
 
 #[tokio::test]
@@ -182,7 +195,7 @@ async fn killed_mid_transfers(url: &str) {
     tokio::time::sleep(Duration::from_millis(700)).await;
     server.kill();
     load.await.unwrap();
-    let server = start(&["--database", &url]);
+    let server = start(&["--database", url]);
     assert_eq!(
         get(&c, &format!("{}/accounts/total", server.url)).await["total"],
         total
@@ -311,4 +324,41 @@ async fn a_database_that_goes_away_gives_503_then_recovers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     passes_verify(&server).await;
+}
+
+/// The control: the statement count can fail. `/cached-queries` reads from
+/// the cache, so asking it for one SELECT per row must fail.
+#[tokio::test]
+async fn statement_counts_catch_a_cache() {
+    let Some(url) = postgres("control") else {
+        return;
+    };
+    let server = start(&["--database", &url]);
+    let mut contract = contract::load("database").expect("contract loads");
+    let cached = contract
+        .endpoints
+        .iter_mut()
+        .find(|e| e.name == "cached_queries")
+        .unwrap();
+    cached.statements = Some(contract::Statements {
+        select: 20,
+        updated_rows: 0,
+    });
+    let mut options = contract::VerifyOptions::new(&server.url);
+    options.database_url = Some(url);
+    options.check_date = false;
+    let report = contract::verify(&contract, &options).await;
+    let failed: Vec<_> = report
+        .failures()
+        .map(|c| (c.kind, c.name.as_str()))
+        .collect();
+    assert_eq!(
+        failed,
+        [(contract::CheckKind::Statements, "cached_queries")]
+    );
+    let detail = &report.failures().next().unwrap().detail;
+    assert!(
+        detail.contains("SELECTs per request (expected at least 20)"),
+        "{detail}"
+    );
 }

@@ -48,6 +48,11 @@ pub struct Servers {
     /// How long a started server may take to become healthy.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     pub startup_timeout: Duration,
+    /// The `database` category's engine: `sqlite` (each server makes its
+    /// own file) or `postgres` (the project's own cluster, started when
+    /// needed and stopped at the end; a fresh database for each server).
+    #[arg(long, value_enum, default_value_t = crate::database::Engine::Sqlite)]
+    pub database: crate::database::Engine,
 }
 
 impl Servers {
@@ -74,6 +79,7 @@ impl Servers {
                 .join(format!("{what}-{}-logs", machine::stamp())),
             startup_timeout: self.startup_timeout,
             timeout,
+            database: self.database,
         })
     }
 }
@@ -316,6 +322,12 @@ pub struct RunArgs {
     /// framework was being measured.
     #[arg(long)]
     pub sequential: bool,
+    /// The `database` category's engine: `sqlite` (each server makes its
+    /// own file) or `postgres` (the project's own cluster, started when
+    /// needed and stopped at the end; a fresh database for each server
+    /// start; its process tree sampled beside the server's).
+    #[arg(long, value_enum, default_value_t = crate::database::Engine::Sqlite)]
+    pub database: crate::database::Engine,
 }
 
 impl RunArgs {
@@ -385,6 +397,7 @@ impl RunArgs {
             state,
             adaptive,
             sequential: self.sequential,
+            database: self.database,
         })
     }
 

@@ -31,6 +31,7 @@ pub fn verify(
 ) -> (Report, Vec<Crash>) {
     let mut options = VerifyOptions::new(server.url());
     options.timeout = timeout;
+    options.database_url = server.database_url().map(str::to_owned);
     let mut report = Report {
         category: contract.category.clone(),
         url: server.url().to_owned(),
@@ -101,6 +102,10 @@ fn not_run(contract: &Contract, id: CheckId, why: &str) -> contract::Check {
         ),
         CheckId::Flow(i) => (K::Flow, contract.flows.get(i).map(|f| f.name.clone())),
         CheckId::Date => (K::Headers, Some("date_changes".to_owned())),
+        CheckId::Statements(i) => (
+            K::Statements,
+            contract.endpoints.get(i).map(|e| e.name.clone()),
+        ),
     };
     contract::Check {
         kind,
@@ -146,7 +151,9 @@ pub fn conforming(report: &Report) -> bool {
     !report.failures().any(|c| {
         matches!(
             c.kind,
-            contract::CheckKind::Negative | contract::CheckKind::Flow
+            contract::CheckKind::Negative
+                | contract::CheckKind::Flow
+                | contract::CheckKind::Statements
         )
     })
 }
@@ -157,6 +164,7 @@ fn kind_label(kind: contract::CheckKind) -> &'static str {
         contract::CheckKind::Negative => "negative",
         contract::CheckKind::Flow => "flow",
         contract::CheckKind::Headers => "headers",
+        contract::CheckKind::Statements => "statements",
     }
 }
 
@@ -226,10 +234,11 @@ impl Cell {
 
     /// No negative case or flow failed (see [`conforming`]).
     pub fn conforming(&self) -> bool {
-        !self
-            .failures
-            .iter()
-            .any(|f| f.starts_with("negative ") || f.starts_with("flow "))
+        !self.failures.iter().any(|f| {
+            ["negative ", "flow ", "statements "]
+                .iter()
+                .any(|kind| f.starts_with(kind))
+        })
     }
 
     fn mark(&self) -> String {
@@ -416,6 +425,8 @@ pub struct MatrixOptions {
     pub startup_timeout: Duration,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// The engine of the `database` category.
+    pub database: crate::database::Engine,
 }
 
 /// Starts every selected framework's server for every selected category
@@ -433,6 +444,13 @@ pub fn for_each_server(
     let contracts = crate::run::contracts(&opts.contracts, &opts.categories)?;
     std::fs::create_dir_all(&opts.logs)
         .with_context(|| format!("creating {}", opts.logs.display()))?;
+    // Stopped at the end (when this started it) by its drop.
+    let _cluster = opts
+        .database
+        .needs_cluster(contracts.iter().map(|c| c.category.as_str()))
+        .then(crate::database::start_cluster)
+        .transpose()
+        .context("starting PostgreSQL (scripts/setup_postgres.sh)")?;
     let pairs = frameworks
         .iter()
         .map(|(_, f)| contracts.iter().filter(|c| f.serves(&c.category)).count())
@@ -457,6 +475,7 @@ pub fn for_each_server(
                 Ok(()) => {
                     let label = format!("{name}-{}", contract.category);
                     let launch = Launch {
+                        database: opts.database.database_for(&label, &contract.category),
                         log: opts.logs.join(format!("{label}.log")),
                         label,
                         command: crate::registry::with_workers(command, crate::machine::cores()).0,
@@ -550,8 +569,15 @@ mod tests {
             t.contains("status 500 [known limitation: the framework cannot]"),
             "{t}"
         );
-        // reference has no validation cell: shown as a dash, not a pass.
-        assert!(t.lines().nth(1).unwrap().trim_end().ends_with('–'), "{t}");
+        // reference has no validation cell: not implemented, not a pass.
+        assert!(
+            t.lines()
+                .nth(1)
+                .unwrap()
+                .trim_end()
+                .ends_with("not implemented"),
+            "{t}"
+        );
         let md = m.markdown();
         assert!(md.starts_with("| framework | basic | validation |"), "{md}");
     }

@@ -10,6 +10,7 @@ pub mod chart;
 mod cli;
 pub mod compare;
 pub mod conformance;
+pub mod database;
 pub mod hostile;
 pub mod locust;
 pub mod machine;

@@ -118,6 +118,9 @@ pub struct Parameters {
     /// all of them alike); false: one framework after another.
     #[serde(default)]
     pub side_by_side: bool,
+    /// The `database` category's engine, when the run measured it.
+    #[serde(default)]
+    pub database: Option<crate::database::DatabaseParameters>,
 }
 
 impl Parameters {
@@ -281,6 +284,10 @@ pub struct ServerInfo {
     /// the runner's machine (`--pid`).
     #[serde(default)]
     pub pid: Option<u32>,
+    /// What its `/health` says of its database (`engine`, `pool_size`,
+    /// `isolation`), for a server of the `database` category.
+    #[serde(default)]
+    pub database: Option<serde_json::Value>,
 }
 
 /// One endpoint at one offered rate, open model.
@@ -405,6 +412,12 @@ pub struct Measurement {
     pub cpu: Option<Cpu>,
     /// Server memory; `None` when it could not be sampled.
     pub memory: Option<Memory>,
+    /// The database server's CPU and memory over the same runs (its whole
+    /// process tree: PostgreSQL's backends and workers), for a server that
+    /// uses one; `None` otherwise (an embedded engine's work is the
+    /// server's own).
+    #[serde(default)]
+    pub database: Option<DatabaseUsage>,
     /// `requests_per_second` ÷ the ceiling's at the same connections.
     pub ceiling_share: Option<f64>,
     /// Server CPU per request ÷ the ceiling's.
@@ -471,6 +484,25 @@ pub struct Cpu {
     pub average_cores: f64,
     /// CPU microseconds per request.
     pub us_per_request: f64,
+}
+
+/// A database server's share of a measurement.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseUsage {
+    /// Its CPU (per request: per good answer of the server).
+    pub cpu: Cpu,
+    /// Its memory.
+    pub memory: Memory,
+}
+
+impl Measurement {
+    /// CPU µs per request of the server and its database server together
+    /// (the server's alone when it uses none).
+    pub fn total_cpu_us(&self) -> Option<f64> {
+        let own = self.cpu.as_ref()?.us_per_request;
+        Some(own + self.database.map_or(0.0, |d| d.cpu.us_per_request))
+    }
 }
 
 /// Server memory.

@@ -53,8 +53,9 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    fn launch(&self, label: &str, command: &[String], health: &str) -> Launch {
+    fn launch(&self, label: &str, command: &[String], health: &str, category: &str) -> Launch {
         Launch {
+            database: self.opts.database.database_for(label, category),
             label: label.to_owned(),
             command: crate::registry::with_workers(command, self.opts.workers()).0,
             health: health.to_owned(),
@@ -97,6 +98,13 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let contracts = selected_contracts(opts)?;
     check_load_and_target(opts)?;
     let wrk_version = wrk::version()?;
+    // Stopped at the end (when the run started it) by its drop.
+    let cluster = opts
+        .database
+        .needs_cluster(contracts.iter().map(|c| c.category.as_str()))
+        .then(crate::database::start_cluster)
+        .transpose()
+        .context("starting PostgreSQL (scripts/setup_postgres.sh)")?;
     let run_id = format!("run-{}", crate::machine::stamp());
     let logs = opts.output.join(format!("{run_id}-logs"));
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
@@ -140,7 +148,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         git: crate::machine::git(),
         machine: crate::machine::machine(),
         tools: tools(wrk_version, &open),
-        parameters: parameters(opts, &contracts, &frameworks, open),
+        parameters: parameters(opts, &contracts, &frameworks, open, cluster.as_ref()),
         ceiling,
         frameworks: measured,
     };
@@ -469,8 +477,17 @@ fn parameters(
     contracts: &[Contract],
     frameworks: &[(&str, &Framework)],
     open: OpenPhase,
+    cluster: Option<&crate::database::Cluster>,
 ) -> Parameters {
+    let database = contracts
+        .iter()
+        .any(|c| c.category == crate::database::CATEGORY)
+        .then(|| crate::database::DatabaseParameters {
+            engine: opts.database,
+            server: cluster.map(|c| c.version.clone()),
+        });
     Parameters {
+        database,
         categories: contracts.iter().map(|c| c.category.clone()).collect(),
         frameworks: match &opts.external {
             Some(_) => vec![opts.frameworks.clone()],

@@ -33,6 +33,10 @@ pub struct Launch {
     pub startup_timeout: Duration,
     /// CPUs its process tree is pinned to (`taskset -c` list), if any.
     pub cpus: Option<String>,
+    /// A database on the project's PostgreSQL cluster, dropped and created
+    /// empty before each start (the server seeds it) and named to the
+    /// server in `BENCH_DATABASE_URL`; `None` for a server without one.
+    pub database: Option<String>,
 }
 
 /// `command` pinned to `cpus` (through `taskset -c`, which execs it: the pid
@@ -77,6 +81,8 @@ pub struct Crash {
 pub struct Server {
     origin: Origin,
     url: String,
+    /// The database it was given (`Launch::database`), by URL.
+    database_url: Option<String>,
     /// Times it was started (1 + restarts).
     pub starts: u32,
 }
@@ -84,7 +90,10 @@ pub struct Server {
 /// Who started a server.
 enum Origin {
     /// The runner, from a registry command.
-    Started { launch: Launch, process: Managed },
+    Started {
+        launch: Box<Launch>,
+        process: Managed,
+    },
     /// Someone else; its process on this machine, if known.
     External { pid: Option<u32> },
 }
@@ -145,13 +154,14 @@ fn healthy(port: u16, path: &str) -> bool {
 impl Server {
     /// Starts the server on a free port and waits until `health` answers 2xx.
     pub fn start(launch: &Launch) -> Result<Self> {
-        let (process, url) = spawn(launch)?;
+        let (process, url, database_url) = spawn(launch)?;
         Ok(Self {
             origin: Origin::Started {
-                launch: launch.clone(),
+                launch: Box::new(launch.clone()),
                 process,
             },
             url,
+            database_url,
             starts: 1,
         })
     }
@@ -162,6 +172,7 @@ impl Server {
         Self {
             origin: Origin::External { pid },
             url: url.trim_end_matches('/').to_owned(),
+            database_url: None,
             starts: 1,
         }
     }
@@ -181,6 +192,22 @@ impl Server {
         match &self.origin {
             Origin::Started { process, .. } => Some(process.pid()),
             Origin::External { pid } => *pid,
+        }
+    }
+
+    /// The URL of the database it was given, if any.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+
+    /// The root of the process tree of the database server it uses, when
+    /// it uses one (sampled beside its own).
+    pub fn database_pid(&self) -> Option<u32> {
+        match &self.origin {
+            Origin::Started { launch, .. } if launch.database.is_some() => {
+                crate::database::cluster_pid()
+            }
+            _ => None,
         }
     }
 
@@ -223,9 +250,10 @@ impl Server {
         if let Ok(mut log) = std::fs::OpenOptions::new().append(true).open(&launch.log) {
             let _ = writeln!(log, "--- restarted by the runner: {reason} ---");
         }
-        let (fresh, url) = spawn(launch)?;
+        let (fresh, url, database_url) = spawn(launch)?;
         *process = fresh;
         self.url = url;
+        self.database_url = database_url;
         self.starts += 1;
         Ok(())
     }
@@ -240,12 +268,23 @@ impl Server {
     }
 }
 
-fn spawn(launch: &Launch) -> Result<(Managed, String)> {
+/// Starts a launch's process (its database recreated first) and waits
+/// until it is healthy: the process, its URL and its database's URL.
+fn spawn(launch: &Launch) -> Result<(Managed, String, Option<String>)> {
     let port = free_port()?;
     let argv = pinned(with_port(&launch.command, port), launch.cpus.as_deref());
     let (program, args) = argv.split_first().context("empty command")?;
     let mut cmd = Command::new(program);
     cmd.args(args).current_dir(&launch.root);
+    let database_url = match &launch.database {
+        Some(name) => {
+            let url = contract::postgres::fresh_database(name)
+                .with_context(|| format!("a fresh database for {}", launch.label))?;
+            cmd.env("BENCH_DATABASE_URL", &url);
+            Some(url)
+        }
+        None => None,
+    };
     let mut process = Managed::spawn(&mut cmd, Some(&launch.log), false)
         .with_context(|| format!("starting {}: {}", launch.label, argv.join(" ")))?;
     let deadline = Instant::now() + launch.startup_timeout;
@@ -259,7 +298,7 @@ fn spawn(launch: &Launch) -> Result<(Managed, String)> {
             );
         }
         if healthy(port, &launch.health) {
-            return Ok((process, format!("http://127.0.0.1:{port}")));
+            return Ok((process, format!("http://127.0.0.1:{port}"), database_url));
         }
         if Instant::now() >= deadline {
             bail!(

@@ -262,6 +262,7 @@ fn measurement(
         errors,
         cpu: None,
         memory: None,
+        database: None,
         ceiling_share: None,
         ceiling_cpu_ratio: None,
         sanity,
@@ -328,6 +329,7 @@ pub fn results(opts: &ImportOptions, locust_version: &str) -> Result<Results> {
         external: true,
         url: opts.url.clone(),
         pid: None,
+        database: None,
     });
     category.contract_sha256 = crate::run::contract_sha256(&opts.contracts, &opts.category);
     Ok(Results {
@@ -434,6 +436,7 @@ fn parameters(
         state: Vec::new(),
         adaptive: None,
         side_by_side: false,
+        database: None,
     }
 }
 

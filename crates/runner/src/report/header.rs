@@ -112,6 +112,16 @@ fn time_line(r: &Results) -> Option<String> {
             crate::results::median(&widths) * 100.0
         );
     }
+    if let Some(d) = &r.parameters.database {
+        let _ = write!(
+            line,
+            "; database category on {}",
+            d.server.as_deref().unwrap_or(match d.engine {
+                crate::database::Engine::Sqlite => "SQLite (embedded in each server)",
+                crate::database::Engine::Postgres => "PostgreSQL",
+            })
+        );
+    }
     if r.parameters.side_by_side {
         let retaken: u32 = r
             .frameworks

@@ -76,7 +76,7 @@ fn label(
 /// why, restarts per target.
 fn server(s: &ServerInfo) -> String {
     format!(
-        " — {}{}{}",
+        " — {}{}{}{}",
         if s.external {
             format!(
                 "external server at {}{}",
@@ -96,8 +96,28 @@ fn server(s: &ServerInfo) -> String {
             "; restarted before each target"
         } else {
             ""
-        }
+        },
+        s.database.as_ref().map_or_else(String::new, database)
     )
+}
+
+/// `; database: SQLite 3.54.1, pool 4, serializable` from what a server's
+/// `/health` said of its database.
+fn database(d: &serde_json::Value) -> String {
+    let field = |k: &str| match d.get(k) {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(v) => Some(v.to_string()),
+        None => None,
+    };
+    let parts: Vec<String> = [
+        field("engine"),
+        field("pool_size").map(|p| format!("pool {p}")),
+        field("isolation"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    format!("; database: {}", parts.join(", "))
 }
 
 /// What went wrong in a category: endpoints not benchmarked, crashes,
@@ -198,6 +218,46 @@ pub(super) fn measurements(md: &mut String, columns: &[Column<'_>]) {
             m.load_checks.checked,
             m.load_checks.failed,
             m.sanity.flags.join(", ")
+        );
+    }
+    md.push('\n');
+}
+
+/// Where the server talks to a database server (the `database` category
+/// on PostgreSQL): the CPU per request of each and their sum, and the
+/// database's memory. Nothing when no measurement has a database.
+pub(super) fn database_costs(md: &mut String, columns: &[Column<'_>]) {
+    let rows: Vec<(&Column<'_>, &Measurement)> = columns
+        .iter()
+        .flat_map(|col| col.results.iter().map(move |m| (col, m)))
+        .filter(|(_, m)| m.database.is_some())
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    md.push_str(
+        "The database server's share: its CPU per request of the server (its whole process tree, \
+         sampled over the same runs) and the two together.\n\n\
+         | framework | endpoint | conns | server CPU µs/req | database CPU µs/req | total CPU µs/req | database peak RSS | database PSS |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for (col, m) in rows {
+        let db = m.database.as_ref();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            col.label,
+            row_label(m, false),
+            m.connections,
+            cpu_us(m),
+            db.map_or_else(
+                || "n/a".to_owned(),
+                |d| format!("{:.1}", d.cpu.us_per_request)
+            ),
+            m.total_cpu_us()
+                .map_or_else(|| "n/a".to_owned(), |t| format!("{t:.1}")),
+            mb_or_na(db.map(|d| d.memory.peak_rss_bytes)),
+            mb_or_na(db.and_then(|d| d.memory.peak_pss_bytes)),
         );
     }
     md.push('\n');

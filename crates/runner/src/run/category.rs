@@ -112,14 +112,23 @@ impl Runner<'_> {
             external: false,
             url: None,
             pid: None,
+            database: None,
         });
         result.contract_sha256 = contract_sha256(&self.opts.contracts, &contract.category);
         self.progress.step(format!(
             "{framework}/{}: starting and verifying",
             contract.category
         ));
-        match Server::start(&self.launch(&label, command, &f.health)) {
-            Ok(server) => Ok((server, result)),
+        match Server::start(&self.launch(&label, command, &f.health, &contract.category)) {
+            Ok(server) => {
+                if contract.category == crate::database::CATEGORY {
+                    if let Some(info) = result.server.as_mut() {
+                        info.database =
+                            crate::database::server_database(&self.rt, server.url(), &f.health);
+                    }
+                }
+                Ok((server, result))
+            }
             Err(e) => {
                 self.progress.note(format!("  {label}: {e:#}"));
                 result.error = Some(format!("{e:#}"));
@@ -148,6 +157,7 @@ impl Runner<'_> {
             external: true,
             url: Some(target.url.clone()),
             pid: target.pid,
+            database: None,
         });
         result.contract_sha256 = contract_sha256(&self.opts.contracts, &contract.category);
         self.progress.step(format!(
@@ -445,11 +455,13 @@ impl Runner<'_> {
         }
         // Then (restarted: its seeded fixtures processed, which a target's
         // load may read; else what the last load left behind) wait until
-        // the server is idle, when the process can be watched.
-        Ok(match server.pid() {
-            Some(pid) => sampler::wait_idle(pid, IDLE_CORES, IDLE_TIMEOUT).is_some(),
-            None => true,
-        })
+        // the server, and the database server it uses, are idle, when the
+        // processes can be watched.
+        Ok(server
+            .pid()
+            .into_iter()
+            .chain(server.database_pid())
+            .all(|pid| sampler::wait_idle(pid, IDLE_CORES, IDLE_TIMEOUT).is_some()))
     }
 
     /// After a load: if the server died, records the crash and restarts it;

@@ -10,7 +10,9 @@ use crate::managed::Managed;
 use crate::precision::Precision;
 use crate::probe::{LoadChecks, Prober};
 use crate::registry::Registry;
-use crate::results::{median, Ceiling, Cpu, LoadUsed, Measurement, Memory, Results, Sanity};
+use crate::results::{
+    median, Ceiling, Cpu, DatabaseUsage, LoadUsed, Measurement, Memory, Results, Sanity,
+};
 use crate::sampler::{Sampler, Usage};
 use crate::server::{pin, Server};
 use crate::targets::{self, Target};
@@ -63,6 +65,8 @@ struct Run {
     summary: Summary,
     /// The server's CPU and memory, when its process could be sampled.
     usage: Option<Usage>,
+    /// The database server's, for a server that uses one.
+    database: Option<Usage>,
     wrk_cpu: f64,
     checks: LoadChecks,
 }
@@ -91,6 +95,7 @@ impl Runner<'_> {
         // Someone else's server is sampled, never killed.
         let limit = self.opts.max_server_rss.filter(|_| !server.is_external());
         let sampler = server.pid().map(|pid| Sampler::with_limit(pid, limit));
+        let db_sampler = server.database_pid().map(Sampler::start);
         let mut cmd = pin(&wrk::command(server.url(), script, load), self.load_cpus());
         let prober = sampled
             .map(|t| Prober::start(server.url(), t, SAMPLE_EVERY, t.max_connections.is_some()));
@@ -102,6 +107,7 @@ impl Runner<'_> {
             .ok()
             .map(|s| Duration::from_micros(s.duration_us));
         let usage = sampler.map(|s| s.finish_within(measured));
+        let database = db_sampler.map(|s| s.finish_within(measured));
         let checks = prober.map(Prober::finish).unwrap_or_default();
         let wrk_cpu = children_cpu() - before;
         if usage.as_ref().is_some_and(|u| u.over_limit) {
@@ -117,6 +123,7 @@ impl Runner<'_> {
         Ok(Run {
             summary,
             usage,
+            database,
             wrk_cpu,
             checks,
         })
@@ -279,23 +286,12 @@ impl Runner<'_> {
         runs.iter().for_each(|r| checks.add(&r.checks));
         // Every run sampled, or the figures are unavailable.
         let usages: Option<Vec<&Usage>> = runs.iter().map(|r| r.usage.as_ref()).collect();
-        let cpu = usages.as_ref().map(|u| {
-            let seconds: f64 = u.iter().map(|u| u.cpu_seconds).sum();
-            Cpu {
-                seconds,
-                average_cores: if wall > 0.0 { seconds / wall } else { 0.0 },
-                us_per_request: if good > 0 {
-                    seconds * 1e6 / good as f64
-                } else {
-                    0.0
-                },
-            }
-        });
-        let memory = usages.as_ref().map(|u| Memory {
-            peak_rss_bytes: u.iter().map(|u| u.peak_rss_bytes).max().unwrap_or(0),
-            final_rss_bytes: u.last().map_or(0, |u| u.final_rss_bytes),
-            peak_pss_bytes: u.iter().filter_map(|u| u.peak_pss_bytes).max(),
-            final_pss_bytes: u.last().and_then(|u| u.final_pss_bytes),
+        let cpu = usages.as_deref().map(|u| cpu_of(u, wall, good));
+        let memory = usages.as_deref().map(memory_of);
+        let database: Option<Vec<&Usage>> = runs.iter().map(|r| r.database.as_ref()).collect();
+        let database = database.as_deref().map(|u| DatabaseUsage {
+            cpu: cpu_of(u, wall, good),
+            memory: memory_of(u),
         });
         let wrk_cores = if wall > 0.0 { wrk_cpu / wall } else { 0.0 };
         let mut sanity = Sanity::check(
@@ -328,6 +324,7 @@ impl Runner<'_> {
             errors,
             cpu,
             memory,
+            database,
             ceiling_share: None,
             ceiling_cpu_ratio: None,
             sanity,
@@ -374,7 +371,7 @@ impl Runner<'_> {
             }
             _ => {
                 self.progress.step("ceiling: starting");
-                Server::start(&self.launch("ceiling", &c.command, &c.path))?
+                Server::start(&self.launch("ceiling", &c.command, &c.path, "ceiling"))?
             }
         };
         let request = contract::prepare(
@@ -455,5 +452,30 @@ pub fn attach_ceiling(results: &mut Results) {
                 }
             }
         }
+    }
+}
+
+/// CPU over `usages` (one per run) against the runs' `wall` seconds and
+/// their `good` answers.
+fn cpu_of(usages: &[&Usage], wall: f64, good: u64) -> Cpu {
+    let seconds: f64 = usages.iter().map(|u| u.cpu_seconds).sum();
+    Cpu {
+        seconds,
+        average_cores: if wall > 0.0 { seconds / wall } else { 0.0 },
+        us_per_request: if good > 0 {
+            seconds * 1e6 / good as f64
+        } else {
+            0.0
+        },
+    }
+}
+
+/// Memory over `usages` (one per run): the peaks' peak, the last one's end.
+fn memory_of(usages: &[&Usage]) -> Memory {
+    Memory {
+        peak_rss_bytes: usages.iter().map(|u| u.peak_rss_bytes).max().unwrap_or(0),
+        final_rss_bytes: usages.last().map_or(0, |u| u.final_rss_bytes),
+        peak_pss_bytes: usages.iter().filter_map(|u| u.peak_pss_bytes).max(),
+        final_pss_bytes: usages.last().and_then(|u| u.final_pss_bytes),
     }
 }

@@ -62,6 +62,8 @@ pub struct RunOptions {
     /// One framework after another, even when several are measured
     /// (`--sequential`); by default their servers run side by side.
     pub sequential: bool,
+    /// The engine of the `database` category.
+    pub database: crate::database::Engine,
 }
 
 /// A server someone else started (`runner run --url`).

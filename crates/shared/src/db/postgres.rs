@@ -40,7 +40,11 @@ impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> Self {
         match e.code() {
             Some(c) if *c == SqlState::UNIQUE_VIOLATION => DbError::Taken { field: "email" },
-            _ => DbError::Unavailable(e.to_string()),
+            // "db error" alone says nothing: the server's own message does.
+            _ => DbError::Unavailable(match e.as_db_error() {
+                Some(db) => format!("{}: {}", db.severity(), db.message()),
+                None => e.to_string(),
+            }),
         }
     }
 }

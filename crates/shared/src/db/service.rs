@@ -267,21 +267,21 @@ impl Service {
     }
 
     /// `GET /posts/by-user/{id}?limit=`: up to `limit` (1..=100, default
-    /// 10) posts of a user, id order; none for an unknown user.
+    /// 10) posts of a user, id order; none for an unknown user, 404 for an
+    /// id no user can have (0, negative, beyond 32 bits).
     pub async fn posts_by_user(&self, id: &str, q: &Query<'_>) -> Result<Vec<u8>, Error> {
         let mut errors = Vec::new();
         let limit = bounded(q, "limit", 10, 1..=MAX_LIMIT, &mut errors)?;
         ValidationFailure::check(errors).map_err(Error::validation)?;
-        let user = row_id(id)?.unwrap_or(0);
+        // An id no row can have is absent; a possible one without a user
+        // has no posts (one query, no lookup of the user first).
+        let user = row_id(id)?.ok_or_else(|| Error::not_found(format!("no user {id}")))?;
         #[derive(Serialize)]
         struct Posts<T> {
             user_id: i32,
             posts: Vec<T>,
         }
-        let posts = match user {
-            0 => Vec::new(),
-            user => self.db.posts_by_user(user, limit as u32).await?,
-        };
+        let posts = self.db.posts_by_user(user, limit as u32).await?;
         to_json(&Posts {
             user_id: user,
             posts,

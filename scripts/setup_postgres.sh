@@ -123,6 +123,16 @@ fi
 mkdir -p "$dir" "$run"
 if [[ $EUID -eq 0 ]]; then
     chown postgres: "$dir" "$run"
+    # The server runs as `postgres`: it must be able to pass through every
+    # directory above its own (a checkout under /root is not, by default).
+    up="$dir"
+    while [[ "$up" != "/" ]]; do
+        up="$(dirname "$up")"
+        if ! runuser -u postgres -- test -x "$up"; then
+            chmod o+x "$up"
+            echo "note: gave others search permission (o+x, not read) on $up so that the postgres user reaches $dir" >&2
+        fi
+    done
 fi
 if [[ ! -f "$data/PG_VERSION" ]]; then
     as_owner "$bin/initdb" -D "$data" -U bench --auth=trust -E UTF8 --locale=C >"$dir/initdb.log"

@@ -16,7 +16,9 @@
 # frameworks (`--sequential` for one after another); then the open-model
 # phase of the basic category (oha at 50, 75 and
 # 90 % of each framework's maximum and at 1,000 req/s, 2 s each). All seven
-# frameworks and five categories take 1 h 49 min on a 2-core machine.
+# frameworks and the first five categories take 1 h 49 min on a 2-core
+# machine; the database category (three frameworks so far) adds about 6.5
+# min on SQLite (add --database postgres for PostgreSQL).
 # --quick: a smoke run — every target once for 1 s after a 1 s warm-up, 64
 # connections, no open-model phase: it proves that everything starts,
 # verifies and answers under load, not how fast (one sample has no interval;

@@ -263,15 +263,9 @@ async fn metacharacters_are_data(server: &ServerProcess) {
 /// Runs SQL on the cluster's maintenance database as the `bench` role.
 fn psql(url: &str, sql: &str) {
     let maintenance = format!("{}/postgres", url.rsplit_once('/').unwrap().0);
-    let out = std::process::Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", &maintenance, "-c", sql])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if let Err(e) = contract::postgres::query(&maintenance, sql) {
+        panic!("{sql}: {e:#}");
+    }
 }
 
 #[tokio::test]

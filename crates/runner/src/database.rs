@@ -66,11 +66,7 @@ pub fn cluster_pid() -> Option<u32> {
 pub fn start_cluster() -> Result<Cluster> {
     let was_running = cluster_pid().is_some();
     let url = contract::postgres::fresh_database("bench_runner")?;
-    let out = Command::new("psql")
-        .args(["-X", "-tA", &url, "-c", "SHOW server_version"])
-        .output()
-        .context("running psql")?;
-    let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let version = contract::postgres::query(&url, "SHOW server_version")?;
     Ok(Cluster {
         version: format!("PostgreSQL {version}"),
         started_here: !was_running,
@@ -111,19 +107,7 @@ pub struct DatabaseParameters {
 /// `pool_size`, `isolation` (the contract asks every framework for them).
 pub fn server_database(rt: &tokio::runtime::Runtime, url: &str, health: &str) -> Option<Value> {
     let at = format!("{}{health}", url.trim_end_matches('/'));
-    let doc: Value = rt
-        .block_on(async {
-            reqwest::Client::builder()
-                .no_proxy()
-                .timeout(std::time::Duration::from_secs(10))
-                .build()?
-                .get(&at)
-                .send()
-                .await?
-                .json()
-                .await
-        })
-        .ok()?;
+    let doc = crate::probe::get_json(rt, &at, std::time::Duration::from_secs(10)).ok()?;
     let picked: serde_json::Map<String, Value> = ["engine", "pool_size", "isolation"]
         .iter()
         .filter_map(|k| Some(((*k).to_owned(), doc.get(k)?.clone())))

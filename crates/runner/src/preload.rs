@@ -100,19 +100,7 @@ pub fn held(rt: &tokio::runtime::Runtime, url: &str, contract: &Contract) -> Res
         .with_context(|| format!("{} declares no preload", contract.category))?
         .held;
     let at = format!("{}{}", url.trim_end_matches('/'), held.path);
-    let doc: serde_json::Value = rt
-        .block_on(async {
-            reqwest::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(60))
-                .build()?
-                .get(&at)
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await
-        })
+    let doc = crate::probe::get_json(rt, &at, Duration::from_secs(60))
         .with_context(|| format!("reading the store's size from {at}"))?;
     contract::lookup(&doc, &held.json)
         .and_then(serde_json::Value::as_u64)

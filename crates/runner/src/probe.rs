@@ -23,6 +23,27 @@ pub(crate) fn session(url: &str) -> Result<Session, ClientError> {
     Session::new(options)
 }
 
+/// The JSON document a server answers to `GET url` (2xx only), waiting at
+/// most `timeout`.
+pub(crate) fn get_json(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    timeout: Duration,
+) -> reqwest::Result<serde_json::Value> {
+    rt.block_on(async {
+        reqwest::Client::builder()
+            .no_proxy()
+            .timeout(timeout)
+            .build()?
+            .get(url)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await
+    })
+}
+
 /// Why a load's requests did not verify.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyRequestsError {

@@ -87,15 +87,7 @@ impl Reader {
     }
 
     async fn connect(url: &str) -> Result<Self, DbError> {
-        let (client, connection) =
-            tokio::time::timeout(CONNECT_TIMEOUT, tokio_postgres::connect(url, NoTls))
-                .await
-                .map_err(|_| DbError::Unavailable("connecting to PostgreSQL timed out".into()))??;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::warn!("a PostgreSQL connection ended: {e}");
-            }
-        });
+        let (client, _driver) = connect(url).await?;
         let prepare = |sql: &'static str| client.prepare(sql);
         let (world, fortunes, update, users, count_users) = tokio::try_join!(
             prepare("SELECT id, randomnumber FROM world WHERE id = $1"),
@@ -448,14 +440,25 @@ impl From<tokio_postgres::Error> for Attempt {
     }
 }
 
-/// Connects once, seeds when needed (under an advisory lock) and gives
-/// the server's version and every `world` row.
-async fn prepare_database(url: &str, fresh: bool) -> Result<(String, Vec<World>), DbError> {
-    let (mut client, connection) =
+/// A connection to `url` within [`CONNECT_TIMEOUT`], its driver spawned on
+/// the current runtime (the handle ends with the connection).
+async fn connect(url: &str) -> Result<(Client, tokio::task::JoinHandle<()>), DbError> {
+    let (client, connection) =
         tokio::time::timeout(CONNECT_TIMEOUT, tokio_postgres::connect(url, NoTls))
             .await
             .map_err(|_| DbError::Unavailable("connecting to PostgreSQL timed out".into()))??;
-    let driver = tokio::spawn(connection);
+    let driver = tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!("a PostgreSQL connection ended: {e}");
+        }
+    });
+    Ok((client, driver))
+}
+
+/// Connects once, seeds when needed (under an advisory lock) and gives
+/// the server's version and every `world` row.
+async fn prepare_database(url: &str, fresh: bool) -> Result<(String, Vec<World>), DbError> {
+    let (mut client, driver) = connect(url).await?;
     client
         .execute("SELECT pg_advisory_lock($1)", &[&SEED_LOCK])
         .await?;

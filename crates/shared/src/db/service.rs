@@ -197,9 +197,7 @@ impl Service {
         let rows = self.db.update_worlds(ids, numbers).await?;
         for w in &rows {
             // The cache serves what the database holds.
-            if self.cache.get(&w.id).is_some() {
-                self.cache.insert(w.id, *w);
-            }
+            self.cache.insert(w.id, *w);
         }
         to_json(&rows)
     }

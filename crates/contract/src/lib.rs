@@ -2,6 +2,7 @@
 //! and a verifier that checks any live server against one: every endpoint,
 //! negative case and flow, plus TechEmpower-style header checks.
 
+pub mod db_checks;
 pub mod hostile;
 pub mod html;
 mod jsonpath;

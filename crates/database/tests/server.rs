@@ -7,9 +7,9 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+use contract::db_checks::client;
 use contract::process::ServerProcess;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::time::Duration;
 
 fn start(extra: &[&str]) -> ServerProcess {
@@ -23,18 +23,8 @@ fn start(extra: &[&str]) -> ServerProcess {
     .expect("server starts")
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
 async fn get(c: &reqwest::Client, url: &str) -> Value {
-    let r = c.get(url).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 200, "{url}");
-    r.json().await.unwrap()
+    contract::db_checks::get_json(c, url).await.unwrap()
 }
 
 /// A fresh PostgreSQL database for one test, or `None` (skipped).
@@ -83,55 +73,6 @@ async fn passes_verify_on_postgres() {
     );
 }
 
-/// 16 clients move money both ways between four accounts at once: no 5xx,
-/// the total never changes, and each balance equals its seeded value plus
-/// a replay of the transfers that were answered 201.
-async fn contend(url: &str, seconds: u64) -> (HashMap<i64, i64>, usize) {
-    let c = client();
-    let accounts = [1i64, 2, 3, 4];
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-    let clients = (0..16).map(|k| {
-        let (c, url) = (c.clone(), url.to_owned());
-        async move {
-            let mut moved: HashMap<i64, i64> = HashMap::new();
-            let mut done = 0usize;
-            let mut i = k;
-            while tokio::time::Instant::now() < deadline {
-                i += 1;
-                let from = accounts[i % 4];
-                let to = accounts[(i / 4 + 1 + i % 4) % 4];
-                if from == to {
-                    continue;
-                }
-                let amount = 1 + (i as i64 * 7919) % 500;
-                let r = c
-                    .post(format!("{url}/transfers"))
-                    .json(&json!({"from": from, "to": to, "amount": amount}))
-                    .send()
-                    .await;
-                let Ok(r) = r else { break };
-                let status = r.status().as_u16();
-                assert!(status < 500, "transfer answered {status}");
-                if status == 201 {
-                    *moved.entry(from).or_default() -= amount;
-                    *moved.entry(to).or_default() += amount;
-                    done += 1;
-                }
-            }
-            (moved, done)
-        }
-    });
-    let mut total: HashMap<i64, i64> = HashMap::new();
-    let mut done = 0;
-    for (moved, n) in futures_util::future::join_all(clients).await {
-        for (k, v) in moved {
-            *total.entry(k).or_default() += v;
-        }
-        done += n;
-    }
-    (total, done)
-}
-
 #[tokio::test]
 async fn concurrent_transfers_keep_every_balance_and_the_total_on_sqlite() {
     transfers_keep_every_balance(&start(&[])).await;
@@ -146,30 +87,9 @@ async fn concurrent_transfers_keep_every_balance_and_the_total_on_postgres() {
 }
 
 async fn transfers_keep_every_balance(server: &ServerProcess) {
-    let c = client();
-    let before: HashMap<i64, i64> = {
-        let mut m = HashMap::new();
-        for id in 1..=4 {
-            let a = get(&c, &format!("{}/accounts/{id}", server.url)).await;
-            m.insert(id, a["balance"].as_i64().unwrap());
-        }
-        m
-    };
-    let total = get(&c, &format!("{}/accounts/total", server.url)).await["total"].clone();
-    let (moved, done) = contend(&server.url, 3).await;
-    assert!(done > 100, "only {done} transfers went through");
-    for id in 1..=4 {
-        let a = get(&c, &format!("{}/accounts/{id}", server.url)).await;
-        assert_eq!(
-            a["balance"].as_i64().unwrap(),
-            before[&id] + moved.get(&id).copied().unwrap_or(0),
-            "account {id}"
-        );
+    if let Err(e) = contract::db_checks::transfers_keep_every_balance(&server.url, 3, 100).await {
+        panic!("{e:#}");
     }
-    assert_eq!(
-        get(&c, &format!("{}/accounts/total", server.url)).await["total"],
-        total
-    );
 }
 
 #[tokio::test]
@@ -238,33 +158,8 @@ async fn sql_metacharacters_are_data_on_postgres() {
 }
 
 async fn metacharacters_are_data(server: &ServerProcess) {
-    let c = client();
-    let name = "'; DROP TABLE users; --";
-    let r = c
-        .post(format!("{}/users", server.url))
-        .json(&json!({"name": name, "email": "x'); DELETE FROM accounts; --@example.com"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 201);
-    let created: Value = r.json().await.unwrap();
-    let id = created["id"].as_i64().unwrap();
-    let back = get(&c, &format!("{}/users/{id}", server.url)).await;
-    assert_eq!(back["name"], name);
-    assert_eq!(back["email"], "x'); DELETE FROM accounts; --@example.com");
-    let page = get(&c, &format!("{}/users?limit=1", server.url)).await;
-    assert_eq!(page["users"][0]["id"], 1);
-    assert_eq!(
-        get(&c, &format!("{}/accounts/total", server.url)).await["accounts"],
-        1000
-    );
-}
-
-/// Runs SQL on the cluster's maintenance database as the `bench` role.
-fn psql(url: &str, sql: &str) {
-    let maintenance = format!("{}/postgres", url.rsplit_once('/').unwrap().0);
-    if let Err(e) = contract::postgres::query(&maintenance, sql) {
-        panic!("{sql}: {e:#}");
+    if let Err(e) = contract::db_checks::metacharacters_are_data(&server.url).await {
+        panic!("{e:#}");
     }
 }
 
@@ -273,49 +168,9 @@ async fn a_database_that_goes_away_gives_503_then_recovers() {
     let Some(url) = postgres("outage") else {
         return;
     };
-    let name = url.rsplit('/').next().unwrap().to_owned();
     let server = start(&["--database", &url]);
-    let c = client();
-    get(&c, &format!("{}/db", server.url)).await;
-    // The database refuses new connections and drops the open ones.
-    psql(
-        &url,
-        &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"),
-    );
-    psql(
-        &url,
-        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"),
-    );
-    for path in ["/db", "/users/1", "/accounts/total"] {
-        let r = c.get(format!("{}{path}", server.url)).send().await.unwrap();
-        assert_eq!(r.status().as_u16(), 503, "{path}");
-        let body: Value = r.json().await.unwrap();
-        assert_eq!(body["error"], "database_unavailable", "{path}: {body}");
-    }
-    let r = c
-        .post(format!("{}/transfers", server.url))
-        .json(&json!({"from": 1, "to": 2, "amount": 5}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 503);
-    // Back: the server reconnects on its own.
-    psql(
-        &url,
-        &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"),
-    );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let r = c.get(format!("{}/db", server.url)).send().await.unwrap();
-        if r.status().as_u16() == 200 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no recovery: {}",
-            r.status()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    if let Err(e) = contract::db_checks::outage_gives_503_then_recovers(&server.url, &url).await {
+        panic!("{e:#}");
     }
     passes_verify(&server).await;
 }

@@ -1,11 +1,18 @@
 """Starts a Python peer: `serve.py FRAMEWORK CATEGORY [--host H] [--port N] [--workers N] [--room N]
-[--user-id-header off|loopback|any]`,
+[--user-id-header off|loopback|any] [--database URL] [--pool-size N]`,
 or prints its version: `serve.py FRAMEWORK --version`.
 
 `--workers N` runs N server processes (uvicorn workers, gunicorn workers)
 in the categories that keep no state in process memory (`basic`,
-`validation`); the others keep one process, since their stores and task
-queue would split across processes.
+`validation`, `database`); the others keep one process, since their stores
+and task queue would split across processes.
+
+`database`: `--database` (or `BENCH_DATABASE_URL`) names the database,
+`sqlite://PATH` or `postgres://…` (default: a new SQLite file in a fresh
+temporary directory, removed at exit). It is created and seeded here, by
+the framework's own ORM, before any worker starts; `--pool-size` is the
+connections all processes hold together (default: twice the cores, the
+reference's), split evenly between them.
 
 Run it with the peers' environment (scripts/setup_peers.sh), e.g.
 `target/peers-venv/bin/python peers/python/serve.py fastapi basic --port 8000`.
@@ -15,17 +22,19 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 FRAMEWORKS = {"catzilla": "catzilla_peer", "fastapi": "fastapi_peer",
               "flask": "flask_peer", "django": "django_peer"}
 CATEGORIES = ("basic", "validation", "file_operations", "background_tasks",
-              "real_world_scenarios")
+              "real_world_scenarios", "database")
 #: Categories whose state lives in no process's memory alone, so they may
-#: run several processes (validation's counters are shared: bench_shared.counters).
-MULTI_PROCESS = ("basic", "validation")
+#: run several processes (validation's counters are shared:
+#: bench_shared.counters; the database holds the database category's).
+MULTI_PROCESS = ("basic", "validation", "database")
 DEFAULT_PORTS = {"basic": 8000, "validation": 8100, "file_operations": 8200,
-                 "background_tasks": 8300, "real_world_scenarios": 8400}
+                 "background_tasks": 8300, "real_world_scenarios": 8400, "database": 8500}
 
 
 def main(argv: list[str]) -> int:
@@ -41,6 +50,9 @@ def main(argv: list[str]) -> int:
                         help="server processes (basic and validation only)")
     parser.add_argument("--room", type=int, default=0,
                         help="records a store may hold (task queue, file quota), for scaling runs")
+    parser.add_argument("--database", help="database: the database, sqlite://PATH or postgres://…")
+    parser.add_argument("--pool-size", type=int,
+                        help="database: connections of all processes together")
     parser.add_argument("--version", action="store_true", help="print the framework's version")
     args = parser.parse_args(argv)
     if args.room < 0:
@@ -66,8 +78,32 @@ def main(argv: list[str]) -> int:
             parser.error(f"{args.framework} runs one process only: {peer.ONE_PROCESS}")
         from bench_shared.counters import share_between_processes
         share_between_processes()
+    if args.pool_size is not None and args.pool_size < 1:
+        parser.error("--pool-size must be at least 1")
     port = DEFAULT_PORTS[args.category] if args.port is None else args.port
-    peer.serve(args.category, args.host, port, args.workers)
+    if args.category != "database":
+        if args.database or args.pool_size:
+            parser.error("--database and --pool-size apply to the database category only")
+        peer.serve(args.category, args.host, port, args.workers)
+        return 0
+    from bench_shared.db import location as db
+
+    try:
+        where = db.Location.parse(args.database) if args.database else db.from_environment()
+    except ValueError as e:
+        parser.error(str(e))
+    scratch = db.Scratch() if where is None else None
+    try:
+        where = where or scratch.location
+        total = args.pool_size or db.total_connections()
+        os.environ[db.ENV] = where.as_url()
+        os.environ[db.POOL_ENV] = str(db.pool_share(total, args.workers))
+        os.environ[db.TOTAL_ENV] = str(db.pool_share(total, args.workers) * args.workers)
+        os.environ[db.ENGINE_ENV] = peer.prepare_database(where)
+        peer.serve(args.category, args.host, port, args.workers)
+    finally:
+        if scratch is not None:
+            scratch.close()
     return 0
 
 

@@ -19,11 +19,20 @@ APPS = {
     "file_operations": "file_operations",
     "background_tasks": "background_tasks",
     "real_world_scenarios": "real_world",
+    "database": "database",
 }
 
 
 def version() -> str:
     return f"catzilla {metadata.version('catzilla')} (its own server, 1 process)"
+
+
+def prepare_database(location) -> str:
+    """Creates and seeds the database through SQLAlchemy (once, before the
+    workers start); gives the engine's name and version."""
+    from bench_shared.db.orm import prepare
+
+    return prepare(location)
 
 
 def serve(category: str, host: str, port: int, workers: int = 1) -> None:

@@ -98,13 +98,14 @@ def _internal_error(_request, exc: BaseException):
     return error_response(errors.fault(cause))
 
 
-def new_app():
-    """A Catzilla app in production mode, quiet, with JSON 404s and errors."""
+def new_app(di: bool = False):
+    """A Catzilla app in production mode, quiet, with JSON 404s and errors;
+    `di`: with Catzilla's dependency injection (`Depends` parameters)."""
     import catzilla.app as catzilla_app
     from catzilla import Catzilla
 
     catzilla_app._safe_print = lambda *a, **k: None  # its start-up lines
-    app = Catzilla(production=True, show_banner=False, log_requests=False, enable_di=False,
+    app = Catzilla(production=True, show_banner=False, log_requests=False, enable_di=di,
                    auto_validation=False)
     app.logger = None
     app.set_not_found_handler(lambda _req: error_response(errors.not_found("no such route")))

@@ -20,6 +20,7 @@ APPS = {
     "file_operations": "file_operations",
     "background_tasks": "background_tasks",
     "real_world_scenarios": "real_world",
+    "database": "database",
 }
 
 #: The environment variable naming the category module `settings` routes to.
@@ -36,15 +37,29 @@ def version() -> str:
             f"{wsgi_server.describe()})")
 
 
-def serve(category: str, host: str, port: int, workers: int = 1) -> None:
+def _setup(category: str) -> None:
     os.environ[CATEGORY_ENV] = APPS[category]
     os.environ["DJANGO_SETTINGS_MODULE"] = f"{__name__}.settings"
     import django
+
+    django.setup(set_prefix=False)
+
+
+def prepare_database(location) -> str:
+    """Migrates and seeds the database through the ORM (once, before the
+    workers start); gives the engine's name and version."""
+    _setup("database")
+    from .rows.seeding import prepare
+
+    return prepare()
+
+
+def serve(category: str, host: str, port: int, workers: int = 1) -> None:
     from django.core.wsgi import get_wsgi_application
 
     import wsgi_server
 
-    django.setup(set_prefix=False)
+    _setup(category)
 
     def app():
         # In gunicorn's worker, before it accepts connections: the category's

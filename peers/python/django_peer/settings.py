@@ -1,7 +1,8 @@
 """The one settings module of the peer, production-style: no debug, no
-database, no sessions/auth/admin/templates, only the middleware the contract
-needs. The category is chosen at start (`django_peer.serve` sets
-`DJANGO_PEER_MODULE`), and `ROOT_URLCONF` is that category's module."""
+sessions/auth/admin, only the middleware the contract needs; a database,
+the `rows` app and templates only in the database category. The category
+is chosen at start (`django_peer.serve` sets `DJANGO_PEER_MODULE`), and
+`ROOT_URLCONF` is that category's module."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ _BODY_LIMITS = {
     "file_operations": 256 * 1024 * 1024,
     "background_tasks": 1 << 20,
     "real_world": 1 << 20,
+    "database": 1 << 20,
 }
 
 DEBUG = False
@@ -22,11 +24,23 @@ ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = f"django_peer.{_MODULE}"
 WSGI_APPLICATION = None
 
-# No database, no models: the state lives in bench_shared's in-process stores.
+# No database, no models: the state lives in bench_shared's in-process stores
+# (but in the database category, below).
 DATABASES: dict = {}
 INSTALLED_APPS = ["rest_framework"]
 MIDDLEWARE = ["django_peer.common.ContractMiddleware"]
 TEMPLATES: list = []
+
+if _MODULE == "database":
+    from django_peer.rows.config import database_settings
+
+    DATABASES = {"default": database_settings()}
+    INSTALLED_APPS = ["rest_framework", "django_peer.rows"]
+    TEMPLATES = [{
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [os.path.join(os.path.dirname(__file__), "templates")],
+        "OPTIONS": {"context_processors": []},
+    }]
 
 USE_TZ = True
 TIME_ZONE = "UTC"

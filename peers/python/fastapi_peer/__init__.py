@@ -13,6 +13,7 @@ APPS = {
     "file_operations": "file_operations",
     "background_tasks": "background_tasks",
     "real_world_scenarios": "real_world",
+    "database": "database",
 }
 
 
@@ -22,6 +23,14 @@ def version() -> str:
     import uvicorn
 
     return f"fastapi {fastapi.__version__} (pydantic {pydantic.VERSION}, uvicorn {uvicorn.__version__})"
+
+
+def prepare_database(location) -> str:
+    """Creates and seeds the database through SQLAlchemy (once, before the
+    workers start); gives the engine's name and version."""
+    from bench_shared.db.orm import prepare
+
+    return prepare(location)
 
 
 def serve(category: str, host: str, port: int, workers: int = 1) -> None:

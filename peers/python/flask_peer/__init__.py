@@ -15,6 +15,7 @@ APPS = {
     "file_operations": "file_operations",
     "background_tasks": "background_tasks",
     "real_world_scenarios": "real_world",
+    "database": "database",
 }
 
 
@@ -25,6 +26,14 @@ def version() -> str:
 
     return (f"flask {dist_version('flask')} (werkzeug {dist_version('werkzeug')}, "
             f"marshmallow {dist_version('marshmallow')}, {wsgi_server.describe()})")
+
+
+def prepare_database(location) -> str:
+    """Creates and seeds the database through SQLAlchemy (once, before the
+    workers start); gives the engine's name and version."""
+    from bench_shared.db.orm import prepare
+
+    return prepare(location)
 
 
 def serve(category: str, host: str, port: int, workers: int = 1) -> None:

@@ -17,8 +17,9 @@
 # phase of the basic category (oha at 50, 75 and
 # 90 % of each framework's maximum and at 1,000 req/s, 2 s each). All seven
 # frameworks and the first five categories take 1 h 49 min on a 2-core
-# machine; the database category (three frameworks so far) adds about 6.5
-# min on SQLite (add --database postgres for PostgreSQL).
+# machine; the database category adds 2 to 2.2 min per Rust framework on
+# SQLite (add --database postgres for PostgreSQL; a --quick database run of
+# all seven takes 6.5 min on either engine).
 # --quick: a smoke run — every target once for 1 s after a 1 s warm-up, 64
 # connections, no open-model phase: it proves that everything starts,
 # verifies and answers under load, not how fast (one sample has no interval;

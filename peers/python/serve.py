@@ -12,7 +12,7 @@ and task queue would split across processes.
 temporary directory, removed at exit). It is created and seeded here, by
 the framework's own ORM, before any worker starts; `--pool-size` is the
 connections all processes hold together (default: twice the cores, the
-reference's), split evenly between them.
+reference's), split evenly between them (each share rounded up).
 
 Run it with the peers' environment (scripts/setup_peers.sh), e.g.
 `target/peers-venv/bin/python peers/python/serve.py fastapi basic --port 8000`.

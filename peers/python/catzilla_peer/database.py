@@ -1,4 +1,4 @@
-"""The database category in Catzilla: SQLAlchemy 2.0 (psycopg 3 or
+"""The database category in Catzilla: SQLAlchemy 2 (psycopg 3 or
 sqlite3) as the Catzilla suite's `catzilla_sqlalchemy_di` uses it, through
 Catzilla's own dependency injection (a singleton session factory and
 `world` cache, a request-scoped `database` service given to handlers by
@@ -25,14 +25,14 @@ from bench_shared.db.orm import sync_engine
 from bench_shared.db.repository import Service, fill_cache
 from bench_shared.errors import FieldError
 
-from .common import json_response, new_app, parse_json, query, routes, text_response, validate
+from .common import json_response, new_app, query, read_json_text, routes, text_response, validate
 
 MAX_BODY_BYTES = 1 << 20
 
 
 class NewUser(BaseModel):
     name: str
-    email: str = Field(regex=rules.EMAIL_RE, max_length=rules.MAX_EMAIL)
+    email: str = Field(regex=rules.EMAIL_RE)
 
 
 # `from` is a Python keyword and Catzilla's fields have no aliases: the
@@ -65,6 +65,9 @@ def new_user(body: Any) -> rules.NewUser:
     if not failures_ and (not name.strip() or len(name.encode()) > rules.MAX_NAME):
         failures_.append(FieldError("name", "length",
                                     f"must be 1 to {rules.MAX_NAME} bytes, not blank"))
+    problem = None if failures_ else rules.email_problem(data["email"])
+    if problem:
+        failures_.append(FieldError("email", "email", problem))
     errors.check(failures_)
     return rules.NewUser(name, data["email"])
 
@@ -151,7 +154,7 @@ def create_app():
             return json_response(answer(lambda: database.users_page(query(request))))
 
     def create_user(request, database=Depends("database")):
-        new = new_user(parse_json(request, MAX_BODY_BYTES)[0])
+        new = new_user(rules.parse_body(read_json_text(request, MAX_BODY_BYTES).encode()))
         with database:
             return json_response(answer(lambda: database.create_user(new)), 201)
 
@@ -166,7 +169,8 @@ def create_app():
             return json_response(answer(lambda: database.posts_by_user(raw, query(request))))
 
     def create_transfer(request, database=Depends("database")):
-        transfer = transfer_request(parse_json(request, MAX_BODY_BYTES)[0])
+        transfer = transfer_request(
+            rules.parse_body(read_json_text(request, MAX_BODY_BYTES).encode()))
         with database:
             return json_response(answer(lambda: database.transfer(transfer)), 201)
 

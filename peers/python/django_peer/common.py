@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterator, Mapping
 
 from django.core.exceptions import RequestDataTooBig
-from django.db.utils import DatabaseError, InterfaceError, OperationalError
+from django.db.utils import DatabaseError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework import serializers
@@ -65,22 +65,8 @@ class ContractMiddleware:
         if isinstance(exception, Http404):
             return error_response(errors.not_found("no such route"))
         if isinstance(exception, DatabaseError):
-            return error_response(database_failure(exception))
+            return error_response(failures.translate(exception))
         return error_response(errors.fault(exception))
-
-
-def database_failure(e: DatabaseError) -> ApiError:
-    """The answer for a database failure. When the connection itself failed
-    (a lost server, a dropped connection), the pool's idle connections are
-    tested and the broken ones replaced, as SQLAlchemy invalidates its pool
-    on a disconnect: otherwise each would fail one more request."""
-    if isinstance(e, (OperationalError, InterfaceError)):
-        from django.db import connection
-
-        pool = getattr(connection, "pool", None)  # PostgreSQL with Django's pool only
-        if pool is not None:
-            pool.check()
-    return failures.translate(e)
 
 
 def handler404(request, exception=None) -> JsonResponse:
@@ -133,7 +119,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     elif isinstance(exc, drf.APIException):
         e = ApiError(exc.status_code, exc.default_code, str(exc.detail))
     elif isinstance(exc, DatabaseError):
-        e = database_failure(exc)
+        e = failures.translate(exc)
     else:
         e = errors.fault(exc)
     return Response(e.body(), status=e.status, headers=e.headers)

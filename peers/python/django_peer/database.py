@@ -16,9 +16,10 @@ from django.urls import path
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 
+import wsgi_server
 from bench_shared import errors, http
 from bench_shared.db import failures, rules
-from bench_shared.db.location import engine_name, from_environment, total_pool
+from bench_shared.db.location import engine_name, from_environment, process_pool, total_pool
 
 from . import common
 from .common import StrictInt, StrictSerializer, StrictStr, json, query
@@ -67,13 +68,20 @@ class AccountSerializer(serializers.ModelSerializer):
 
 class NewUserSerializer(StrictSerializer):
     name = StrictStr(trim_whitespace=False, allow_blank=True)
-    email = StrictStr(max_length=rules.MAX_EMAIL,
+    # Not blank: DRF runs no validator on "".
+    email = StrictStr(allow_blank=False,
                       validators=[serializers.RegexField(rules.EMAIL_RE).validators[-1]])
 
     def validate_name(self, name: str) -> str:
         if not name.strip() or len(name.encode()) > rules.MAX_NAME:
             raise common.fail("length", f"must be 1 to {rules.MAX_NAME} bytes, not blank")
         return name
+
+    def validate_email(self, email: str) -> str:
+        problem = rules.email_problem(email)
+        if problem:
+            raise common.fail("email", problem)
+        return email
 
 
 class TransferSerializer(StrictSerializer):
@@ -160,10 +168,16 @@ def _transfer(request: rules.TransferRequest) -> dict:
 # ------------------------------------------------------------------ views
 
 
+def _connections() -> int:
+    """The connections the server holds in all: one per gunicorn thread
+    (`rows.config` says why)."""
+    return wsgi_server.THREADS * (total_pool() // process_pool())
+
+
 @api_view(["GET"])
 def health(request):
     return json({"status": "ok", "category": "database", "engine": engine_name(),
-                 "pool_size": total_pool(), "isolation": location.isolation(),
+                 "pool_size": _connections(), "isolation": location.isolation(),
                  "uptime_seconds": uptime.seconds()})
 
 
@@ -215,7 +229,8 @@ def world(request, raw: str):
 @api_view(["GET", "POST"])
 def users(request):
     if request.method == "POST":
-        new = common.check(NewUserSerializer, common.json_value(request, MAX_BODY_BYTES))
+        new = common.check(NewUserSerializer, common.json_value(request, MAX_BODY_BYTES,
+                                                                  rules.parse_body))
         with transaction.atomic():
             user = User.objects.create(name=new["name"], email=new["email"])
         return json(UserSerializer(user).data, 201)
@@ -245,7 +260,8 @@ def posts_by_user(request, raw: str):
 
 @api_view(["POST"])
 def transfers(request):
-    data = common.check(TransferSerializer, common.json_value(request, MAX_BODY_BYTES))
+    data = common.check(TransferSerializer,
+                        common.json_value(request, MAX_BODY_BYTES, rules.parse_body))
     transfer = rules.TransferRequest(data["from"], data["to"], data["amount"])
     return json(_retried(lambda: _transfer(transfer)), 201)
 

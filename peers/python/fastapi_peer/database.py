@@ -1,4 +1,4 @@
-"""The database category in FastAPI: SQLAlchemy 2.0's asyncio extension
+"""The database category in FastAPI: SQLAlchemy 2's asyncio extension
 (asyncpg or aiosqlite), an `AsyncSession` per request through `Depends`,
 repositories and services resolved by `Depends` over it, pydantic models in
 and out, Jinja2 (Starlette's `Jinja2Templates`) for fortunes. Each uvicorn
@@ -90,7 +90,7 @@ class NewUser(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     name: str
-    email: str = Field(max_length=rules.MAX_EMAIL, pattern=rules.EMAIL)
+    email: str = Field(pattern=rules.EMAIL)
 
     @field_validator("name")
     @classmethod
@@ -98,6 +98,14 @@ class NewUser(BaseModel):
         if not name.strip() or len(name.encode()) > rules.MAX_NAME:
             raise PydanticCustomError("length", f"must be 1 to {rules.MAX_NAME} bytes, not blank")
         return name
+
+    @field_validator("email")
+    @classmethod
+    def short_enough(cls, email: str) -> str:
+        problem = rules.email_problem(email)
+        if problem:
+            raise PydanticCustomError("email", problem)
+        return email
 
 
 class TransferIn(BaseModel):

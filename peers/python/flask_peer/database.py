@@ -1,4 +1,4 @@
-"""The database category in Flask: SQLAlchemy 2.0 (psycopg 3 or sqlite3)
+"""The database category in Flask: SQLAlchemy 2 (psycopg 3 or sqlite3)
 with a `scoped_session` removed at app-context teardown, marshmallow
 schemas for the two bodies, Jinja2 for fortunes. Each gunicorn worker
 builds the app, its engine (its share of the connections) and its `world`
@@ -23,13 +23,18 @@ from .common import (Coded, StrictInteger, StrictString, error_response, json_re
 MAX_BODY_BYTES = 1 << 20
 
 
+def _email_bytes(email: str) -> None:
+    problem = rules.email_problem(email)
+    if problem:
+        raise ValidationError(Coded("email", problem))
+
+
 class NewUserSchema(Schema):
     class Meta:
         unknown = RAISE
 
     name = StrictString(required=True)
-    email = StrictString(required=True, validate=[
-        validate.Length(max=rules.MAX_EMAIL), validate.Regexp(rules.EMAIL_RE)])
+    email = StrictString(required=True, validate=[validate.Regexp(rules.EMAIL_RE), _email_bytes])
 
     @validates_schema
     def name_not_blank(self, data: dict, **_) -> None:
@@ -118,7 +123,7 @@ def create_app() -> Flask:
 
     @route(app, "/users", ["POST"])
     def create_user() -> Response:
-        body = load(new_user, http.parse_json(read_json_bytes(MAX_BODY_BYTES)))
+        body = load(new_user, rules.parse_body(read_json_bytes(MAX_BODY_BYTES)))
         return json_response(service().create_user(rules.NewUser(**body)), 201)
 
     @route(app, "/users/<raw>", ["GET"])
@@ -131,7 +136,7 @@ def create_app() -> Flask:
 
     @route(app, "/transfers", ["POST"])
     def create_transfer() -> Response:
-        body = load(transfer, http.parse_json(read_json_bytes(MAX_BODY_BYTES)))
+        body = load(transfer, rules.parse_body(read_json_bytes(MAX_BODY_BYTES)))
         return json_response(service().transfer(rules.TransferRequest(**body)), 201)
 
     @route(app, "/accounts/total", ["GET"])

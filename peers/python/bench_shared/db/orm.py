@@ -1,4 +1,4 @@
-"""The database category in SQLAlchemy 2.0, shared by the SQLAlchemy peers
+"""The database category in SQLAlchemy 2, shared by the SQLAlchemy peers
 (FastAPI, Flask, Catzilla) so that they run the same statements: the
 declarative models of the tables `shared::db::schema` creates (the same
 columns, `CHECK`s, unique email and foreign keys), the engines (sync and
@@ -17,9 +17,10 @@ from typing import Any
 
 from sqlalchemy import (BigInteger, CheckConstraint, Engine, ForeignKey, Integer, String, Text,
                         event, func, insert, inspect, select)
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
-from . import seed
+from . import liveness, seed
 from .location import Location
 
 #: Session execution options that start a write transaction on SQLite with
@@ -116,6 +117,16 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _postgres_setup(engine: Engine) -> None:
+    """A connection the server closed while it sat in the pool is replaced
+    before a request gets it (SQLAlchemy's checkout event; no round trip)."""
+
+    @event.listens_for(engine, "checkout")
+    def checkout(dbapi_connection, _record, _proxy) -> None:
+        if liveness.dbapi_is_stale(dbapi_connection):
+            raise DisconnectionError("the server closed this connection")
+
+
 def engine_options(location: Location, pool: int) -> dict[str, Any]:
     """Pool options: exactly `pool` connections, no overflow, made on demand."""
     options: dict[str, Any] = {"pool_size": pool, "max_overflow": 0,
@@ -133,6 +144,8 @@ def sync_engine(location: Location, pool: int) -> Engine:
     engine = create_engine(location.sqlalchemy_url(driver), **engine_options(location, pool))
     if location.engine == "sqlite":
         _sqlite_setup(engine)
+    else:
+        _postgres_setup(engine)
     return engine
 
 
@@ -147,6 +160,8 @@ def async_engine(location: Location, pool: int):
     engine = create_async_engine(location.sqlalchemy_url(driver), **options)
     if location.engine == "sqlite":
         _sqlite_setup(engine.sync_engine)
+    else:
+        _postgres_setup(engine.sync_engine)
     return engine
 
 
@@ -181,6 +196,9 @@ def prepare(location: Location) -> str:
                     conn.exec_driver_sql(
                         f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                         f"(SELECT max(id) FROM {table}))")
+                # Statistics for the planner now, as the reference's seeding
+                # does, not whenever autovacuum gets to it.
+                conn.exec_driver_sql("ANALYZE")
         return version
     finally:
         engine.dispose()

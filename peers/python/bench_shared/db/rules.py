@@ -8,10 +8,11 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
-from .. import errors
+from .. import errors, http
 from ..errors import FieldError
+from ..validation.jsontext import has_lone_surrogate
 from .seed import ADDED_FORTUNE, WORLD_ROWS
 
 #: Most rows one request reads (`queries`, `count`).
@@ -37,10 +38,27 @@ EMAIL = r"^[^@]+@[^@]+\.[^@]+$"
 EMAIL_RE = r"^[^@]+@[^@]+\.[^@]+\Z"
 
 
+def _digits(raw: str) -> str:
+    """An integer's digits without its sign and leading zeros (`"0"` for zero)."""
+    return raw.lstrip("+-").lstrip("0") or "0"
+
+
+def _integer(raw: str) -> int | None:
+    """`raw` as an integer that fits 128 bits (as the reference parses path
+    and query integers), None otherwise; never a conversion of thousands of
+    digits."""
+    if not _INTEGER.fullmatch(raw) or len(_digits(raw)) > 39:
+        return None
+    value = int(raw)
+    return value if -_I128 <= value < _I128 else None
+
+
 def row_count(raw: str | None) -> int:
     """The rows asked for: missing, not an integer or below 1 → 1, above 500 → 500."""
     if raw is None or not _DIGITS.fullmatch(raw):
         return 1
+    if len(_digits(raw)) > 3:
+        return MAX_QUERIES
     return min(max(int(raw), 1), MAX_QUERIES)
 
 
@@ -62,13 +80,13 @@ def new_numbers(count: int) -> list[int]:
 def row_id(raw: str, what: str) -> int:
     """The path's `id`: not an integer → 400; an integer no row can have
     (0, negative, beyond 32 bits) → 404 naming `what` (`user`)."""
-    if not _INTEGER.fullmatch(raw) or not -_I128 <= int(raw) < _I128:
+    value = _integer(raw)
+    if value is None:
         raise errors.bad_request(
             "invalid_path_param",
             f"path parameter `id` must be an integer, got {raw!r}",
             [FieldError("id", "invalid_type", "must be an integer")],
         )
-    value = int(raw)
     if not 1 <= value <= I32_MAX:
         raise missing(what, raw)
     return value
@@ -84,10 +102,10 @@ def _bounded(query: Mapping[str, str], name: str, default: int, low: int, high: 
     raw = query.get(name)
     if raw is None:
         return default
-    if not _INTEGER.fullmatch(raw) or not -_I128 <= int(raw) < _I128:
+    value = _integer(raw)
+    if value is None:
         raise errors.bad_request(
             "invalid_query", f"query parameter `{name}` must be an integer, got {raw!r}")
-    value = int(raw)
     if not low <= value <= high:
         failures.append(FieldError(name, "range", f"must be from {low} to {high}"))
     return value
@@ -129,6 +147,23 @@ class TransferRequest:
     payer: int
     payee: int
     amount: int
+
+
+def parse_body(body: bytes) -> Any:
+    """A request body's JSON value (`http.parse_json`), a string with a lone
+    surrogate refused as malformed, as the reference's parser does."""
+    value = http.parse_json(body)
+    if b"\\u" in body and has_lone_surrogate(value):
+        raise errors.malformed_json("malformed JSON: lone surrogate in a string escape")
+    return value
+
+
+def email_problem(email: str) -> str | None:
+    """What is wrong with an email beyond its pattern: more than
+    `MAX_EMAIL` bytes of UTF-8 (a framework's length rule counts characters)."""
+    if len(email.encode("utf-8", "surrogatepass")) > MAX_EMAIL:
+        return f"must be at most {MAX_EMAIL} bytes"
+    return None
 
 
 def taken(field: str) -> errors.ApiError:

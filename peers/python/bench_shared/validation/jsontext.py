@@ -31,7 +31,8 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _has_lone_surrogate(value: Any) -> bool:
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether a string anywhere in `value` holds a lone surrogate."""
     stack = [value]
     while stack:
         v = stack.pop()
@@ -65,6 +66,6 @@ def parse(body: bytes | str) -> Any:
         raise errors.malformed_json("malformed JSON: nested too deeply") from None
     except ValueError as e:
         raise errors.malformed_json(f"malformed JSON: {e}") from None
-    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+    if _SURROGATE_ESCAPE.search(text) and has_lone_surrogate(value):
         raise errors.malformed_json("malformed JSON: lone surrogate in a string escape")
     return value

@@ -1,24 +1,29 @@
 """`DATABASES["default"]` from the database serve.py was given
-(`BENCH_DATABASE_URL`) and this process's share of the connections.
+(`BENCH_DATABASE_URL`).
+
+Each gunicorn thread keeps its own connection open across requests
+(`CONN_MAX_AGE = None`, Django's persistent connections), on both engines:
+8 per process where the other frameworks hold their share of twice the
+cores. Django 5.1's pool (psycopg_pool) would hold the share, but after an
+outage it lends connections again only once its reconnection back-off
+allows (over 10 s here, answering 503 meanwhile), while a thread's own
+connection is opened again by its next request.
 
 - SQLite: the `sqlite3` backend with the reference's connection setup (WAL,
   `synchronous = NORMAL`, a 5 s busy timeout; Django turns foreign keys on),
   `transaction_mode = IMMEDIATE` so that `transaction.atomic()` writes take
   the write lock at their start, as the reference's do; reads run in
-  autocommit. Django has no pool for SQLite: each gunicorn thread keeps its
-  own connection open (`CONN_MAX_AGE = None`).
-- PostgreSQL: the `postgresql` backend on psycopg 3 with Django's
-  connection pool (psycopg_pool) of this process's share, so that every
-  framework holds the same number of connections in all (Django refuses a
-  pool with persistent connections: `CONN_MAX_AGE = 0` gives the
-  connection back to the pool at the end of each request)."""
+  autocommit.
+- PostgreSQL: the `postgresql` backend on psycopg 3; `CONN_HEALTH_CHECKS`
+  tests a kept connection when a request first uses it (a round trip), so
+  that one the server closed is replaced instead of failing the request."""
 
 from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from bench_shared.db.location import from_environment, process_pool
-from bench_shared.db.orm import BUSY_TIMEOUT, POOL_TIMEOUT
+from bench_shared.db.location import from_environment
+from bench_shared.db.orm import BUSY_TIMEOUT
 
 
 def database_settings() -> dict:
@@ -44,7 +49,6 @@ def database_settings() -> dict:
         "PASSWORD": unquote(url.password or ""),
         "HOST": url.hostname or "",
         "PORT": str(url.port or ""),
-        "CONN_MAX_AGE": 0,
-        "OPTIONS": {"pool": {"min_size": 1, "max_size": process_pool(),
-                             "timeout": POOL_TIMEOUT}},
+        "CONN_MAX_AGE": None,
+        "CONN_HEALTH_CHECKS": True,
     }

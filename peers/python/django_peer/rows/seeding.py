@@ -33,6 +33,9 @@ def prepare() -> str:
             with connection.cursor() as cursor:
                 for sql in connection.ops.sequence_reset_sql(no_style(), [User, Post]):
                     cursor.execute(sql)
+                if connection.vendor == "postgresql":
+                    # Statistics for the planner now, as the reference's seeding does.
+                    cursor.execute("ANALYZE")
     version = connection.Database.sqlite_version if connection.vendor == "sqlite" else None
     if version is None:
         major, rest = divmod(connection.pg_version, 10000)
@@ -40,9 +43,5 @@ def prepare() -> str:
         name = "PostgreSQL"
     else:
         name = "SQLite"
-    # Nothing open survives into the forked workers (Django's PostgreSQL
-    # pool is made again in each).
-    connection.close()
-    if hasattr(connection, "close_pool"):
-        connection.close_pool()
+    connection.close()  # nothing open survives into the forked workers
     return f"{name} {version}"

@@ -98,3 +98,30 @@ def test_failures_are_409_for_a_taken_email_and_503_otherwise():
         503, "database_unavailable", "the database is unavailable: connection refused")
     assert failures.retryable(_Wrapped(_Driver("deadlock detected", "40P01")))
     assert not failures.retryable(_Wrapped(_Driver("syntax", "42601")))
+
+
+def test_integers_of_thousands_of_digits_are_read_without_converting_them():
+    huge = "9" * 5000
+    assert rules.row_count(huge) == 500
+    assert rules.row_count("0" * 60 + "7") == 7
+    assert rules.row_id("0" * 60 + "5", "user") == 5  # as Rust's i128 parse reads it
+    for bad in (huge, "-" + "9" * 40):
+        with pytest.raises(ApiError) as e:
+            rules.row_id(bad, "user")
+        assert e.value.status == 400
+    with pytest.raises(ApiError) as e:
+        rules.users_page({"limit": huge})
+    assert (e.value.status, e.value.code) == (400, "invalid_query")
+
+
+def test_bodies_with_a_lone_surrogate_are_malformed():
+    with pytest.raises(ApiError) as e:
+        rules.parse_body(b'{"name": "\\ud800", "email": "a@b.co"}')
+    assert (e.value.status, e.value.code) == (400, "malformed_json")
+    assert rules.parse_body(b'{"name": "\\u00e9\\ud83d\\ude00"}') == {"name": "é😀"}
+
+
+def test_an_email_is_measured_in_bytes():
+    assert rules.email_problem("a" * 250 + "@b.co") is not None  # 255 bytes
+    assert rules.email_problem("é" * 100 + "@b.co") is None  # 205 bytes
+    assert rules.email_problem("é" * 125 + "@b.co") is not None  # 255 bytes, 130 characters

@@ -97,8 +97,9 @@ def main(argv: list[str]) -> int:
         where = where or scratch.location
         total = args.pool_size or db.total_connections()
         os.environ[db.ENV] = where.as_url()
-        os.environ[db.POOL_ENV] = str(db.pool_share(total, args.workers))
-        os.environ[db.TOTAL_ENV] = str(db.pool_share(total, args.workers) * args.workers)
+        share = db.pool_share(total, args.workers)
+        os.environ[db.POOL_ENV] = str(share)
+        os.environ[db.TOTAL_ENV] = str(share * args.workers)
         os.environ[db.ENGINE_ENV] = peer.prepare_database(where)
         peer.serve(args.category, args.host, port, args.workers)
     finally:

@@ -84,17 +84,14 @@ fn check_peers(postgres: bool) {
                 let mut options = contract::VerifyOptions::new(&url);
                 options.database_url = Some(database_url.clone());
                 let report = contract::verify(&contract, &options).await;
+                let known = f.known_in("database");
                 let failed: BTreeSet<String> =
-                    runner::conformance::summarize(&report, &contract, &f.known_in("database"))
+                    runner::conformance::summarize(&report, &contract, &known)
                         .failures
                         .iter()
                         .map(|f| f.split(':').next().unwrap().to_owned())
                         .collect();
-                let documented: BTreeSet<String> = f
-                    .known_in("database")
-                    .into_iter()
-                    .map(|k| k.check)
-                    .collect();
+                let documented: BTreeSet<String> = known.into_iter().map(|k| k.check).collect();
                 anyhow::ensure!(
                     failed == documented,
                     "failed checks differ from the documented limitations\n{}",

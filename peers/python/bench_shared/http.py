@@ -195,20 +195,29 @@ def first_values(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     return query
 
 
+def _too_many_digits(raw: str, limit: int) -> bool:
+    """Whether `raw` (sign and digits) has more digits than `limit`, leading
+    zeros aside: such a value is out of range, and is never converted
+    (Python refuses to convert more than 4300 digits)."""
+    return len(raw.lstrip("+-").lstrip("0")) > len(str(limit))
+
+
 def uint(raw: str, limit: int = _U64_MAX) -> int | None:
     """`raw` as a non-negative integer, or None when it is not one."""
-    if not _UINT.match(raw):
+    if not _UINT.match(raw) or _too_many_digits(raw, limit):
         return None
     value = int(raw)
     return value if value <= limit else None
 
 
-def int_or_none(raw: str) -> int | None:
-    """`raw` as a 64-bit signed integer, or None."""
-    if not _INT.match(raw):
+def int_or_none(raw: str, bits: int = 64) -> int | None:
+    """`raw` as a signed integer of `bits` bits (64 unless the reference reads
+    a wider type), or None."""
+    bound = 1 << (bits - 1)
+    if not _INT.match(raw) or _too_many_digits(raw, bound):
         return None
     value = int(raw)
-    return value if -(1 << 63) <= value < (1 << 63) else None
+    return value if -bound <= value < bound else None
 
 
 def query_uint(query: Mapping[str, str], name: str, default: int | None = None) -> int | None:

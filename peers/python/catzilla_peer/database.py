@@ -84,13 +84,16 @@ def transfer_request(body: Any) -> rules.TransferRequest:
 
 
 class Database(Service):
-    """The request's service, closing its session when the handler is done."""
+    """The request's service: closes its session when the handler is done,
+    and turns a database failure into the contract's error."""
 
     def __enter__(self) -> "Database":
         return self
 
-    def __exit__(self, *_exc: object) -> None:
+    def __exit__(self, _kind: object, exc: BaseException | None, _tb: object) -> None:
         self.session.close()
+        if isinstance(exc, SQLAlchemyError):
+            raise failures.translate(exc) from None
 
 
 def create_app():
@@ -105,15 +108,7 @@ def create_app():
         cache = fill_cache(session)
     fortunes_page = Environment(loader=FileSystemLoader(TEMPLATES),
                                 autoescape=select_autoescape()).get_template("fortunes.html")
-    app.register_service("sessions", lambda: sessions, scope="singleton")
     app.register_service("database", lambda: Database(sessions(), cache), scope="request")
-
-    def answer(work) -> Any:
-        """The JSON answer of `work()`, a database failure as the contract's error."""
-        try:
-            return work()
-        except SQLAlchemyError as e:
-            raise failures.translate(e) from None
 
     def health(_request):
         return json_response({"status": "ok", "category": "database", "engine": engine_name(),
@@ -122,66 +117,66 @@ def create_app():
 
     def db(_request, database=Depends("database")):
         with database:
-            return json_response(answer(database.db))
+            return json_response(database.db())
 
     def queries(request, database=Depends("database")):
         with database:
             raw = query(request).get("queries")
-            return json_response(answer(lambda: database.queries(raw)))
+            return json_response(database.queries(raw))
 
     def updates(request, database=Depends("database")):
         with database:
             raw = query(request).get("queries")
-            return json_response(answer(lambda: database.updates(raw)))
+            return json_response(database.updates(raw))
 
     def cached_queries(request, database=Depends("database")):
         with database:
             raw = query(request).get("count")
-            return json_response(answer(lambda: database.cached_queries(raw)))
+            return json_response(database.cached_queries(raw))
 
     def fortunes(_request, database=Depends("database")):
         with database:
-            rows = answer(database.fortunes)
+            rows = database.fortunes()
             return text_response(fortunes_page.render(fortunes=rows), "text/html; charset=utf-8")
 
     def world(request, database=Depends("database")):
         with database:
             raw = request.path_params["raw"]
-            return json_response(answer(lambda: database.world(raw)))
+            return json_response(database.world(raw))
 
     def users_page(request, database=Depends("database")):
         with database:
-            return json_response(answer(lambda: database.users_page(query(request))))
+            return json_response(database.users_page(query(request)))
 
     def create_user(request, database=Depends("database")):
-        new = new_user(rules.parse_body(read_json_text(request, MAX_BODY_BYTES).encode()))
         with database:
-            return json_response(answer(lambda: database.create_user(new)), 201)
+            new = new_user(rules.parse_body(read_json_text(request, MAX_BODY_BYTES).encode()))
+            return json_response(database.create_user(new), 201)
 
     def user_with_posts(request, database=Depends("database")):
         with database:
             raw = request.path_params["raw"]
-            return json_response(answer(lambda: database.user(raw)))
+            return json_response(database.user(raw))
 
     def posts_by_user(request, database=Depends("database")):
         with database:
             raw = request.path_params["raw"]
-            return json_response(answer(lambda: database.posts_by_user(raw, query(request))))
+            return json_response(database.posts_by_user(raw, query(request)))
 
     def create_transfer(request, database=Depends("database")):
-        transfer = transfer_request(
-            rules.parse_body(read_json_text(request, MAX_BODY_BYTES).encode()))
         with database:
-            return json_response(answer(lambda: database.transfer(transfer)), 201)
+            transfer = transfer_request(
+                rules.parse_body(read_json_text(request, MAX_BODY_BYTES).encode()))
+            return json_response(database.transfer(transfer), 201)
 
     def accounts_total(_request, database=Depends("database")):
         with database:
-            return json_response(answer(database.total))
+            return json_response(database.total())
 
     def account(request, database=Depends("database")):
         with database:
             raw = request.path_params["raw"]
-            return json_response(answer(lambda: database.account(raw)))
+            return json_response(database.account(raw))
 
     routes(app, "/health", GET=health)
     routes(app, "/db", GET=db)

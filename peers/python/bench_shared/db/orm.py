@@ -127,13 +127,19 @@ def _postgres_setup(engine: Engine) -> None:
             raise DisconnectionError("the server closed this connection")
 
 
-def engine_options(location: Location, pool: int) -> dict[str, Any]:
-    """Pool options: exactly `pool` connections, no overflow, made on demand."""
+def engine_options(location: Location, pool: int, **sqlite_args: Any) -> dict[str, Any]:
+    """Pool options: exactly `pool` connections, no overflow, made on demand;
+    SQLite's busy timeout and the driver's `sqlite_args`."""
     options: dict[str, Any] = {"pool_size": pool, "max_overflow": 0,
                                "pool_timeout": POOL_TIMEOUT}
     if location.engine == "sqlite":
-        options["connect_args"] = {"timeout": BUSY_TIMEOUT, "check_same_thread": False}
+        options["connect_args"] = {"timeout": BUSY_TIMEOUT, **sqlite_args}
     return options
+
+
+def _set_up(engine: Engine, location: Location) -> None:
+    """The engine's connection setup (events on the sync engine)."""
+    (_sqlite_setup if location.engine == "sqlite" else _postgres_setup)(engine)
 
 
 def sync_engine(location: Location, pool: int) -> Engine:
@@ -141,11 +147,9 @@ def sync_engine(location: Location, pool: int) -> Engine:
     from sqlalchemy import create_engine
 
     driver = "pysqlite" if location.engine == "sqlite" else "psycopg"
-    engine = create_engine(location.sqlalchemy_url(driver), **engine_options(location, pool))
-    if location.engine == "sqlite":
-        _sqlite_setup(engine)
-    else:
-        _postgres_setup(engine)
+    options = engine_options(location, pool, check_same_thread=False)
+    engine = create_engine(location.sqlalchemy_url(driver), **options)
+    _set_up(engine, location)
     return engine
 
 
@@ -154,14 +158,8 @@ def async_engine(location: Location, pool: int):
     from sqlalchemy.ext.asyncio import create_async_engine
 
     driver = "aiosqlite" if location.engine == "sqlite" else "asyncpg"
-    options = engine_options(location, pool)
-    if location.engine == "sqlite":
-        options["connect_args"] = {"timeout": BUSY_TIMEOUT}
-    engine = create_async_engine(location.sqlalchemy_url(driver), **options)
-    if location.engine == "sqlite":
-        _sqlite_setup(engine.sync_engine)
-    else:
-        _postgres_setup(engine.sync_engine)
+    engine = create_async_engine(location.sqlalchemy_url(driver), **engine_options(location, pool))
+    _set_up(engine.sync_engine, location)
     return engine
 
 

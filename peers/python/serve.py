@@ -1,10 +1,10 @@
 """Starts a Python peer: `serve.py FRAMEWORK CATEGORY [--host H] [--port N] [--workers N] [--room N]
-[--user-id-header off|loopback|any] [--database URL] [--pool-size N]`,
+[--user-id-header off|loopback|any] [--database URL] [--pool-size N] [--upstream URL]`,
 or prints its version: `serve.py FRAMEWORK --version`.
 
 `--workers N` runs N server processes (uvicorn workers, gunicorn workers)
 in the categories that keep no state in process memory (`basic`,
-`validation`, `database`); the others keep one process, since their stores
+`validation`, `database`, `async_operations`); the others keep one process, since their stores
 and task queue would split across processes.
 
 `database`: `--database` (or `BENCH_DATABASE_URL`) names the database,
@@ -28,13 +28,14 @@ import sys
 FRAMEWORKS = {"catzilla": "catzilla_peer", "fastapi": "fastapi_peer",
               "flask": "flask_peer", "django": "django_peer"}
 CATEGORIES = ("basic", "validation", "file_operations", "background_tasks",
-              "real_world_scenarios", "database")
+              "real_world_scenarios", "database", "async_operations")
 #: Categories whose state lives in no process's memory alone, so they may
 #: run several processes (validation's counters are shared:
 #: bench_shared.counters; the database holds the database category's).
-MULTI_PROCESS = ("basic", "validation", "database")
+MULTI_PROCESS = ("basic", "validation", "database", "async_operations")
 DEFAULT_PORTS = {"basic": 8000, "validation": 8100, "file_operations": 8200,
-                 "background_tasks": 8300, "real_world_scenarios": 8400, "database": 8500}
+                 "background_tasks": 8300, "real_world_scenarios": 8400, "database": 8500,
+                 "async_operations": 8600}
 
 
 def main(argv: list[str]) -> int:
@@ -53,6 +54,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--database", help="database: the database, sqlite://PATH or postgres://…")
     parser.add_argument("--pool-size", type=int,
                         help="database: connections of all processes together")
+    parser.add_argument("--upstream",
+                        help="async_operations: the HTTP server /async/upstream calls "
+                             "(default: BENCH_UPSTREAM_URL, else http://127.0.0.1:8999/)")
     parser.add_argument("--version", action="store_true", help="print the framework's version")
     args = parser.parse_args(argv)
     if args.room < 0:
@@ -81,6 +85,16 @@ def main(argv: list[str]) -> int:
     if args.pool_size is not None and args.pool_size < 1:
         parser.error("--pool-size must be at least 1")
     port = DEFAULT_PORTS[args.category] if args.port is None else args.port
+    if args.upstream is not None and args.category != "async_operations":
+        parser.error("--upstream applies to the async_operations category only")
+    if args.category == "async_operations":
+        from bench_shared import asyncops
+
+        try:
+            # Checked here; every worker process reads it from the environment.
+            os.environ[asyncops.UPSTREAM_ENV] = asyncops.upstream_url(args.upstream)
+        except ValueError as e:
+            parser.error(str(e))
     if args.category != "database":
         if args.database or args.pool_size:
             parser.error("--database and --pool-size apply to the database category only")

@@ -2,6 +2,7 @@
 //! and a verifier that checks any live server against one: every endpoint,
 //! negative case and flow, plus TechEmpower-style header checks.
 
+pub mod async_checks;
 pub mod db_checks;
 pub mod hostile;
 pub mod html;
@@ -21,8 +22,9 @@ pub use jsonpath::lookup;
 pub use load::{contracts_dir, load, load_from, load_in, parse, CATEGORIES};
 pub use matcher::{Matcher, Mismatch};
 pub use model::{
-    Case, Contract, CsvExpect, Endpoint, Expect, Flow, GeneratedBody, HeldCount, LoadDefaults,
-    MixEntry, Part, Poll, Preload, RandomKind, RandomSpec, RequestSpec, Scenario, Statements, Step,
+    Case, CaseLoad, Contract, CsvExpect, Endpoint, Expect, Flow, GeneratedBody, HeldCount,
+    LoadDefaults, MixEntry, Part, Poll, Preload, RandomKind, RandomSpec, RequestSpec, Scenario,
+    Statements, Step,
 };
 pub use prepare::{prepare, Prepared, Vars};
 pub use report::{Check, CheckKind, Report};

@@ -5,13 +5,14 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
 /// The suite's categories, in the order reports list them.
-pub const CATEGORIES: [&str; 6] = [
+pub const CATEGORIES: [&str; 7] = [
     "basic",
     "validation",
     "file_operations",
     "background_tasks",
     "real_world_scenarios",
     "database",
+    "async_operations",
 ];
 
 /// The contract directory: `$BENCH_CONTRACTS`, else the nearest

@@ -103,12 +103,32 @@ pub struct Statements {
 }
 
 /// Per-endpoint load settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseLoad {
     /// Most open connections for this endpoint (the run's count is capped
     /// at it).
-    pub max_connections: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+    /// The one connection count this endpoint is measured with, whatever
+    /// the run's levels (1,000 for timer waits: how many waiting requests a
+    /// framework holds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<u32>,
+    /// Milliseconds each request waits by design (a timer): the ideal
+    /// throughput is then connections × 1000 ÷ `wait_ms`, and the report
+    /// gives good req/s as a share of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_ms: Option<u32>,
+}
+
+impl CaseLoad {
+    /// The connections an endpoint is measured with at a run's `level`.
+    pub fn connections_at(&self, level: u32) -> u32 {
+        self.connections
+            .unwrap_or(level)
+            .min(self.max_connections.unwrap_or(u32::MAX))
+    }
 }
 
 /// Endpoints are cases that must succeed.
@@ -291,6 +311,10 @@ pub struct Expect {
     /// Texts the raw body must not contain (an unescaped `<script>`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub body_excludes: Vec<String>,
+    /// The answer may not come sooner than this many milliseconds after the
+    /// request was sent (a timer wait that really waits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_duration_ms: Option<u64>,
 }
 
 /// Checks on a response's raw body.

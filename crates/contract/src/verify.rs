@@ -391,6 +391,7 @@ impl Session {
         if let Some(body) = &p.body {
             req = req.body(body.clone());
         }
+        let sent = std::time::Instant::now();
         let resp = req.send().await.map_err(|e| Failure::Send {
             method: p.method.clone(),
             target: p.target.clone(),
@@ -406,6 +407,7 @@ impl Session {
             status,
             headers,
             body,
+            elapsed: sent.elapsed(),
         })
     }
 

@@ -53,6 +53,11 @@ pub struct Servers {
     /// needed and stopped at the end; a fresh database for each server).
     #[arg(long, value_enum, default_value_t = crate::database::Engine::Sqlite)]
     pub database: crate::database::Engine,
+    /// The `async_operations` category's upstream: an HTTP server already
+    /// running at this URL, instead of the registry's ceiling server started
+    /// on loopback for the run (and sampled beside each server).
+    #[arg(long)]
+    pub upstream: Option<String>,
 }
 
 impl Servers {
@@ -80,6 +85,7 @@ impl Servers {
             startup_timeout: self.startup_timeout,
             timeout,
             database: self.database,
+            upstream: self.upstream,
         })
     }
 }
@@ -328,6 +334,11 @@ pub struct RunArgs {
     /// start; its process tree sampled beside the server's).
     #[arg(long, value_enum, default_value_t = crate::database::Engine::Sqlite)]
     pub database: crate::database::Engine,
+    /// The `async_operations` category's upstream: an HTTP server already
+    /// running at this URL, instead of the registry's ceiling server started
+    /// on loopback for the run (and sampled beside each server).
+    #[arg(long)]
+    pub upstream: Option<String>,
 }
 
 impl RunArgs {
@@ -398,6 +409,7 @@ impl RunArgs {
             adaptive,
             sequential: self.sequential,
             database: self.database,
+            upstream: self.upstream,
         })
     }
 

@@ -427,6 +427,9 @@ pub struct MatrixOptions {
     pub timeout: Duration,
     /// The engine of the `database` category.
     pub database: crate::database::Engine,
+    /// The `async_operations` category's upstream, when one already runs
+    /// (`--upstream`); else the registry's ceiling is started as one.
+    pub upstream: Option<String>,
 }
 
 /// Starts every selected framework's server for every selected category
@@ -451,6 +454,14 @@ pub fn for_each_server(
         .then(crate::database::start_cluster)
         .transpose()
         .context("starting PostgreSQL (scripts/setup_postgres.sh)")?;
+    // Stopped at the end by its drop.
+    let upstream = crate::upstream::Running::for_run(
+        opts.upstream.as_deref(),
+        contracts.iter().map(|c| c.category.as_str()),
+        &registry,
+        &opts.root,
+        &opts.logs,
+    )?;
     let pairs = frameworks
         .iter()
         .map(|(_, f)| contracts.iter().filter(|c| f.serves(&c.category)).count())
@@ -476,6 +487,7 @@ pub fn for_each_server(
                     let label = format!("{name}-{}", contract.category);
                     let launch = Launch {
                         database: opts.database.database_for(&label, &contract.category),
+                        upstream: upstream.for_category(&contract.category),
                         log: opts.logs.join(format!("{label}.log")),
                         label,
                         command: crate::registry::with_workers(command, crate::machine::cores()).0,

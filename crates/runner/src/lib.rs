@@ -29,6 +29,7 @@ pub mod run;
 pub mod sampler;
 pub mod server;
 pub mod targets;
+pub mod upstream;
 pub mod wrk;
 
 pub use cli::{Cli, Command, Export, Import, RunArgs, Servers};
@@ -40,6 +41,9 @@ use std::time::Duration;
 
 /// Runs the parsed command line; errors are one line on stderr and exit 2.
 pub fn main(cli: Cli) -> ExitCode {
+    // 1,000-connection targets need the descriptors, in wrk and in the
+    // servers it starts (they inherit the limit).
+    machine::raise_open_files();
     let dir = cli.contracts.unwrap_or_else(contract::contracts_dir);
     match dispatch(&dir, cli.command) {
         Ok(code) => code,

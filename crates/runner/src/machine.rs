@@ -96,6 +96,49 @@ pub fn machine() -> Machine {
         kernel: output("uname", &["-r"]).unwrap_or_default(),
         memory_bytes,
         os: std::env::consts::OS.to_owned(),
+        open_files_limit: open_files_limit(),
+    }
+}
+
+/// Descriptors a process needs besides its connections (logs, listeners,
+/// pools, the runtime's own).
+const SPARE_FILES: u64 = 256;
+
+/// Raises this process's open-files limit to its hard limit (children —
+/// servers, wrk — inherit it) and gives the limit now in force.
+pub fn raise_open_files() -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => {
+            if setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+                hard
+            } else {
+                soft
+            }
+        }
+        Ok((soft, _)) => soft,
+        Err(_) => 0,
+    }
+}
+
+/// This process's open-files limit (`RLIMIT_NOFILE`, soft); 0 when unknown.
+pub fn open_files_limit() -> u64 {
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(0, |(soft, _)| soft)
+}
+
+/// Whether `connections` fit the open-files limit, with room to spare;
+/// otherwise why not.
+pub fn check_open_files(connections: u32) -> Result<(), String> {
+    let limit = open_files_limit();
+    let needed = u64::from(connections) + SPARE_FILES;
+    if limit == 0 || limit >= needed {
+        Ok(())
+    } else {
+        Err(format!(
+            "{connections} connections need about {needed} open files, but the limit is {limit} \
+             (raise it with `ulimit -n {needed}` or in /etc/security/limits.conf)"
+        ))
     }
 }
 

@@ -56,7 +56,7 @@ pub fn unsuitable(target: &Target) -> Option<&'static str> {
     let first = target.requests.first()?;
     if !first.request.unique.is_empty() {
         Some("its requests must each be unique, and oha repeats one request")
-    } else if target.max_connections.is_some() {
+    } else if target.load.max_connections.is_some() {
         Some("a heavy transfer with a connection limit of its own")
     } else {
         None

@@ -61,6 +61,11 @@ pub struct Machine {
     pub memory_bytes: u64,
     /// Operating system name.
     pub os: String,
+    /// Open files each process of the run may have (`RLIMIT_NOFILE`, raised
+    /// to its hard limit at start): a connection level needs that many
+    /// descriptors in the server and in wrk. 0 when unknown.
+    #[serde(default)]
+    pub open_files_limit: u64,
 }
 
 /// Parameters of the run.
@@ -121,6 +126,11 @@ pub struct Parameters {
     /// The `database` category's engine, when the run measured it.
     #[serde(default)]
     pub database: Option<crate::database::DatabaseParameters>,
+    /// The `async_operations` category's upstream, when the run measured
+    /// it: `started` (the registry's ceiling, one thread, on loopback,
+    /// sampled beside each server) or the URL given (`--upstream`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
 }
 
 impl Parameters {
@@ -417,7 +427,16 @@ pub struct Measurement {
     /// uses one; `None` otherwise (an embedded engine's work is the
     /// server's own).
     #[serde(default)]
-    pub database: Option<DatabaseUsage>,
+    pub database: Option<ServiceUsage>,
+    /// The upstream server's CPU and memory over the same runs, for a
+    /// server that calls one (`async_operations`); `None` otherwise.
+    #[serde(default)]
+    pub upstream: Option<ServiceUsage>,
+    /// For an endpoint that waits by design (`load.wait_ms`): connections ×
+    /// 1000 ÷ the wait, the good req/s if every request were answered right
+    /// after its wait; `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ideal_rps: Option<f64>,
     /// `requests_per_second` ÷ the ceiling's at the same connections.
     pub ceiling_share: Option<f64>,
     /// Server CPU per request ÷ the ceiling's.
@@ -486,10 +505,11 @@ pub struct Cpu {
     pub us_per_request: f64,
 }
 
-/// A database server's share of a measurement.
+/// A managed service's share of a measurement (a database server, an
+/// upstream HTTP server).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DatabaseUsage {
+pub struct ServiceUsage {
     /// Its CPU (per request: per good answer of the server).
     pub cpu: Cpu,
     /// Its memory.
@@ -497,11 +517,18 @@ pub struct DatabaseUsage {
 }
 
 impl Measurement {
-    /// CPU µs per request of the server and its database server together
-    /// (the server's alone when it uses none).
+    /// CPU µs per request of the server and the services it uses (database
+    /// server, upstream) together (the server's alone when it uses none).
     pub fn total_cpu_us(&self) -> Option<f64> {
         let own = self.cpu.as_ref()?.us_per_request;
-        Some(own + self.database.map_or(0.0, |d| d.cpu.us_per_request))
+        let services = [self.database, self.upstream];
+        Some(
+            own + services
+                .iter()
+                .flatten()
+                .map(|d| d.cpu.us_per_request)
+                .sum::<f64>(),
+        )
     }
 }
 

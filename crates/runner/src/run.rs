@@ -50,12 +50,15 @@ struct Runner<'a> {
     progress: Progress,
     /// oha, when the open-model phase can run.
     oha: Option<PathBuf>,
+    /// The upstream of the categories that call one, while the run lasts.
+    upstream: Option<crate::upstream::Upstream>,
 }
 
 impl Runner<'_> {
     fn launch(&self, label: &str, command: &[String], health: &str, category: &str) -> Launch {
         Launch {
             database: self.opts.database.database_for(label, category),
+            upstream: crate::upstream::for_category(self.upstream.as_ref(), category),
             label: label.to_owned(),
             command: crate::registry::with_workers(command, self.opts.workers()).0,
             health: health.to_owned(),
@@ -109,6 +112,17 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
     let logs = opts.output.join(format!("{run_id}-logs"));
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
 
+    // Stopped at the end by its drop.
+    let upstream = match opts.external {
+        Some(_) => crate::upstream::Running::default(),
+        None => crate::upstream::Running::for_run(
+            opts.upstream.as_deref(),
+            contracts.iter().map(|c| c.category.as_str()),
+            &registry,
+            &opts.root,
+            &logs,
+        )?,
+    };
     let open = OpenPhase::plan(opts, &contracts)?;
     let servers = |c: &Contract| match &opts.external {
         Some(_) => 1,
@@ -127,6 +141,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         logs,
         progress: Progress::new(steps.total),
         oha: open.oha.clone(),
+        upstream: upstream.upstream.clone(),
     };
     runner.announce(&open, &steps);
 
@@ -486,8 +501,15 @@ fn parameters(
             engine: opts.database,
             server: cluster.map(|c| c.version.clone()),
         });
+    let upstream =
+        crate::upstream::needed(contracts.iter().map(|c| c.category.as_str())).then(|| {
+            opts.upstream.clone().unwrap_or_else(|| {
+                "started: the registry's ceiling, 1 thread, on loopback".to_owned()
+            })
+        });
     Parameters {
         database,
+        upstream,
         categories: contracts.iter().map(|c| c.category.clone()).collect(),
         frameworks: match &opts.external {
             Some(_) => vec![opts.frameworks.clone()],

@@ -37,6 +37,9 @@ pub struct Launch {
     /// empty before each start (the server seeds it) and named to the
     /// server in `BENCH_DATABASE_URL`; `None` for a server without one.
     pub database: Option<String>,
+    /// The upstream HTTP server it calls (the `async_operations` category),
+    /// named to it in `BENCH_UPSTREAM_URL` and sampled beside it.
+    pub upstream: Option<crate::upstream::Upstream>,
 }
 
 /// `command` pinned to `cpus` (through `taskset -c`, which execs it: the pid
@@ -211,6 +214,15 @@ impl Server {
         }
     }
 
+    /// The process of the upstream server it calls, when it calls one
+    /// (sampled beside its own).
+    pub fn upstream_pid(&self) -> Option<u32> {
+        match &self.origin {
+            Origin::Started { launch, .. } => launch.upstream.as_ref().and_then(|u| u.pid),
+            _ => None,
+        }
+    }
+
     /// The log file of a started server.
     pub fn log(&self) -> Option<&Path> {
         match &self.origin {
@@ -285,6 +297,9 @@ fn spawn(launch: &Launch) -> Result<(Managed, String, Option<String>)> {
         }
         None => None,
     };
+    if let Some(upstream) = &launch.upstream {
+        cmd.env("BENCH_UPSTREAM_URL", &upstream.url);
+    }
     let mut process = Managed::spawn(&mut cmd, Some(&launch.log), false)
         .with_context(|| format!("starting {}: {}", launch.label, argv.join(" ")))?;
     let deadline = Instant::now() + launch.startup_timeout;

@@ -3,7 +3,7 @@
 //! its endpoints' requests.
 
 use anyhow::{Context, Result};
-use contract::{Contract, Endpoint, Expect, Prepared, Vars};
+use contract::{CaseLoad, Contract, Endpoint, Expect, Prepared, Vars};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -43,12 +43,36 @@ pub struct Target {
     pub name: String,
     /// Requests, sent in order, round-robin.
     pub requests: Vec<LoadRequest>,
-    /// Most connections this target is measured with (the contract's
-    /// per-endpoint `load`), e.g. for 100 MB transfers.
-    pub max_connections: Option<u32>,
+    /// The contract's per-endpoint load settings: a connection cap (100 MB
+    /// transfers), a fixed connection count (timer waits), a designed wait.
+    pub load: CaseLoad,
+}
+
+/// The connection counts a target with `load` is measured at, for a run's
+/// `levels`, each once and in order (a fixed count makes one).
+pub fn levels(load: Option<&CaseLoad>, run: &[u32]) -> Vec<u32> {
+    let mut out: Vec<u32> = Vec::new();
+    for &level in run {
+        let c = load.map_or(level, |l| l.connections_at(level));
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Target {
+    /// Whether its load settings differ from the category's (a cap or a
+    /// fixed connection count): it stays out of the shared warm-up.
+    pub fn has_own_load(&self) -> bool {
+        self.load.max_connections.is_some() || self.load.connections.is_some()
+    }
+
+    /// The connection counts it is measured at, for a run's `levels`.
+    pub fn levels(&self, run: &[u32]) -> Vec<u32> {
+        levels(Some(&self.load), run)
+    }
+
     /// The statuses its requests expect.
     pub fn statuses(&self) -> BTreeSet<u16> {
         self.requests.iter().map(|r| r.expect.status).collect()
@@ -100,7 +124,7 @@ pub fn single(name: &str, request: Prepared, status: u16) -> Target {
                 ..Expect::default()
             },
         }],
-        max_connections: None,
+        load: CaseLoad::default(),
     }
 }
 
@@ -137,7 +161,7 @@ pub fn endpoint(endpoint: &Endpoint, seed: u64) -> Result<Target> {
         kind: TargetKind::Endpoint,
         name: endpoint.name.clone(),
         requests: variants(endpoint, VARIANTS, &mut rng)?,
-        max_connections: endpoint.load.as_ref().map(|l| l.max_connections),
+        load: endpoint.load.clone().unwrap_or_default(),
     })
 }
 
@@ -165,7 +189,7 @@ pub fn mix(
         kind,
         name: name.to_owned(),
         requests,
-        max_connections: None,
+        load: CaseLoad::default(),
     })
 }
 

@@ -459,7 +459,7 @@ mod tests {
             kind: TargetKind::Endpoint,
             name: "x".into(),
             requests: vec![],
-            max_connections: None,
+            load: contract::CaseLoad::default(),
         };
         assert!(script(&empty, &dir.join("x"))
             .unwrap()
@@ -533,7 +533,7 @@ mod tests {
             unique: Vec::new(),
         };
         let mut t = crate::targets::single("big", request, 201);
-        t.max_connections = Some(2);
+        t.load.max_connections = Some(2);
         let Script { lua, bodies } = script(&t, &dir.path().join("run-big")).unwrap();
         let side = dir.path().join("run-big-body-0.bin");
         assert_eq!(bodies, vec![side.clone()]);

@@ -71,6 +71,7 @@ fn check_peers(postgres: bool) {
             startup_timeout: Duration::from_secs(90),
             cpus: None,
             database: postgres.then(|| format!("bench_{}", label.replace('-', "_"))),
+            upstream: None,
         })
         .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let url = server.url().to_owned();

@@ -63,6 +63,7 @@ fn every_peer_gives_its_file_store_the_room_a_scaling_run_asks() {
             startup_timeout: Duration::from_secs(60),
             cpus: None,
             database: None,
+            upstream: None,
         })
         .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let url = format!("{}/stats", server.url());

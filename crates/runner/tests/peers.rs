@@ -19,8 +19,23 @@ fn python_peers_fail_nothing_but_their_documented_limitations() {
     let registry = Registry::load(&registry_path).unwrap();
     let dir = temp_dir("peers");
     let json = dir.join("matrix.json");
+    // The async_operations upstream: the ceiling built next to the runner
+    // (the registry's is a release build).
+    build_servers();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut upstream = std::process::Command::new(bin_dir().join("ceiling"))
+        .args(["--port", &port.to_string(), "--threads", "1"])
+        .spawn()
+        .unwrap();
+    let upstream_url = format!("http://127.0.0.1:{port}/");
     let out = runner(&[
         "verify",
+        "--upstream",
+        &upstream_url,
         "--framework",
         "fastapi,catzilla,flask,django",
         "--category",
@@ -32,6 +47,8 @@ fn python_peers_fail_nothing_but_their_documented_limitations() {
         "--json",
         json.to_str().unwrap(),
     ]);
+    let _ = upstream.kill();
+    let _ = upstream.wait();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let matrix: serde_json::Value = serde_json::from_slice(
         &std::fs::read(&json)

@@ -20,6 +20,8 @@
 //! `async` functions are safe to await on any Tokio runtime.
 
 pub mod api;
+#[cfg(feature = "asyncops")]
+pub mod asyncops;
 #[cfg(feature = "basic")]
 pub mod basic;
 #[cfg(feature = "db")]

@@ -7,6 +7,7 @@
 //! `ResponseError`, `middleware::DefaultHeaders` for `Server`, and
 //! `default_service` for the JSON 404 and 405s.
 
+pub mod asyncops;
 pub mod basic;
 pub mod common;
 pub mod database;

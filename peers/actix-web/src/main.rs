@@ -36,6 +36,9 @@ struct Cli {
     /// [default: a new SQLite file in a fresh temporary directory].
     #[arg(long, env = "BENCH_DATABASE_URL")]
     database: Option<String>,
+    /// `async_operations` only: the HTTP server `/async/upstream` calls.
+    #[arg(long, env = "BENCH_UPSTREAM_URL", default_value = shared::asyncops::DEFAULT_UPSTREAM)]
+    upstream: String,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -47,6 +50,7 @@ enum Category {
     BackgroundTasks,
     RealWorldScenarios,
     Database,
+    AsyncOperations,
 }
 
 impl Category {
@@ -58,6 +62,7 @@ impl Category {
             Self::BackgroundTasks => 8300,
             Self::RealWorldScenarios => 8400,
             Self::Database => 8500,
+            Self::AsyncOperations => 8600,
         }
     }
 }
@@ -83,6 +88,7 @@ fn main() -> ExitCode {
         Category::BackgroundTasks => background_tasks(addr, threads, cli.room),
         Category::RealWorldScenarios => real_world(addr, threads),
         Category::Database => database(addr, threads, cli.database.as_deref()),
+        Category::AsyncOperations => async_operations(addr, threads, &cli.upstream),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -164,6 +170,16 @@ fn real_world(addr: SocketAddr, threads: usize) -> Outcome {
         &shared::realworld::service::Options::default(),
     )?;
     serve(addr, threads, |_| realworld::routes(service))?;
+    Ok(())
+}
+
+/// Scheduling, timer waits and calls to `upstream` (an `http://` URL,
+/// checked before binding).
+fn async_operations(addr: SocketAddr, threads: usize, upstream: &str) -> Outcome {
+    let upstream = shared::asyncops::Upstream::new(upstream)?;
+    serve(addr, threads, |_| {
+        actix_web_peer::asyncops::routes(upstream)
+    })?;
     Ok(())
 }
 

@@ -68,3 +68,25 @@ async fn database_passes_verify_on_postgres() {
     };
     passes_verify_with("database", &["--database", &url], Duration::from_secs(60)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_operations_passes_verify() {
+    let start = |upstream: &str| {
+        ServerProcess::start(
+            env!("CARGO_BIN_EXE_actix-web-peer"),
+            &[
+                "async_operations",
+                "--port",
+                "0",
+                "--threads",
+                "2",
+                "--upstream",
+                upstream,
+            ],
+            Duration::from_secs(60),
+        )
+    };
+    contract::async_checks::server_passes(start, 64)
+        .await
+        .unwrap();
+}

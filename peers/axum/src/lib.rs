@@ -3,6 +3,7 @@
 //! contract's errors ([`error::ApiError`]), and `axum::serve` with graceful
 //! shutdown. Every rule lives in `shared`; this is wiring.
 
+pub mod asyncops;
 pub mod basic;
 pub mod common;
 pub mod database;
@@ -51,6 +52,9 @@ pub enum Category {
     /// A SQL database: TechEmpower's tests, users, accounts, transfers.
     #[value(name = "database")]
     Database,
+    /// Scheduling, timer waits, upstream calls.
+    #[value(name = "async_operations")]
+    AsyncOperations,
 }
 
 impl Category {
@@ -63,6 +67,7 @@ impl Category {
             Self::BackgroundTasks => 8300,
             Self::RealWorldScenarios => 8400,
             Self::Database => 8500,
+            Self::AsyncOperations => 8600,
         }
     }
 }
@@ -77,6 +82,7 @@ pub fn run(
     runtime: Runtime,
     room: usize,
     database: Option<&str>,
+    upstream: &str,
 ) -> Result<(), String> {
     match category {
         Category::Basic => runtime.block_on(serve(addr, |_| (basic::router(), ready(())))),
@@ -110,6 +116,10 @@ pub fn run(
             drop(runtime);
             drop(service);
             served
+        }
+        Category::AsyncOperations => {
+            let upstream = shared::asyncops::Upstream::new(upstream).map_err(|e| e.to_string())?;
+            runtime.block_on(serve(addr, |_| (asyncops::router(upstream), ready(()))))
         }
     }
 }

@@ -33,6 +33,9 @@ struct Cli {
     /// [default: a new SQLite file in a fresh temporary directory].
     #[arg(long, env = "BENCH_DATABASE_URL")]
     database: Option<String>,
+    /// `async_operations` only: the HTTP server `/async/upstream` calls.
+    #[arg(long, env = "BENCH_UPSTREAM_URL", default_value = shared::asyncops::DEFAULT_UPSTREAM)]
+    upstream: String,
 }
 
 fn main() -> ExitCode {
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         runtime,
         cli.room,
         cli.database.as_deref(),
+        &cli.upstream,
     ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

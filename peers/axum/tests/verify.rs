@@ -69,3 +69,25 @@ async fn database_passes_verify_on_postgres() {
     };
     passes_with("database", &["--database", &url]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_operations_passes_verify() {
+    let start = |upstream: &str| {
+        ServerProcess::start(
+            env!("CARGO_BIN_EXE_axum-peer"),
+            &[
+                "async_operations",
+                "--port",
+                "0",
+                "--threads",
+                "2",
+                "--upstream",
+                upstream,
+            ],
+            Duration::from_secs(60),
+        )
+    };
+    contract::async_checks::server_passes(start, 64)
+        .await
+        .unwrap();
+}

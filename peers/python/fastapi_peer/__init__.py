@@ -14,6 +14,7 @@ APPS = {
     "background_tasks": "background_tasks",
     "real_world_scenarios": "real_world",
     "database": "database",
+    "async_operations": "async_operations",
 }
 
 

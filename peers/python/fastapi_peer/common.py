@@ -4,6 +4,7 @@ dependency that reads a size-limited body and validates it with a model."""
 
 from __future__ import annotations
 
+import inspect
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable, Coroutine, TypeVar
 
@@ -103,25 +104,35 @@ async def _unexpected(_request: Request, e: Exception) -> JSONResponse:
     return error_response(errors.fault(e))
 
 
+async def _call(hook: Callable[[], Any]) -> None:
+    """A lifespan hook: awaited when it is a coroutine function, else run on
+    a worker thread."""
+    if inspect.iscoroutinefunction(hook):
+        await hook()
+    else:
+        await run_in_threadpool(hook)
+
+
 def new_app(
     category: str,
     on_start: Callable[[], None] | None = None,
-    on_stop: Callable[[], None] | None = None,
+    on_stop: Callable[[], Any] | None = None,
 ) -> FastAPI:
     """An app answering every error in the contract's form (405 with every
     method of the path in `Allow`, a JSON 500 for our own faults), with no
     docs routes and no slash redirects (`/x/` is not `/x`). `on_start` and
-    `on_stop` run on a worker thread when the server starts and stops."""
+    `on_stop` run when the server starts and stops: on a worker thread, or
+    awaited on the loop when they are coroutine functions."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if on_start:
-            await run_in_threadpool(on_start)
+            await _call(on_start)
         try:
             yield
         finally:
             if on_stop:
-                await run_in_threadpool(on_stop)
+                await _call(on_stop)
 
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.router.redirect_slashes = False

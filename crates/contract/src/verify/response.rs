@@ -18,6 +18,8 @@ pub(super) struct Exchange {
     pub(super) headers: HeaderMap,
     /// Its whole body.
     pub(super) body: Bytes,
+    /// From sending the request to the end of the body.
+    pub(super) elapsed: std::time::Duration,
 }
 
 /// A body's first 200 bytes, newlines escaped, for a failure's text.
@@ -42,6 +44,14 @@ pub(super) fn check_response(
             expect.status,
             excerpt(&ex.body)
         ));
+    }
+    if let Some(min) = expect.min_duration_ms {
+        if ex.elapsed.as_millis() < u128::from(min) {
+            f.push(format!(
+                "answered in {} ms, sooner than the {min} ms it must take",
+                ex.elapsed.as_millis()
+            ));
+        }
     }
     for name in ["server", "date", "content-type"] {
         if !ex.headers.contains_key(name) {
@@ -310,6 +320,7 @@ mod tests {
             status: 200,
             headers: map,
             body: Bytes::copy_from_slice(body),
+            elapsed: std::time::Duration::ZERO,
         }
     }
 

@@ -263,6 +263,8 @@ fn measurement(
         cpu: None,
         memory: None,
         database: None,
+        upstream: None,
+        ideal_rps: None,
         ceiling_share: None,
         ceiling_cpu_ratio: None,
         sanity,
@@ -437,6 +439,7 @@ fn parameters(
         adaptive: None,
         side_by_side: false,
         database: None,
+        upstream: None,
     }
 }
 

@@ -122,6 +122,12 @@ fn time_line(r: &Results) -> Option<String> {
             })
         );
     }
+    if let Some(u) = &r.parameters.upstream {
+        let _ = write!(line, "; async_operations' upstream: {u}");
+    }
+    if r.machine.open_files_limit > 0 {
+        let _ = write!(line, "; open files limit {}", r.machine.open_files_limit);
+    }
     if r.parameters.side_by_side {
         let retaken: u32 = r
             .frameworks

@@ -4,7 +4,9 @@
 
 use super::{cpu_us, mb, mb_or_na, ms, opt, row_label, tainted, Column};
 use crate::precision::Interval;
-use crate::results::{CategoryResult, FrameworkResult, Measurement, Results, ServerInfo};
+use crate::results::{
+    CategoryResult, FrameworkResult, Measurement, Results, ServerInfo, ServiceUsage,
+};
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -223,41 +225,83 @@ pub(super) fn measurements(md: &mut String, columns: &[Column<'_>]) {
     md.push('\n');
 }
 
-/// Where the server talks to a database server (the `database` category
-/// on PostgreSQL): the CPU per request of each and their sum, and the
-/// database's memory. Nothing when no measurement has a database.
+/// Where the server uses a database server (the `database` category on
+/// PostgreSQL) or calls an upstream (`async_operations`): the CPU per
+/// request of each and their sum, and the service's memory. Nothing when
+/// no measurement has either.
 pub(super) fn database_costs(md: &mut String, columns: &[Column<'_>]) {
-    let rows: Vec<(&Column<'_>, &Measurement)> = columns
+    service_costs(md, columns, "database", |m| m.database.as_ref());
+    service_costs(md, columns, "upstream", |m| m.upstream.as_ref());
+    waits(md, columns);
+}
+
+/// Endpoints that wait by design (`load.wait_ms`): good req/s against the
+/// ideal, every connection's request answered right after its wait.
+fn waits(md: &mut String, columns: &[Column<'_>]) {
+    let rows: Vec<(&Column<'_>, &Measurement, f64)> = columns
         .iter()
         .flat_map(|col| col.results.iter().map(move |m| (col, m)))
-        .filter(|(_, m)| m.database.is_some())
+        .filter_map(|(col, m)| Some((col, m, m.ideal_rps?)))
         .collect();
     if rows.is_empty() {
         return;
     }
     md.push_str(
-        "The database server's share: its CPU per request of the server (its whole process tree, \
-         sampled over the same runs) and the two together.\n\n\
-         | framework | endpoint | conns | server CPU µs/req | database CPU µs/req | total CPU µs/req | database peak RSS | database PSS |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|\n",
+        "Waiting requests held: good req/s of endpoints that wait by design, against the ideal \
+         (connections × 1000 ÷ the wait in ms: every request answered right after its wait).\n\n\
+         | framework | endpoint | conns | good req/s | ideal req/s | share of ideal | p99 |\n\
+         |---|---|---:|---:|---:|---:|---:|\n",
     );
-    for (col, m) in rows {
-        let db = m.database.as_ref();
+    for (col, m, ideal) in rows {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.0} | {ideal:.0} | {:.1} % | {} |",
+            col.label,
+            row_label(m, false),
+            m.connections,
+            m.requests_per_second,
+            100.0 * m.requests_per_second / ideal,
+            ms(m.latency_us.p99),
+        );
+    }
+    md.push('\n');
+}
+
+/// The table of one kind of service (`what`), picked by `pick`.
+fn service_costs(
+    md: &mut String,
+    columns: &[Column<'_>],
+    what: &str,
+    pick: impl Fn(&Measurement) -> Option<&ServiceUsage>,
+) {
+    let rows: Vec<(&Column<'_>, &Measurement, &ServiceUsage)> = columns
+        .iter()
+        .flat_map(|col| col.results.iter().map(move |m| (col, m)))
+        .filter_map(|(col, m)| Some((col, m, pick(m)?)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = write!(
+        md,
+        "The {what} server's share: its CPU per request of the server (its whole process tree, \
+         sampled over the same runs) and the server's and its services' together.\n\n\
+         | framework | endpoint | conns | server CPU µs/req | {what} CPU µs/req | total CPU µs/req | {what} peak RSS | {what} PSS |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for (col, m, d) in rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {:.1} | {} | {} | {} |",
             col.label,
             row_label(m, false),
             m.connections,
             cpu_us(m),
-            db.map_or_else(
-                || "n/a".to_owned(),
-                |d| format!("{:.1}", d.cpu.us_per_request)
-            ),
+            d.cpu.us_per_request,
             m.total_cpu_us()
                 .map_or_else(|| "n/a".to_owned(), |t| format!("{t:.1}")),
-            mb_or_na(db.map(|d| d.memory.peak_rss_bytes)),
-            mb_or_na(db.and_then(|d| d.memory.peak_pss_bytes)),
+            mb_or_na(Some(d.memory.peak_rss_bytes)),
+            mb_or_na(d.memory.peak_pss_bytes),
         );
     }
     md.push('\n');

@@ -346,7 +346,7 @@ impl Runner<'_> {
     ) -> bool {
         let all: Vec<(String, u32)> = targets
             .iter()
-            .filter(|t| t.kind == TargetKind::Endpoint && t.max_connections.is_none())
+            .filter(|t| t.kind == TargetKind::Endpoint && !t.has_own_load())
             .map(|t| (t.name.clone(), 1))
             .collect();
         if all.is_empty() {
@@ -373,7 +373,7 @@ impl Runner<'_> {
         result: &mut CategoryResult,
     ) -> bool {
         for t in targets {
-            for &conns in &self.opts.connections {
+            for conns in t.levels(&self.opts.connections) {
                 self.progress
                     .step(format!("{label}: {} with {conns} connections", t.name));
                 let outcome = self

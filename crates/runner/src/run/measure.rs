@@ -11,7 +11,7 @@ use crate::precision::Precision;
 use crate::probe::{LoadChecks, Prober};
 use crate::registry::Registry;
 use crate::results::{
-    median, Ceiling, Cpu, DatabaseUsage, LoadUsed, Measurement, Memory, Results, Sanity,
+    median, Ceiling, Cpu, LoadUsed, Measurement, Memory, Results, Sanity, ServiceUsage,
 };
 use crate::sampler::{Sampler, Usage};
 use crate::server::{pin, Server};
@@ -67,6 +67,8 @@ struct Run {
     usage: Option<Usage>,
     /// The database server's, for a server that uses one.
     database: Option<Usage>,
+    /// The upstream server's, for a server that calls one.
+    upstream: Option<Usage>,
     wrk_cpu: f64,
     checks: LoadChecks,
 }
@@ -96,9 +98,16 @@ impl Runner<'_> {
         let limit = self.opts.max_server_rss.filter(|_| !server.is_external());
         let sampler = server.pid().map(|pid| Sampler::with_limit(pid, limit));
         let db_sampler = server.database_pid().map(Sampler::start);
+        let up_sampler = server.upstream_pid().map(Sampler::start);
         let mut cmd = pin(&wrk::command(server.url(), script, load), self.load_cpus());
-        let prober = sampled
-            .map(|t| Prober::start(server.url(), t, SAMPLE_EVERY, t.max_connections.is_some()));
+        let prober = sampled.map(|t| {
+            Prober::start(
+                server.url(),
+                t,
+                SAMPLE_EVERY,
+                t.load.max_connections.is_some(),
+            )
+        });
         let child = Managed::spawn(&mut cmd, None, true)?;
         let (status, stdout, stderr) = child.wait_output()?;
         let parsed = wrk::parse(&stdout);
@@ -108,6 +117,7 @@ impl Runner<'_> {
             .map(|s| Duration::from_micros(s.duration_us));
         let usage = sampler.map(|s| s.finish_within(measured));
         let database = db_sampler.map(|s| s.finish_within(measured));
+        let upstream = up_sampler.map(|s| s.finish_within(measured));
         let checks = prober.map(Prober::finish).unwrap_or_default();
         let wrk_cpu = children_cpu() - before;
         if usage.as_ref().is_some_and(|u| u.over_limit) {
@@ -124,6 +134,7 @@ impl Runner<'_> {
             summary,
             usage,
             database,
+            upstream,
             wrk_cpu,
             checks,
         })
@@ -154,8 +165,7 @@ impl Runner<'_> {
                 .iter()
                 .copied()
                 .max()
-                .unwrap_or(64)
-                .min(target.max_connections.unwrap_or(u32::MAX)),
+                .map_or(64, |level| target.load.connections_at(level)),
             seconds: self.opts.warmup.as_secs().max(1),
         };
         self.wrk_once(server, &script, load, None).map(|_| ())
@@ -188,7 +198,8 @@ impl Runner<'_> {
         connections: u32,
     ) -> Result<Sampling> {
         let (script, bodies) = self.script(label, target)?;
-        let connections = connections.min(target.max_connections.unwrap_or(u32::MAX));
+        let connections = target.load.connections_at(connections);
+        crate::machine::check_open_files(connections).map_err(anyhow::Error::msg)?;
         Ok(Sampling {
             script,
             _bodies: bodies,
@@ -288,11 +299,14 @@ impl Runner<'_> {
         let usages: Option<Vec<&Usage>> = runs.iter().map(|r| r.usage.as_ref()).collect();
         let cpu = usages.as_deref().map(|u| cpu_of(u, wall, good));
         let memory = usages.as_deref().map(memory_of);
-        let database: Option<Vec<&Usage>> = runs.iter().map(|r| r.database.as_ref()).collect();
-        let database = database.as_deref().map(|u| DatabaseUsage {
-            cpu: cpu_of(u, wall, good),
-            memory: memory_of(u),
-        });
+        let service = |usages: Option<Vec<&Usage>>| {
+            usages.as_deref().map(|u| ServiceUsage {
+                cpu: cpu_of(u, wall, good),
+                memory: memory_of(u),
+            })
+        };
+        let database = service(runs.iter().map(|r| r.database.as_ref()).collect());
+        let upstream = service(runs.iter().map(|r| r.upstream.as_ref()).collect());
         let wrk_cores = if wall > 0.0 { wrk_cpu / wall } else { 0.0 };
         let mut sanity = Sanity::check(
             load.actual_connections(),
@@ -325,6 +339,11 @@ impl Runner<'_> {
             cpu,
             memory,
             database,
+            upstream,
+            ideal_rps: target
+                .load
+                .wait_ms
+                .map(|ms| f64::from(load.actual_connections()) * 1000.0 / f64::from(ms)),
             ceiling_share: None,
             ceiling_cpu_ratio: None,
             sanity,

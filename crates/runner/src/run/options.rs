@@ -64,6 +64,9 @@ pub struct RunOptions {
     pub sequential: bool,
     /// The engine of the `database` category.
     pub database: crate::database::Engine,
+    /// The `async_operations` category's upstream, when one already runs
+    /// (`--upstream`); else the registry's ceiling is started as one.
+    pub upstream: Option<String>,
 }
 
 /// A server someone else started (`runner run --url`).

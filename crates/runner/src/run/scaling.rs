@@ -98,7 +98,7 @@ impl Runner<'_> {
             }
             filled = size;
             for t in &targets {
-                for &conns in &self.opts.connections {
+                for conns in t.levels(&self.opts.connections) {
                     self.progress.step(format!(
                         "{label}: {} with {conns} connections on {size} records",
                         t.name

@@ -163,7 +163,8 @@ impl Runner<'_> {
             })
             .collect();
         for key in target_keys(contract, &seats) {
-            for &conns in &self.opts.connections {
+            let load = contract.endpoint(&key.1).and_then(|e| e.load.as_ref());
+            for conns in crate::targets::levels(load, &self.opts.connections) {
                 self.target_side_by_side(&mut seats, &key, conns, contract.load.stateful);
             }
         }

@@ -47,6 +47,7 @@ pub fn binary(category: &str) -> PathBuf {
         "file_operations" => "file-operations",
         "background_tasks" => "background-tasks",
         "database" => "database",
+        "async_operations" => "async-operations",
         _ => "real-world",
     };
     let mut cmd = Command::new(env!("CARGO"));

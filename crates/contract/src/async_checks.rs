@@ -26,6 +26,16 @@ impl Canned {
     /// Starts on an ephemeral port, answering 200 with `body` of
     /// `content_type` (on the current Tokio runtime).
     pub async fn start(body: &str, content_type: &str) -> Result<Self> {
+        Self::start_with(body, content_type, None).await
+    }
+
+    /// The same, but answering one request at a time, each after `delay`,
+    /// and closing each connection: a server that waits by blocking.
+    pub async fn serial(body: &str, content_type: &str, delay: Duration) -> Result<Self> {
+        Self::start_with(body, content_type, Some(delay)).await
+    }
+
+    async fn start_with(body: &str, content_type: &str, serial: Option<Duration>) -> Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}/", listener.local_addr()?);
         let answer: Arc<[u8]> = format!(
@@ -38,8 +48,18 @@ impl Canned {
         let requests = Arc::new(AtomicU64::new(0));
         let counter = requests.clone();
         let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, answer.clone(), counter.clone()));
+            while let Ok((mut stream, _)) = listener.accept().await {
+                match serial {
+                    None => {
+                        tokio::spawn(serve(stream, answer.clone(), counter.clone()));
+                    }
+                    Some(delay) => {
+                        tokio::time::sleep(delay).await;
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        let _ = stream.write_all(&answer).await;
+                        let _ = stream.shutdown().await;
+                    }
+                }
             }
         });
         Ok(Self {

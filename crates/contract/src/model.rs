@@ -301,6 +301,13 @@ pub struct Expect {
     /// `${var}` is replaced by a captured value.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    /// Headers whose whole value must match a regex (`x-request-id`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub header_patterns: BTreeMap<String, String>,
+    /// Headers the answer must not carry (no `Access-Control-Allow-Origin`
+    /// for an origin not allowed, no `Content-Encoding` unasked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers_absent: Vec<String>,
     /// Checks on the raw body bytes (downloads, streams, gzip output).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_bytes: Option<BodyBytes>,

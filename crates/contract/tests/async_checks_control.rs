@@ -28,7 +28,22 @@ async fn a_server_that_never_calls_its_upstream_fails() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("answered 200"), "{e}");
-    // And its "waits" take no time, so they cannot have overlapped.
-    let e = async_checks::waits_overlap(&c, &base, 1).await;
-    assert!(e.is_err());
+    // And its "waits" take no time: they did not wait.
+    let e = async_checks::waits_overlap(&c, &base, 4).await.unwrap_err();
+    assert!(e.to_string().contains("did not wait"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_waits_one_request_at_a_time_fails() {
+    let blocking = Canned::serial(
+        r#"{"mode":"sleep","ms":200,"slept_ms":200.1}"#,
+        "application/json",
+        std::time::Duration::from_millis(200),
+    )
+    .await
+    .unwrap();
+    let base = blocking.url().trim_end_matches('/').to_owned();
+    let c = async_checks::client();
+    let e = async_checks::waits_overlap(&c, &base, 4).await.unwrap_err();
+    assert!(e.to_string().contains("did not overlap"), "{e}");
 }

@@ -461,6 +461,7 @@ pub fn for_each_server(
         &registry,
         &opts.root,
         &opts.logs,
+        None,
     )?;
     let pairs = frameworks
         .iter()

@@ -50,14 +50,16 @@ pub fn version(oha: &Path) -> Result<String> {
 }
 
 /// Why an endpoint has no open-model phase, if it has none: its requests
-/// must each be unique (oha repeats one request), or it is a heavy transfer
-/// with a load limit of its own.
+/// must each be unique (oha repeats one request), it is a heavy transfer
+/// with a load limit of its own, or it waits by design.
 pub fn unsuitable(target: &Target) -> Option<&'static str> {
     let first = target.requests.first()?;
     if !first.request.unique.is_empty() {
         Some("its requests must each be unique, and oha repeats one request")
     } else if target.load.max_connections.is_some() {
         Some("a heavy transfer with a connection limit of its own")
+    } else if target.load.wait_ms.is_some() {
+        Some("it waits by design: its figure is the share of the ideal at its own connection level")
     } else {
         None
     }

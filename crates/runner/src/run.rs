@@ -121,6 +121,7 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
             &registry,
             &opts.root,
             &logs,
+            opts.cpus.as_ref().map(|c| c.load.as_str()),
         )?,
     };
     let open = OpenPhase::plan(opts, &contracts)?;
@@ -501,12 +502,19 @@ fn parameters(
             engine: opts.database,
             server: cluster.map(|c| c.version.clone()),
         });
-    let upstream =
-        crate::upstream::needed(contracts.iter().map(|c| c.category.as_str())).then(|| {
-            opts.upstream.clone().unwrap_or_else(|| {
-                "started: the registry's ceiling, 1 thread, on loopback".to_owned()
-            })
-        });
+    // An external server has its own upstream, if any: nothing is started.
+    let upstream = (opts.external.is_none()
+        && crate::upstream::needed(contracts.iter().map(|c| c.category.as_str())))
+    .then(|| {
+        opts.upstream.clone().unwrap_or_else(|| {
+            let pinned = if opts.cpus.is_some() {
+                ", pinned with the load generator"
+            } else {
+                ""
+            };
+            format!("started: the registry's ceiling, 1 thread, on loopback{pinned}")
+        })
+    });
     Parameters {
         database,
         upstream,

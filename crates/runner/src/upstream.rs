@@ -43,13 +43,15 @@ pub struct Running {
 
 impl Running {
     /// The upstream at `given` (`--upstream`), else the registry's ceiling
-    /// started as one, when `categories` need it; nothing otherwise.
+    /// started as one (pinned to `cpus`, the load generator's, when given),
+    /// when `categories` need it; nothing otherwise.
     pub fn for_run<'c>(
         given: Option<&str>,
         categories: impl Iterator<Item = &'c str>,
         registry: &Registry,
         root: &Path,
         logs: &Path,
+        cpus: Option<&str>,
     ) -> Result<Self> {
         if !needed(categories) {
             return Ok(Self::default());
@@ -64,7 +66,7 @@ impl Running {
             });
         }
         std::fs::create_dir_all(logs).with_context(|| format!("creating {}", logs.display()))?;
-        let (server, upstream) = start(registry, root, logs)?;
+        let (server, upstream) = start(registry, root, logs, cpus)?;
         Ok(Self {
             upstream: Some(upstream),
             _server: Some(server),
@@ -78,8 +80,14 @@ impl Running {
 }
 
 /// Starts the registry's ceiling server as the upstream, its log in
-/// `logs`; it stops when the returned server is dropped.
-pub fn start(registry: &Registry, root: &Path, logs: &Path) -> Result<(Server, Upstream)> {
+/// `logs`, pinned to `cpus` when given; it stops when the returned server
+/// is dropped.
+pub fn start(
+    registry: &Registry,
+    root: &Path,
+    logs: &Path,
+    cpus: Option<&str>,
+) -> Result<(Server, Upstream)> {
     let command = crate::registry::with_workers(&registry.ceiling.command, THREADS).0;
     let server = Server::start(&Launch {
         label: "upstream".to_owned(),
@@ -88,7 +96,7 @@ pub fn start(registry: &Registry, root: &Path, logs: &Path) -> Result<(Server, U
         root: root.to_path_buf(),
         log: logs.join("upstream.log"),
         startup_timeout: Duration::from_secs(30),
-        cpus: None,
+        cpus: cpus.map(str::to_owned),
         database: None,
         upstream: None,
     })

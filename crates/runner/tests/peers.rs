@@ -13,6 +13,16 @@ use runner::registry::Registry;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+/// The ceiling started as the upstream, stopped however the test ends.
+struct Upstream(std::process::Child);
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn python_peers_fail_nothing_but_their_documented_limitations() {
     let registry_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../frameworks.toml");
@@ -27,11 +37,18 @@ fn python_peers_fail_nothing_but_their_documented_limitations() {
         .local_addr()
         .unwrap()
         .port();
-    let mut upstream = std::process::Command::new(bin_dir().join("ceiling"))
-        .args(["--port", &port.to_string(), "--threads", "1"])
-        .spawn()
-        .unwrap();
+    let _upstream = Upstream(
+        std::process::Command::new(bin_dir().join("ceiling"))
+            .args(["--port", &port.to_string(), "--threads", "1"])
+            .spawn()
+            .unwrap(),
+    );
     let upstream_url = format!("http://127.0.0.1:{port}/");
+    let ready = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(ready, "the upstream did not start");
     let out = runner(&[
         "verify",
         "--upstream",
@@ -47,8 +64,6 @@ fn python_peers_fail_nothing_but_their_documented_limitations() {
         "--json",
         json.to_str().unwrap(),
     ]);
-    let _ = upstream.kill();
-    let _ = upstream.wait();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let matrix: serde_json::Value = serde_json::from_slice(
         &std::fs::read(&json)

@@ -2,7 +2,7 @@
 Catzilla 0.2.3 runs as coroutines on its asyncio loop (the C core schedules
 each and sends its answer when it completes); three tasks with
 `asyncio.gather`, timer waits with `asyncio.sleep`, and upstream calls
-through one pooled `httpx.AsyncClient`."""
+through one pooled `aiohttp.ClientSession`."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from .common import json, query
 
 uptime = http.Uptime()
 threads = asyncops.Threads()
-upstream = asyncops.ThreadedUpstream(asyncops.upstream_url(), threads)
+upstream = asyncops.ThreadedUpstream(asyncops.upstream_url())
 
 
 @api_view(["GET"])

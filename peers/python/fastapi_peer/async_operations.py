@@ -1,7 +1,7 @@
 """The async_operations category in FastAPI: async path operations awaiting
 on uvicorn's loop (uvloop), three tasks with `asyncio.gather`, timer waits
 with `asyncio.sleep`, and upstream calls through one pooled
-`httpx.AsyncClient` per process, given to handlers by `Depends`."""
+`aiohttp.ClientSession` per process, given to handlers by `Depends`."""
 
 from __future__ import annotations
 

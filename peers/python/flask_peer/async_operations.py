@@ -17,7 +17,7 @@ def create_app() -> Flask:
     app = new_app(__name__)
     uptime = http.Uptime()
     threads = asyncops.Threads()
-    upstream = asyncops.ThreadedUpstream(asyncops.upstream_url(), threads)
+    upstream = asyncops.ThreadedUpstream(asyncops.upstream_url())
 
     @route(app, "/health", ["GET"])
     def health() -> Response:

@@ -89,7 +89,7 @@ def test_only_http_urls_are_upstreams(monkeypatch):
     monkeypatch.setenv(asyncops.UPSTREAM_ENV, "http://127.0.0.1:1/")
     assert asyncops.upstream_url() == "http://127.0.0.1:1/"
     assert asyncops.upstream_url("http://h:2/x") == "http://h:2/x"
-    for bad in ("https://example.com/", "127.0.0.1:8999", "http://"):
+    for bad in ("https://example.com/", "127.0.0.1:8999", "http://", "http://h:x/", ""):
         with pytest.raises(ValueError):
             asyncops.upstream_url(bad)
 
@@ -129,7 +129,7 @@ def closed_port() -> str:
 
 
 def test_both_clients_reach_the_upstream_once_per_request(upstream):
-    threaded = asyncops.ThreadedUpstream(upstream, asyncops.Threads())
+    threaded = asyncops.ThreadedUpstream(upstream)
     for n in (1, 5, 16):
         before = Counting.count
         answer = threaded.call(n)
@@ -153,7 +153,7 @@ def test_both_clients_reach_the_upstream_once_per_request(upstream):
 def test_a_closed_port_is_a_502_for_both_clients():
     url = closed_port()
     with pytest.raises(ApiError) as e:
-        asyncops.ThreadedUpstream(url, asyncops.Threads()).call(2)
+        asyncops.ThreadedUpstream(url).call(2)
     assert (e.value.status, e.value.code) == (502, "upstream_unavailable")
 
     async def run():
@@ -169,4 +169,5 @@ def test_waits_on_threads_overlap():
     start = time.perf_counter()
     futures = [threads.pool.submit(asyncops.sleep_sync, 100) for _ in range(8)]
     assert all(f.result()["slept_ms"] >= 100 for f in futures)
-    assert time.perf_counter() - start < 0.4
+    # One after another they would take 0.8 s.
+    assert time.perf_counter() - start < 0.6

@@ -267,6 +267,11 @@ fn waits(md: &mut String, columns: &[Column<'_>]) {
     md.push('\n');
 }
 
+/// Below this CPU per request, or this share of the server's, a service did
+/// no work for an endpoint (its idle process's own timers).
+const MIN_SERVICE_US: f64 = 0.5;
+const MIN_SERVICE_SHARE: f64 = 0.02;
+
 /// The table of one kind of service (`what`), picked by `pick`.
 fn service_costs(
     md: &mut String,
@@ -278,6 +283,12 @@ fn service_costs(
         .iter()
         .flat_map(|col| col.results.iter().map(move |m| (col, m)))
         .filter_map(|(col, m)| Some((col, m, pick(m)?)))
+        // Endpoints that do not use the service (an upstream only
+        // `/async/upstream` calls) have no row.
+        .filter(|(_, m, d)| {
+            let own = m.cpu.as_ref().map_or(0.0, |c| c.us_per_request);
+            d.cpu.us_per_request >= MIN_SERVICE_US.max(MIN_SERVICE_SHARE * own)
+        })
         .collect();
     if rows.is_empty() {
         return;

@@ -432,7 +432,8 @@ impl Runner<'_> {
             ));
         }
         self.verify_load(server, target)?;
-        if stateful {
+        // A target with a load of its own missed the shared warm-up.
+        if stateful || target.has_own_load() {
             self.warm_up(server, label, target)?;
         }
         Ok(())
@@ -461,6 +462,7 @@ impl Runner<'_> {
             .pid()
             .into_iter()
             .chain(server.database_pid())
+            .chain(server.upstream_pid())
             .all(|pid| sampler::wait_idle(pid, IDLE_CORES, IDLE_TIMEOUT).is_some()))
     }
 

@@ -95,7 +95,13 @@ impl Runner<'_> {
         )?;
         let body_file = body?;
         let open = &self.opts.open;
-        let connections = self.opts.connections.iter().copied().max().unwrap_or(64);
+        let connections = self
+            .opts
+            .connections
+            .iter()
+            .copied()
+            .max()
+            .map_or(64, |level| t.load.connections_at(level));
         let mut cmd = pin(
             &open_model::command(
                 oha,

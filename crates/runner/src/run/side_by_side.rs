@@ -163,7 +163,10 @@ impl Runner<'_> {
             })
             .collect();
         for key in target_keys(contract, &seats) {
-            let load = contract.endpoint(&key.1).and_then(|e| e.load.as_ref());
+            let load = (key.0 == TargetKind::Endpoint)
+                .then(|| contract.endpoint(&key.1))
+                .flatten()
+                .and_then(|e| e.load.as_ref());
             for conns in crate::targets::levels(load, &self.opts.connections) {
                 self.target_side_by_side(&mut seats, &key, conns, contract.load.stateful);
             }

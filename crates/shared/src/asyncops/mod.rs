@@ -178,10 +178,9 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
-    async fn fanout_tasks_interleave() {
-        // Each task yields before answering: all three are pending at once
-        // (polled together), which a sequential await would not do. A
-        // concurrent task counts how often it got the thread in between.
+    async fn fanout_tasks_yield_to_the_scheduler() {
+        // Each task yields before answering: another task on this one
+        // thread runs in between, which it could not if nothing yielded.
         let counter = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
         let c = counter.clone();
         let spinner = tokio::spawn(async move {

@@ -14,6 +14,10 @@ pub const DEFAULT_UPSTREAM: &str = "http://127.0.0.1:8999/";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// An answer that does not come within this is an unreachable upstream.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Upstream requests in flight at most per client (per process): more wait
+/// for one to finish, so the connections stay as many (every framework's
+/// client is held to the same number).
+pub const MAX_IN_FLIGHT: usize = 64;
 
 /// Why the upstream gave no answer.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +71,7 @@ pub struct Combined {
 pub struct Upstream {
     url: reqwest::Url,
     client: reqwest::Client,
+    in_flight: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Upstream {
@@ -82,11 +87,13 @@ impl Upstream {
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .tcp_nodelay(true)
+            .pool_max_idle_per_host(MAX_IN_FLIGHT)
             .build()
             .map_err(|e| UpstreamError::Client(e.to_string()))?;
         Ok(Self {
             url: parsed,
             client,
+            in_flight: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
         })
     }
 
@@ -96,6 +103,8 @@ impl Upstream {
     }
 
     async fn one(&self) -> Result<Answer, reqwest::Error> {
+        // Never closed: acquiring cannot fail.
+        let _slot = self.in_flight.acquire().await.ok();
         let response = self.client.get(self.url.clone()).send().await?;
         let status = response.status().as_u16();
         let body = response.bytes().await?;

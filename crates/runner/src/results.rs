@@ -563,7 +563,9 @@ pub struct Sanity {
     /// (above 0.1 %: left out of rankings), `wrong_answers` (a sampled
     /// answer failed its contract check: left out of rankings),
     /// `unsettled` (an adaptive measurement whose intervals stayed wider
-    /// than the precision at the maximum of samples).
+    /// than the precision at the maximum of samples), `upstream_busy` (the
+    /// one-thread upstream was busy 90 % of the time or more: it may have
+    /// capped the figure).
     pub flags: Vec<String>,
 }
 

@@ -53,15 +53,22 @@ pub(super) fn check_response(
             ));
         }
     }
-    for name in ["server", "date", "content-type"] {
-        if !ex.headers.contains_key(name) {
+    // 204 and 304 have no body (RFC 9110): no type, and no length needed.
+    let bodiless = matches!(ex.status, 204 | 304);
+    let needed: &[&str] = if bodiless {
+        &["server", "date"]
+    } else {
+        &["server", "date", "content-type"]
+    };
+    for name in needed {
+        if !ex.headers.contains_key(*name) {
             f.push(format!("no {name} header"));
         }
     }
     let header = |name| ex.headers.get(name).and_then(|v| v.to_str().ok());
     let chunked =
         header(TRANSFER_ENCODING).is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
-    if !chunked && !ex.headers.contains_key(CONTENT_LENGTH) {
+    if !bodiless && !chunked && !ex.headers.contains_key(CONTENT_LENGTH) {
         f.push("neither Content-Length nor chunked Transfer-Encoding".into());
     }
     let want_type = expect
@@ -407,6 +414,30 @@ mod tests {
         let gz = [("x-request-id", id), ("content-encoding", "gzip")];
         let err = run(&e, &exchange(b"", &gz), &Vars::new()).unwrap_err();
         assert!(err.contains("must be absent"), "{err}");
+    }
+
+    #[test]
+    fn a_204_needs_no_type_or_length() {
+        let mut headers = HeaderMap::new();
+        headers.insert("server", HeaderValue::from_static("x"));
+        headers.insert("date", HeaderValue::from_static("x"));
+        let ex = |status| Exchange {
+            status,
+            headers: headers.clone(),
+            body: Bytes::new(),
+            elapsed: std::time::Duration::ZERO,
+        };
+        let mut e = expect(BodyBytes::default(), &[]);
+        e.body_bytes = None;
+        e.status = 204;
+        assert!(run(&e, &ex(204), &Vars::new()).is_ok());
+        // Any other status still needs them.
+        e.status = 200;
+        let err = run(&e, &ex(200), &Vars::new()).unwrap_err();
+        assert!(
+            err.contains("no content-type") && err.contains("Content-Length"),
+            "{err}"
+        );
     }
 
     #[test]

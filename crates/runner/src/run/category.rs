@@ -431,6 +431,12 @@ impl Runner<'_> {
                 target.name
             ));
         }
+        if let Some(pid) = server.upstream_pid() {
+            anyhow::ensure!(
+                std::path::Path::new(&format!("/proc/{pid}")).exists(),
+                "not measured: the upstream (process {pid}) is gone; every answer would be a 502"
+            );
+        }
         self.verify_load(server, target)?;
         // A target with a load of its own missed the shared warm-up.
         if stateful || target.has_own_load() {

@@ -82,6 +82,10 @@ fn children_cpu() -> f64 {
     })
 }
 
+/// The upstream (one thread) this busy on average may itself have capped
+/// the server's throughput: the figure is flagged `upstream_busy`.
+const UPSTREAM_BUSY_CORES: f64 = 0.9;
+
 impl Runner<'_> {
     /// One wrk run against `server`, sampling the server meanwhile (its
     /// CPU cut to wrk's measured window) and, with `sampled`, checking
@@ -242,6 +246,11 @@ impl Runner<'_> {
         m.disturbed_runs = sampling.retaken;
         if sampling.disturbed > 0 {
             m.sanity.flags.push("disturbed".to_owned());
+        }
+        if m.upstream
+            .is_some_and(|u| u.cpu.average_cores >= UPSTREAM_BUSY_CORES)
+        {
+            m.sanity.flags.push("upstream_busy".to_owned());
         }
         m
     }

@@ -13,40 +13,15 @@ use contract::async_checks::{self, Canned};
 use runner::registry::{with_workers, Registry};
 use runner::server::{Launch, Server};
 use runner::upstream::Upstream;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 const CATEGORY: &str = "async_operations";
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Every framework of the registry whose `async_operations` server is not
-/// one of this workspace's binaries.
-fn python_peers(registry: &Registry) -> Vec<String> {
-    registry
-        .frameworks
-        .iter()
-        .filter(|(_, f)| {
-            f.categories
-                .get(CATEGORY)
-                .is_some_and(|c| !c[0].starts_with("target/release/"))
-        })
-        .map(|(name, _)| name.clone())
-        .collect()
-}
-
 #[test]
 fn python_peers_call_their_upstream_and_wait_without_blocking() {
-    let root = root();
+    let root = repo_root();
     let registry = Registry::load(&root.join("frameworks.toml")).unwrap();
-    let setup = Command::new(root.join("scripts/setup_peers.sh"))
-        .current_dir(&root)
-        .output()
-        .unwrap();
-    assert!(setup.status.success(), "{}", stderr(&setup));
+    setup_peers(&root);
     let dir = temp_dir("async-peers");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -57,7 +32,7 @@ fn python_peers_call_their_upstream_and_wait_without_blocking() {
         .block_on(Canned::start("Hello, World!", "text/plain"))
         .unwrap();
     let dead = async_checks::dead_upstream().unwrap();
-    let peers = python_peers(&registry);
+    let peers = python_peers(&registry, CATEGORY);
     assert!(peers.len() >= 4, "{peers:?}");
     let c = async_checks::client();
     for name in peers {

@@ -18,37 +18,12 @@ use common::*;
 use runner::registry::{with_workers, Registry};
 use runner::server::{Launch, Server};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Every framework of the registry whose `database` server is not one of
-/// this workspace's binaries.
-fn python_peers(registry: &Registry) -> Vec<String> {
-    registry
-        .frameworks
-        .iter()
-        .filter(|(_, f)| {
-            f.categories
-                .get("database")
-                .is_some_and(|c| !c[0].starts_with("target/release/"))
-        })
-        .map(|(name, _)| name.clone())
-        .collect()
-}
-
 fn check_peers(postgres: bool) {
-    let root = root();
+    let root = repo_root();
     let registry = Registry::load(&root.join("frameworks.toml")).unwrap();
-    let setup = Command::new(root.join("scripts/setup_peers.sh"))
-        .current_dir(&root)
-        .output()
-        .unwrap();
-    assert!(setup.status.success(), "{}", stderr(&setup));
+    setup_peers(&root);
     let dir = temp_dir(if postgres { "peers-pg" } else { "peers-sqlite" });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -56,7 +31,7 @@ fn check_peers(postgres: bool) {
         .build()
         .unwrap();
     let contract = contract::load("database").unwrap();
-    let peers = python_peers(&registry);
+    let peers = python_peers(&registry, "database");
     assert!(peers.len() >= 4, "{peers:?}");
     for name in peers {
         let f = &registry.frameworks[&name];

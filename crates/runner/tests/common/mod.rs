@@ -206,3 +206,32 @@ pub fn report_of(files: &[&Path], dir: &Path) -> String {
     assert!(out.status.success(), "report failed: {}", stderr(&out));
     std::fs::read_to_string(dir.join("report.md")).unwrap()
 }
+
+/// The repository's root (where `frameworks.toml` is).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Makes the Python peers' environment (`scripts/setup_peers.sh`).
+pub fn setup_peers(root: &Path) {
+    let setup = Command::new(root.join("scripts/setup_peers.sh"))
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(setup.status.success(), "{}", stderr(&setup));
+}
+
+/// Every framework of `registry` whose `category` server is not one of
+/// this workspace's binaries (the Python peers).
+pub fn python_peers(registry: &runner::registry::Registry, category: &str) -> Vec<String> {
+    registry
+        .frameworks
+        .iter()
+        .filter(|(_, f)| {
+            f.categories
+                .get(category)
+                .is_some_and(|c| !c[0].starts_with("target/release/"))
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}

@@ -53,7 +53,7 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
         let _ = writeln!(md, "## {category}\n");
         let columns = table::columns(&mut md, category, &runs);
         table::measurements(&mut md, &columns);
-        table::database_costs(&mut md, &columns);
+        table::services_and_waits(&mut md, &columns);
         order::section(&mut md, category, &runs);
         charts::write(category, &columns, &runs, dir, &mut md)?;
         scaling::section(category, &columns, dir, &mut md)?;

@@ -164,7 +164,14 @@ pub fn run(opts: &RunOptions) -> Result<Outcome> {
         git: crate::machine::git(),
         machine: crate::machine::machine(),
         tools: tools(wrk_version, &open),
-        parameters: parameters(opts, &contracts, &frameworks, open, cluster.as_ref()),
+        parameters: parameters(
+            opts,
+            &contracts,
+            &frameworks,
+            open,
+            cluster.as_ref(),
+            upstream.description.clone(),
+        ),
         ceiling,
         frameworks: measured,
     };
@@ -494,6 +501,7 @@ fn parameters(
     frameworks: &[(&str, &Framework)],
     open: OpenPhase,
     cluster: Option<&crate::database::Cluster>,
+    upstream: Option<String>,
 ) -> Parameters {
     let database = contracts
         .iter()
@@ -502,19 +510,6 @@ fn parameters(
             engine: opts.database,
             server: cluster.map(|c| c.version.clone()),
         });
-    // An external server has its own upstream, if any: nothing is started.
-    let upstream = (opts.external.is_none()
-        && crate::upstream::needed(contracts.iter().map(|c| c.category.as_str())))
-    .then(|| {
-        opts.upstream.clone().unwrap_or_else(|| {
-            let pinned = if opts.cpus.is_some() {
-                ", pinned with the load generator"
-            } else {
-                ""
-            };
-            format!("started: the registry's ceiling, 1 thread, on loopback{pinned}")
-        })
-    });
     Parameters {
         database,
         upstream,

@@ -38,6 +38,8 @@ pub fn needed<'c>(mut categories: impl Iterator<Item = &'c str>) -> bool {
 pub struct Running {
     /// Where it is.
     pub upstream: Option<Upstream>,
+    /// What the results record of it: the URL given, or how it was started.
+    pub description: Option<String>,
     _server: Option<Server>,
 }
 
@@ -62,13 +64,22 @@ impl Running {
                     url: url.to_owned(),
                     pid: None,
                 }),
+                description: Some(url.to_owned()),
                 _server: None,
             });
         }
         std::fs::create_dir_all(logs).with_context(|| format!("creating {}", logs.display()))?;
         let (server, upstream) = start(registry, root, logs, cpus)?;
+        let pinned = if cpus.is_some() {
+            ", pinned with the load generator"
+        } else {
+            ""
+        };
         Ok(Self {
             upstream: Some(upstream),
+            description: Some(format!(
+                "started: the registry's ceiling, {THREADS} thread, on loopback{pinned}"
+            )),
             _server: Some(server),
         })
     }

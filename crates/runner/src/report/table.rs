@@ -227,9 +227,10 @@ pub(super) fn measurements(md: &mut String, columns: &[Column<'_>]) {
 
 /// Where the server uses a database server (the `database` category on
 /// PostgreSQL) or calls an upstream (`async_operations`): the CPU per
-/// request of each and their sum, and the service's memory. Nothing when
-/// no measurement has either.
-pub(super) fn database_costs(md: &mut String, columns: &[Column<'_>]) {
+/// request of each and their sum, and the service's memory; then the
+/// endpoints that wait by design against their ideal. Nothing of what no
+/// measurement has.
+pub(super) fn services_and_waits(md: &mut String, columns: &[Column<'_>]) {
     service_costs(md, columns, "database", |m| m.database.as_ref());
     service_costs(md, columns, "upstream", |m| m.upstream.as_ref());
     waits(md, columns);

@@ -1,11 +1,20 @@
 """Starts a Python peer: `serve.py FRAMEWORK CATEGORY [--host H] [--port N] [--workers N] [--room N]
-[--user-id-header off|loopback|any] [--database URL] [--pool-size N] [--upstream URL]`,
+[--user-id-header off|loopback|any] [--database URL] [--pool-size N] [--upstream URL]
+[--jwt-secret KEY] [--rate-limit N] [--request-timeout-ms N] [--access-log PATH]`,
 or prints its version: `serve.py FRAMEWORK --version`.
 
 `--workers N` runs N server processes (uvicorn workers, gunicorn workers)
 in the categories that keep no state in process memory (`basic`,
-`validation`, `database`, `async_operations`); the others keep one process, since their stores
-and task queue would split across processes.
+`validation`, `database`, `async_operations`, `middleware`); the others keep one process, since
+their stores and task queue would split across processes.
+
+`middleware`: `--jwt-secret`, `--rate-limit`, `--request-timeout-ms` and
+`--access-log` (or `BENCH_JWT_SECRET`, `BENCH_RATE_LIMIT`,
+`BENCH_REQUEST_TIMEOUT_MS`, `BENCH_ACCESS_LOG`), as in
+shared-endpoints/middleware.md; checked here and handed to every worker
+through the environment. Without an access log, the file is made here, in a
+temporary directory removed when the server stops, and every worker appends
+to it.
 
 `database`: `--database` (or `BENCH_DATABASE_URL`) names the database,
 `sqlite://PATH` or `postgres://…` (default: a new SQLite file in a fresh
@@ -28,14 +37,15 @@ import sys
 FRAMEWORKS = {"catzilla": "catzilla_peer", "fastapi": "fastapi_peer",
               "flask": "flask_peer", "django": "django_peer"}
 CATEGORIES = ("basic", "validation", "file_operations", "background_tasks",
-              "real_world_scenarios", "database", "async_operations")
+              "real_world_scenarios", "database", "async_operations", "middleware")
 #: Categories whose state lives in no process's memory alone, so they may
 #: run several processes (validation's counters are shared:
-#: bench_shared.counters; the database holds the database category's).
-MULTI_PROCESS = ("basic", "validation", "database", "async_operations")
+#: bench_shared.counters, as are middleware's; the database holds the
+#: database category's).
+MULTI_PROCESS = ("basic", "validation", "database", "async_operations", "middleware")
 DEFAULT_PORTS = {"basic": 8000, "validation": 8100, "file_operations": 8200,
                  "background_tasks": 8300, "real_world_scenarios": 8400, "database": 8500,
-                 "async_operations": 8600}
+                 "async_operations": 8600, "middleware": 8700}
 
 
 def main(argv: list[str]) -> int:
@@ -48,7 +58,7 @@ def main(argv: list[str]) -> int:
                         choices=("off", "loopback", "any"),
                         help="real_world_scenarios: whom X-User-ID is believed from")
     parser.add_argument("--workers", type=int, default=1,
-                        help="server processes (basic and validation only)")
+                        help="server processes (the categories that keep no state in process memory)")
     parser.add_argument("--room", type=int, default=0,
                         help="records a store may hold (task queue, file quota), for scaling runs")
     parser.add_argument("--database", help="database: the database, sqlite://PATH or postgres://…")
@@ -57,6 +67,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--upstream",
                         help="async_operations: the HTTP server /async/upstream calls "
                              "(default: BENCH_UPSTREAM_URL, else http://127.0.0.1:8999/)")
+    parser.add_argument("--jwt-secret", help="middleware: the HS256 key of bearer tokens "
+                        "(default: BENCH_JWT_SECRET, else feature-bench-secret)")
+    parser.add_argument("--rate-limit", help="middleware: tokens per second per subject "
+                        "(default: BENCH_RATE_LIMIT, else 1000000)")
+    parser.add_argument("--request-timeout-ms", help="middleware: the handlers' time limit "
+                        "(default: BENCH_REQUEST_TIMEOUT_MS, else 1000)")
+    parser.add_argument("--access-log", help="middleware: the JSON-lines access log "
+                        "(default: BENCH_ACCESS_LOG, else a file in a temporary directory)")
     parser.add_argument("--version", action="store_true", help="print the framework's version")
     args = parser.parse_args(argv)
     if args.room < 0:
@@ -87,6 +105,19 @@ def main(argv: list[str]) -> int:
     port = DEFAULT_PORTS[args.category] if args.port is None else args.port
     if args.upstream is not None and args.category != "async_operations":
         parser.error("--upstream applies to the async_operations category only")
+    given = {"--jwt-secret": args.jwt_secret, "--rate-limit": args.rate_limit,
+             "--request-timeout-ms": args.request_timeout_ms, "--access-log": args.access_log}
+    if args.category != "middleware" and any(v is not None for v in given.values()):
+        parser.error(f"{', '.join(given)} apply to the middleware category only")
+    if args.category == "middleware":
+        from bench_shared import middleware
+
+        try:
+            # Checked here; every worker process reads them from the environment.
+            middleware.configure(args.jwt_secret, args.rate_limit, args.request_timeout_ms,
+                                 args.access_log)
+        except ValueError as e:
+            parser.error(str(e))
     if args.category == "async_operations":
         from bench_shared import asyncops
 

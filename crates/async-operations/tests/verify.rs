@@ -4,17 +4,12 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use contract::process::ServerProcess;
-use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_operations_server_passes_verify() {
-    let start = |upstream: &str| {
-        ServerProcess::start(
-            env!("CARGO_BIN_EXE_async-operations"),
-            &["--port", "0", "--threads", "2", "--upstream", upstream],
-            Duration::from_secs(20),
-        )
-    };
+    let base = ["--port", "0", "--threads", "2"];
+    let start = ServerProcess::starter(env!("CARGO_BIN_EXE_async-operations"), &base);
+    let start = |upstream: &str| start(&["--upstream", upstream]);
     contract::async_checks::server_passes(start, 64)
         .await
         .unwrap();

@@ -9,6 +9,7 @@ pub mod html;
 mod jsonpath;
 mod load;
 mod matcher;
+pub mod middleware_checks;
 mod model;
 pub mod postgres;
 mod prepare;

@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
 /// The suite's categories, in the order reports list them.
-pub const CATEGORIES: [&str; 7] = [
+pub const CATEGORIES: [&str; 8] = [
     "basic",
     "validation",
     "file_operations",
@@ -13,6 +13,7 @@ pub const CATEGORIES: [&str; 7] = [
     "real_world_scenarios",
     "database",
     "async_operations",
+    "middleware",
 ];
 
 /// The contract directory: `$BENCH_CONTRACTS`, else the nearest

@@ -29,6 +29,11 @@ pub struct Contract {
     /// Ordered steps proving state is real.
     #[serde(default)]
     pub flows: Vec<Flow>,
+    /// The endpoint doing the least of the category's work (`home` of
+    /// `middleware`): reports show what every other endpoint costs beyond
+    /// it, in CPU per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
     /// Resources every server seeds at start.
     #[serde(default)]
     pub fixtures: Vec<Fixture>,
@@ -615,6 +620,11 @@ impl Contract {
                         s.name, m.endpoint
                     ));
                 }
+            }
+        }
+        if let Some(b) = &self.baseline {
+            if self.endpoint(b).is_none() {
+                out.push(format!("baseline names unknown endpoint `{b}`"));
             }
         }
         if let Some(p) = &self.preload {

@@ -50,6 +50,18 @@ impl ServerProcess {
         Ok(server)
     }
 
+    /// A starter of `program base… extra…` for checks that start a server
+    /// several times with different flags (`extra`), waiting up to 60 s.
+    pub fn starter<'a>(
+        program: &'a str,
+        base: &'a [&'a str],
+    ) -> impl Fn(&[&str]) -> Result<Self> + 'a {
+        move |extra| {
+            let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+            Self::start(program, &args, Duration::from_secs(60))
+        }
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

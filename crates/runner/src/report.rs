@@ -54,6 +54,7 @@ pub fn write(files: &[PathBuf], dir: &Path) -> Result<PathBuf> {
         let columns = table::columns(&mut md, category, &runs);
         table::measurements(&mut md, &columns);
         table::services_and_waits(&mut md, &columns);
+        table::over_baseline(&mut md, category, &columns);
         order::section(&mut md, category, &runs);
         charts::write(category, &columns, &runs, dir, &mut md)?;
         scaling::section(category, &columns, dir, &mut md)?;

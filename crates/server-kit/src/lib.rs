@@ -7,6 +7,7 @@
 mod body;
 mod conn;
 mod error;
+mod middleware;
 mod request;
 mod response;
 mod router;
@@ -15,6 +16,7 @@ mod workers;
 
 pub use body::{Body, BodyError};
 pub use error::{error_response, ApiError};
+pub use middleware::{Middleware, MiddlewareFuture, Next, Stack};
 pub use request::{BodyStream, Limits, Req};
 pub use response::{json, json_raw, json_status, stream, text, Response};
 pub use router::{with_state, Handler, Router};

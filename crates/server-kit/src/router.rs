@@ -2,6 +2,7 @@
 //! JSON 404, known paths with another method a JSON 405 with `Allow`.
 
 use crate::error::ApiError;
+use crate::middleware::{Endpoint, Middleware, MiddlewareFuture, Next};
 use crate::request::{RawBody, Req};
 use crate::response::Response;
 use http::{HeaderValue, Method};
@@ -52,6 +53,8 @@ struct Route {
 pub struct Router {
     paths: matchit::Router<usize>,
     routes: Vec<Route>,
+    /// Layers around all routing, outermost first.
+    layers: Vec<Arc<dyn Middleware>>,
 }
 
 /// What a lookup found.
@@ -112,6 +115,18 @@ impl Router {
         self.route(Method::POST, template, handler)
     }
 
+    /// Adds an `OPTIONS` route.
+    pub fn options(self, template: &str, handler: impl Handler) -> Self {
+        self.route(Method::OPTIONS, template, handler)
+    }
+
+    /// Wraps every route, and routing's own 404 and 405 answers, in
+    /// `layer` (inside the layers added before).
+    pub fn layer(mut self, layer: impl Middleware) -> Self {
+        self.layers.push(Arc::new(layer));
+        self
+    }
+
     /// Adds a `DELETE` route.
     pub fn delete(self, template: &str, handler: impl Handler) -> Self {
         self.route(Method::DELETE, template, handler)
@@ -141,8 +156,17 @@ impl Router {
         }
     }
 
-    /// Routes one request and runs its handler; every outcome is a response.
-    pub async fn dispatch(&self, mut req: Req) -> Response {
+    /// Routes one request and runs its handler, inside the router's
+    /// layers; every outcome is a response.
+    pub async fn dispatch(&self, req: Req) -> Response {
+        if self.layers.is_empty() {
+            self.route_request(req).await
+        } else {
+            Next::new(&self.layers, &Routing(self)).run(req).await
+        }
+    }
+
+    async fn route_request(&self, mut req: Req) -> Response {
         match self.find(&req.parts.method, req.parts.uri.path()) {
             Found::Handler(handler, params) => {
                 req.set_params(params);
@@ -161,6 +185,15 @@ impl Router {
         limits: Arc<crate::request::Limits>,
     ) -> Req {
         Req::new(parts, RawBody::Incoming(body), Vec::new(), limits)
+    }
+}
+
+/// Routing as the end of the router's chain of layers.
+struct Routing<'r>(&'r Router);
+
+impl Endpoint for Routing<'_> {
+    fn run<'a>(&'a self, req: Req) -> MiddlewareFuture<'a> {
+        Box::pin(self.0.route_request(req))
     }
 }
 

@@ -32,6 +32,8 @@ pub mod files;
 #[cfg(feature = "runtime")]
 pub mod gate;
 pub mod hex;
+#[cfg(feature = "middleware")]
+pub mod middleware;
 pub mod mix;
 #[cfg(feature = "realworld")]
 pub mod realworld;

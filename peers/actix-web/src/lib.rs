@@ -13,11 +13,12 @@ pub mod common;
 pub mod database;
 pub mod error;
 pub mod files;
+pub mod middleware;
 pub mod realworld;
 pub mod tasks;
 pub mod validation;
 
-use actix_web::{http::header, middleware, web, App, HttpServer};
+use actix_web::{http::header, web, App, HttpServer};
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -55,7 +56,9 @@ where
         let stop = shutdown_signal()?;
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(middleware::DefaultHeaders::new().add((header::SERVER, SERVER_NAME)))
+                .wrap(
+                    actix_web::middleware::DefaultHeaders::new().add((header::SERVER, SERVER_NAME)),
+                )
                 .app_data(common::path_config())
                 .configure(routes.clone())
                 .default_service(web::to(common::not_found))

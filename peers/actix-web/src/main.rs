@@ -39,6 +39,9 @@ struct Cli {
     /// `async_operations` only: the HTTP server `/async/upstream` calls.
     #[arg(long, env = "BENCH_UPSTREAM_URL", default_value = shared::asyncops::DEFAULT_UPSTREAM)]
     upstream: String,
+    /// `middleware` only: the stacks' settings.
+    #[command(flatten)]
+    stacks: shared::middleware::MiddlewareArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -51,6 +54,7 @@ enum Category {
     RealWorldScenarios,
     Database,
     AsyncOperations,
+    Middleware,
 }
 
 impl Category {
@@ -63,6 +67,7 @@ impl Category {
             Self::RealWorldScenarios => 8400,
             Self::Database => 8500,
             Self::AsyncOperations => 8600,
+            Self::Middleware => 8700,
         }
     }
 }
@@ -89,6 +94,7 @@ fn main() -> ExitCode {
         Category::RealWorldScenarios => real_world(addr, threads),
         Category::Database => database(addr, threads, cli.database.as_deref()),
         Category::AsyncOperations => async_operations(addr, threads, &cli.upstream),
+        Category::Middleware => middleware(addr, threads, &cli.stacks),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -180,6 +186,24 @@ fn async_operations(addr: SocketAddr, threads: usize, upstream: &str) -> Outcome
     serve(addr, threads, |_| {
         actix_web_peer::asyncops::routes(upstream)
     })?;
+    Ok(())
+}
+
+/// The light and heavy stacks; the access log in a temporary directory
+/// (removed at exit) unless one is given.
+fn middleware(
+    addr: SocketAddr,
+    threads: usize,
+    args: &shared::middleware::MiddlewareArgs,
+) -> Outcome {
+    let resolved = args
+        .resolve()
+        .map_err(|e| format!("cannot make the access log's directory: {e}"))?;
+    let stacks = shared::middleware::Stacks::open(resolved.config.clone())?;
+    serve(addr, threads, |_| {
+        actix_web_peer::middleware::routes(stacks)
+    })?;
+    drop(resolved);
     Ok(())
 }
 

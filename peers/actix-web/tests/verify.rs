@@ -71,22 +71,19 @@ async fn database_passes_verify_on_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_operations_passes_verify() {
-    let start = |upstream: &str| {
-        ServerProcess::start(
-            env!("CARGO_BIN_EXE_actix-web-peer"),
-            &[
-                "async_operations",
-                "--port",
-                "0",
-                "--threads",
-                "2",
-                "--upstream",
-                upstream,
-            ],
-            Duration::from_secs(60),
-        )
-    };
+    let base = ["async_operations", "--port", "0", "--threads", "2"];
+    let start = ServerProcess::starter(env!("CARGO_BIN_EXE_actix-web-peer"), &base);
+    let start = |upstream: &str| start(&["--upstream", upstream]);
     contract::async_checks::server_passes(start, 64)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn middleware_passes_verify() {
+    let base = ["middleware", "--port", "0", "--threads", "2"];
+    let start = ServerProcess::starter(env!("CARGO_BIN_EXE_actix-web-peer"), &base);
+    contract::middleware_checks::server_passes(start)
         .await
         .unwrap();
 }

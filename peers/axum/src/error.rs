@@ -53,7 +53,14 @@ pub async fn method_not_allowed(res: Response) -> Response {
         .get(header::ALLOW)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    ApiError(Error::method_not_allowed(allow)).into_response()
+    let mut json = ApiError(Error::method_not_allowed(allow)).into_response();
+    // Headers the router's layers set (`Server-Timing`) stay.
+    for (name, value) in res.headers() {
+        if !json.headers().contains_key(name) && name != header::CONTENT_LENGTH {
+            json.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    json
 }
 
 /// Answer of a handler that panicked: a 500, the connection kept.

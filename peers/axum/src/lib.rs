@@ -9,13 +9,14 @@ pub mod common;
 pub mod database;
 pub mod error;
 pub mod files;
+pub mod middleware;
 pub mod realworld;
 pub mod tasks;
 pub mod validation;
 
 use axum::http::{header, HeaderValue};
 use axum::serve::ListenerExt;
-use axum::{middleware, Router};
+use axum::Router;
 use futures_util::FutureExt;
 use std::future::{ready, Future, IntoFuture};
 use std::net::SocketAddr;
@@ -55,6 +56,9 @@ pub enum Category {
     /// Scheduling, timer waits, upstream calls.
     #[value(name = "async_operations")]
     AsyncOperations,
+    /// Light and heavy middleware stacks.
+    #[value(name = "middleware")]
+    Middleware,
 }
 
 impl Category {
@@ -68,6 +72,7 @@ impl Category {
             Self::RealWorldScenarios => 8400,
             Self::Database => 8500,
             Self::AsyncOperations => 8600,
+            Self::Middleware => 8700,
         }
     }
 }
@@ -83,6 +88,7 @@ pub fn run(
     room: usize,
     database: Option<&str>,
     upstream: &str,
+    stacks: Option<shared::middleware::Config>,
 ) -> Result<(), String> {
     match category {
         Category::Basic => runtime.block_on(serve(addr, |_| (basic::router(), ready(())))),
@@ -121,6 +127,11 @@ pub fn run(
             let upstream = shared::asyncops::Upstream::new(upstream).map_err(|e| e.to_string())?;
             runtime.block_on(serve(addr, |_| (asyncops::router(upstream), ready(()))))
         }
+        Category::Middleware => {
+            let config = stacks.ok_or("the middleware category needs its settings")?;
+            let stacks = shared::middleware::Stacks::open(config).map_err(|e| e.to_string())?;
+            runtime.block_on(serve(addr, |_| (middleware::router(stacks), ready(()))))
+        }
     }
 }
 
@@ -141,7 +152,7 @@ pub async fn serve<F: Future<Output = ()>>(
     // rewrite sees the `Allow` header axum sets on the finished answer.
     let app = Router::new()
         .fallback_service(router)
-        .layer(middleware::map_response(error::method_not_allowed))
+        .layer(axum::middleware::map_response(error::method_not_allowed))
         .layer(CatchPanicLayer::custom(error::panicked))
         .layer(SetResponseHeaderLayer::overriding(
             header::SERVER,

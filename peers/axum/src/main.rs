@@ -36,6 +36,9 @@ struct Cli {
     /// `async_operations` only: the HTTP server `/async/upstream` calls.
     #[arg(long, env = "BENCH_UPSTREAM_URL", default_value = shared::asyncops::DEFAULT_UPSTREAM)]
     upstream: String,
+    /// `middleware` only: the stacks' settings.
+    #[command(flatten)]
+    stacks: shared::middleware::MiddlewareArgs,
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,16 @@ fn main() -> ExitCode {
         }
     };
     let port = cli.port.unwrap_or(cli.category.default_port());
+    // The middleware category's access log defaults to a temporary
+    // directory, removed when the server stops.
+    let stacks = match (cli.category, cli.stacks.resolve()) {
+        (axum_peer::Category::Middleware, Ok(r)) => Some(r),
+        (axum_peer::Category::Middleware, Err(e)) => {
+            eprintln!("axum-peer: cannot make the access log's directory: {e}");
+            return ExitCode::FAILURE;
+        }
+        _ => None,
+    };
     let addr = SocketAddr::new(cli.host, port);
     match axum_peer::run(
         cli.category,
@@ -60,6 +73,7 @@ fn main() -> ExitCode {
         cli.room,
         cli.database.as_deref(),
         &cli.upstream,
+        stacks.as_ref().map(|r| r.config.clone()),
     ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

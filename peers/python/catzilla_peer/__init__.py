@@ -21,6 +21,7 @@ APPS = {
     "real_world_scenarios": "real_world",
     "database": "database",
     "async_operations": "async_operations",
+    "middleware": "middleware",
 }
 
 

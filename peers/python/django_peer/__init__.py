@@ -22,6 +22,7 @@ APPS = {
     "real_world_scenarios": "real_world",
     "database": "database",
     "async_operations": "async_operations",
+    "middleware": "middleware",
 }
 
 #: The environment variable naming the category module `settings` routes to.

@@ -16,6 +16,7 @@ _BODY_LIMITS = {
     "background_tasks": 1 << 20,
     "real_world": 1 << 20,
     "database": 1 << 20,
+    "middleware": 4096,
 }
 
 DEBUG = False
@@ -41,6 +42,34 @@ if _MODULE == "database":
         "DIRS": [os.path.join(os.path.dirname(__file__), "templates")],
         "OPTIONS": {"context_processors": []},
     }]
+
+if _MODULE == "middleware":
+    # The category's stacks, outermost first (django_peer/middleware.py):
+    # each of the peer's classes acts on its route group only, as
+    # django-cors-headers acts on CORS_URLS_REGEX's paths.
+    from bench_shared import middleware as _mw
+
+    INSTALLED_APPS = ["rest_framework", "corsheaders"]
+    MIDDLEWARE = [
+        "django_peer.middleware.TimingMiddleware",
+        "django_peer.common.ContractMiddleware",
+        "django_peer.middleware.RequestIdMiddleware",
+        "django_peer.middleware.CountingMiddleware",
+        "django_peer.middleware.AccessLogMiddleware",
+        "django_peer.middleware.SecurityHeadersMiddleware",
+        "django_peer.middleware.CountedCorsMiddleware",
+        "django_peer.middleware.HeavyGZipMiddleware",
+        "django_peer.middleware.BearerAuthMiddleware",
+        "django_peer.middleware.RateLimitMiddleware",
+        "django_peer.middleware.TimeoutMiddleware",
+    ]
+    CORS_URLS_REGEX = _mw.HEAVY_REGEX
+    CORS_ALLOWED_ORIGINS = list(_mw.CORS_ORIGINS)
+    CORS_ALLOW_METHODS = list(_mw.CORS_METHODS)
+    CORS_ALLOW_HEADERS = list(_mw.CORS_HEADERS)
+    CORS_EXPOSE_HEADERS = list(_mw.CORS_EXPOSE)
+    CORS_PREFLIGHT_MAX_AGE = _mw.CORS_MAX_AGE
+    CORS_ALLOW_CREDENTIALS = False
 
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import inspect
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable, Coroutine, TypeVar
+from typing import Any, AsyncIterator, Callable, Coroutine, Sequence, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
 from starlette.routing import Match
 
 from bench_shared import errors, http
@@ -117,12 +118,14 @@ def new_app(
     category: str,
     on_start: Callable[[], None] | None = None,
     on_stop: Callable[[], Any] | None = None,
+    middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
     """An app answering every error in the contract's form (405 with every
     method of the path in `Allow`, a JSON 500 for our own faults), with no
     docs routes and no slash redirects (`/x/` is not `/x`). `on_start` and
     `on_stop` run when the server starts and stops: on a worker thread, or
-    awaited on the loop when they are coroutine functions."""
+    awaited on the loop when they are coroutine functions. `middleware`,
+    outermost first, wraps the app inside Starlette's error layer."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -134,7 +137,8 @@ def new_app(
             if on_stop:
                 await _call(on_stop)
 
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan,
+                  middleware=list(middleware))
     app.router.redirect_slashes = False
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -17,6 +17,7 @@ APPS = {
     "real_world_scenarios": "real_world",
     "database": "database",
     "async_operations": "async_operations",
+    "middleware": "middleware",
 }
 
 

@@ -236,6 +236,49 @@ pub(super) fn services_and_waits(md: &mut String, columns: &[Column<'_>]) {
     waits(md, columns);
 }
 
+/// What each endpoint costs beyond the category's baseline endpoint (the
+/// contract's `baseline`: `home` of `middleware`, what a stack costs): CPU
+/// per request minus the baseline's, per framework at the same connections.
+pub(super) fn over_baseline(md: &mut String, category: &str, columns: &[Column<'_>]) {
+    let Some(base) = contract::load(category).ok().and_then(|c| c.baseline) else {
+        return;
+    };
+    let mut rows = String::new();
+    for col in columns {
+        for m in col.results.iter().filter(|m| m.state.is_none()) {
+            let Some(own) = m.cpu.as_ref().map(|c| c.us_per_request) else {
+                continue;
+            };
+            let base_cpu = col
+                .results
+                .iter()
+                .find(|b| b.name == base && b.connections == m.connections && b.state.is_none())
+                .and_then(|b| b.cpu.as_ref().map(|c| c.us_per_request));
+            let Some(base_cpu) = base_cpu.filter(|_| m.name != base) else {
+                continue;
+            };
+            let _ = writeln!(
+                rows,
+                "| {} | {} | {} | {own:.1} | {base_cpu:.1} | {:+.1} |",
+                col.label,
+                row_label(m, false),
+                m.connections,
+                own - base_cpu,
+            );
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    let _ = write!(
+        md,
+        "Cost beyond `{base}` (the endpoint with the least of the category's work): each \
+         endpoint's CPU per request minus `{base}`'s, same framework and connections.\n\n\
+         | framework | endpoint | conns | CPU µs/req | `{base}` CPU µs/req | beyond `{base}` |\n\
+         |---|---|---:|---:|---:|---:|\n{rows}\n",
+    );
+}
+
 /// Endpoints that wait by design (`load.wait_ms`): good req/s against the
 /// ideal, every connection's request answered right after its wait.
 fn waits(md: &mut String, columns: &[Column<'_>]) {

@@ -48,6 +48,7 @@ pub fn binary(category: &str) -> PathBuf {
         "background_tasks" => "background-tasks",
         "database" => "database",
         "async_operations" => "async-operations",
+        "middleware" => "middleware",
         _ => "real-world",
     };
     let mut cmd = Command::new(env!("CARGO"));

@@ -208,6 +208,9 @@ impl Error {
             413 => Some(("connection", "close")),
             _ => None,
         };
+        // A header of the error's own (a challenge naming the failure)
+        // replaces the implied one.
+        let implied = implied.filter(|(name, _)| self.extra_headers.iter().all(|(k, _)| k != name));
         self.extra_headers
             .iter()
             .map(|(k, v)| (*k, v.as_str()))

@@ -6,7 +6,7 @@
 //! Every operation is an `async fn` on Tokio; a server awaits it in its
 //! handler, so its own runtime does the scheduling that is measured.
 
-mod params;
+pub(crate) mod params;
 mod upstream;
 
 pub use params::{

@@ -12,7 +12,9 @@ pub const MAX_UPSTREAM: u64 = 16;
 /// The largest fan-out `x`.
 pub const MAX_FANOUT_X: u64 = 1_000_000;
 
-fn in_range(name: &str, value: u64, min: u64, max: u64) -> Result<u64, Error> {
+/// `value` of the parameter `name` when within `min..=max`, else a 422
+/// naming it.
+pub(crate) fn in_range(name: &str, value: u64, min: u64, max: u64) -> Result<u64, Error> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {

@@ -30,7 +30,7 @@ pub const DEFAULT_PORT: u16 = 8700;
 pub const SERVER_NAME: &str = "feature-bench";
 
 /// Largest accepted request body (the contract's limit).
-pub const MAX_BODY_BYTES: usize = 4096;
+pub use shared::middleware::MAX_BODY_BYTES;
 
 /// The request's id, as its request-id layer set it.
 fn request_id(req: &Req) -> &str {
@@ -66,7 +66,8 @@ pub fn router(stacks: Stacks) -> Router {
         .layer(layers::RateLimit(stacks.clone()))
         .layer(layers::Timeout(stacks.clone()));
     // OPTIONS routes of the heavy paths: preflights are answered by the
-    // CORS layer; any other OPTIONS gets past it to a 405.
+    // CORS layer; any other OPTIONS goes on through authentication and
+    // the rate limit to a 405.
     let not_allowed = |allow: &'static str| {
         heavy.wrap(move |_req: Req| async move { Err(ApiError::method_not_allowed(allow)) })
     };

@@ -76,12 +76,6 @@ impl Stack {
         self
     }
 
-    /// Adds the layers of `inner` inside these.
-    pub fn then(mut self, inner: &Stack) -> Self {
-        self.layers.extend(inner.layers.iter().cloned());
-        self
-    }
-
     /// `handler` behind these layers.
     pub fn wrap(&self, handler: impl Handler) -> impl Handler {
         Layered(Arc::new(LayeredInner {

@@ -4,9 +4,10 @@
 //! `middleware::from_fn` over `shared::middleware`'s rules for the rest.
 //! A layer that refuses answers with a response of its own (an
 //! `EitherBody`), so the layers around it still see and mark the answer.
-//! Each resource is wrapped with its group's stack; an empty-prefix scope
-//! wrapped in the timing layer holds them all, its default service the
-//! JSON 404, so every answer of the category is timed.
+//! Each route is wrapped with its group's stack (a 405 is the resource's
+//! default service, routing's answer, outside the stack); an empty-prefix
+//! scope wrapped in the timing layer holds them all, its default service
+//! the JSON 404, so every answer of the category is timed.
 //!
 //! actix-web's `wrap` runs the last one added first (outermost): stacks
 //! are listed innermost first below.
@@ -15,10 +16,10 @@ use crate::common::{query, JsonBody};
 use crate::error::ApiError;
 use actix_cors::Cors;
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{HttpServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{from_fn, Compress, DefaultHeaders, Next};
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse, ResponseError, Route};
 use shared::api::{parse_json, Error};
 use shared::asyncops;
 use shared::middleware::access_log::Entry;
@@ -28,9 +29,6 @@ use shared::middleware::{self as mw, bump, params, request_id, Stacks};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Largest accepted request body (the contract's limit).
-pub const MAX_BODY_BYTES: usize = 4096;
 
 type St = web::Data<Stacks>;
 
@@ -53,26 +51,36 @@ pub fn routes(stacks: Stacks) -> impl Fn(&mut web::ServiceConfig) + Clone + Send
     let state = web::Data::new(stacks);
     move |cfg| {
         cfg.app_data(state.clone())
-            .app_data(crate::common::BodyLimit(MAX_BODY_BYTES))
+            .app_data(crate::common::BodyLimit(mw::MAX_BODY_BYTES))
             .service(
                 web::scope("")
                     .route("/", web::get().to(|| async { HOME }))
                     .route("/health", web::get().to(health))
                     .route("/middleware-stats", web::get().to(stats))
-                    .service(light(
-                        web::resource("/middleware-light").get_or_405(light_answer),
+                    .service(
+                        web::resource("/middleware-light")
+                            .route(light(get_or_head().to(light_answer)))
+                            .default_service(web::to(|| not_allowed("GET, HEAD"))),
+                    )
+                    .service(
+                        web::resource("/middleware-concurrent")
+                            .route(light(get_or_head().to(concurrent)))
+                            .default_service(web::to(|| not_allowed("GET, HEAD"))),
+                    )
+                    .service(heavy_resource(
+                        "/middleware-heavy",
+                        get_or_head().to(heavy_answer),
+                        "GET, HEAD",
                     ))
-                    .service(light(
-                        web::resource("/middleware-concurrent").get_or_405(concurrent),
+                    .service(heavy_resource(
+                        "/middleware-auth",
+                        get_or_head().to(auth_answer),
+                        "GET, HEAD",
                     ))
-                    .service(heavy(
-                        web::resource("/middleware-heavy").get_or_405(heavy_answer),
-                    ))
-                    .service(heavy(
-                        web::resource("/middleware-auth").get_or_405(auth_answer),
-                    ))
-                    .service(heavy(
-                        web::resource("/middleware-post").post_or_405(post_answer),
+                    .service(heavy_resource(
+                        "/middleware-post",
+                        web::post().to(post_answer),
+                        "POST",
                     ))
                     .default_service(web::to(crate::common::not_found))
                     .wrap(from_fn(timing)),
@@ -80,53 +88,35 @@ pub fn routes(stacks: Stacks) -> impl Fn(&mut web::ServiceConfig) + Clone + Send
     }
 }
 
-/// A GET-or-HEAD and POST builder for resources, with the JSON 405.
-trait Methods {
-    fn get_or_405<F, A>(self, f: F) -> Self
-    where
-        F: actix_web::Handler<A>,
-        A: actix_web::FromRequest + 'static,
-        F::Output: actix_web::Responder + 'static;
-    fn post_or_405<F, A>(self, f: F) -> Self
-    where
-        F: actix_web::Handler<A>,
-        A: actix_web::FromRequest + 'static,
-        F::Output: actix_web::Responder + 'static;
-}
-
-impl Methods for actix_web::Resource {
-    fn get_or_405<F, A>(self, f: F) -> Self
-    where
-        F: actix_web::Handler<A>,
-        A: actix_web::FromRequest + 'static,
-        F::Output: actix_web::Responder + 'static,
-    {
-        self.route(web::get().to(f))
-            .default_service(web::to(|| not_allowed("GET, HEAD")))
-    }
-
-    fn post_or_405<F, A>(self, f: F) -> Self
-    where
-        F: actix_web::Handler<A>,
-        A: actix_web::FromRequest + 'static,
-        F::Output: actix_web::Responder + 'static,
-    {
-        self.route(web::post().to(f))
-            .default_service(web::to(|| not_allowed("POST")))
-    }
+fn get_or_head() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 async fn not_allowed(allow: &'static str) -> Result<HttpResponse, ApiError> {
     Err(Error::method_not_allowed(allow).into())
 }
 
-/// The light stack around `resource`.
-fn light(resource: actix_web::Resource) -> impl HttpServiceFactory {
-    resource.wrap(from_fn(counting)).wrap(from_fn(request_ids))
+/// A heavy-stack resource: `route` and an OPTIONS route behind the stack
+/// (preflights are answered by the CORS layer; any other OPTIONS is a 405
+/// past authentication); other methods are routing's 405, timed only.
+fn heavy_resource(path: &str, route: Route, allow: &'static str) -> actix_web::Resource {
+    web::resource(path)
+        .route(heavy(route))
+        .route(heavy(
+            web::route()
+                .guard(guard::Options())
+                .to(move || not_allowed(allow)),
+        ))
+        .default_service(web::to(move || not_allowed(allow)))
 }
 
-/// The heavy stack (light included) around `resource`.
-fn heavy(resource: actix_web::Resource) -> impl HttpServiceFactory {
+/// The light stack around `route`.
+fn light(route: Route) -> Route {
+    route.wrap(from_fn(counting)).wrap(from_fn(request_ids))
+}
+
+/// The heavy stack (light included) around `route`.
+fn heavy(route: Route) -> Route {
     let security = mw::SECURITY_HEADERS
         .iter()
         .fold(DefaultHeaders::new(), |h, (name, value)| {
@@ -139,7 +129,7 @@ fn heavy(resource: actix_web::Resource) -> impl HttpServiceFactory {
         .allowed_header("x-request-id")
         .expose_headers(["x-request-id"])
         .max_age(mw::CORS_MAX_AGE as usize);
-    resource
+    route
         .wrap(from_fn(timeout))
         .wrap(from_fn(rate_limit))
         .wrap(from_fn(authenticate))

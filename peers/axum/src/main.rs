@@ -57,12 +57,14 @@ fn main() -> ExitCode {
     let port = cli.port.unwrap_or(cli.category.default_port());
     // The middleware category's access log defaults to a temporary
     // directory, removed when the server stops.
-    let stacks = match (cli.category, cli.stacks.resolve()) {
-        (axum_peer::Category::Middleware, Ok(r)) => Some(r),
-        (axum_peer::Category::Middleware, Err(e)) => {
-            eprintln!("axum-peer: cannot make the access log's directory: {e}");
-            return ExitCode::FAILURE;
-        }
+    let stacks = match cli.category {
+        axum_peer::Category::Middleware => match cli.stacks.resolve() {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("axum-peer: cannot make the access log's directory: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
         _ => None,
     };
     let addr = SocketAddr::new(cli.host, port);

@@ -17,7 +17,7 @@ use axum::extract::{RawQuery, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{BoxError, Extension, Json, Router};
 use shared::api::{parse_json, Error, Query};
 use shared::asyncops;
@@ -36,9 +36,6 @@ use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// Largest accepted request body (the contract's limit).
-pub const MAX_BODY_BYTES: usize = 4096;
-
 type St = App<Stacks>;
 
 /// The request's id, set by [`request_ids`].
@@ -52,7 +49,7 @@ pub struct Subject(pub Arc<Claims>);
 /// The category's routes behind their stacks.
 pub fn router(stacks: Stacks) -> Router {
     let timeout = stacks.config.request_timeout;
-    let state = App::new(Arc::new(stacks), BodyLimit(MAX_BODY_BYTES));
+    let state = App::new(Arc::new(stacks), BodyLimit(mw::MAX_BODY_BYTES));
     let light = ServiceBuilder::new()
         .layer(from_fn_with_state(state.clone(), request_ids))
         .layer(from_fn_with_state(state.clone(), counting));
@@ -80,7 +77,7 @@ pub fn router(stacks: Stacks) -> Router {
         .no_deflate()
         .no_zstd()
         .quality(CompressionLevel::Precise(6))
-        .compress_when(SizeAbove::new(mw::GZIP_MIN_BYTES as u16 - 1));
+        .compress_when(SizeAbove::new(mw::GZIP_MIN_BYTES as u16));
     let heavy = ServiceBuilder::new()
         .layer(from_fn_with_state(state.clone(), access_log))
         .layer(s1)
@@ -98,16 +95,34 @@ pub fn router(stacks: Stacks) -> Router {
             move |err: BoxError| ready(timed_out(&state, err))
         }))
         .layer(tower::timeout::TimeoutLayer::new(timeout));
+    let heavy = light.clone().layer(heavy);
+    // Each method router's `route_layer`: its methods get the stack, its
+    // 405 is routing's answer, timed only. The heavy paths' OPTIONS routes
+    // let preflights reach the CORS layer (any other OPTIONS is a 405 past
+    // authentication).
     let light_routes = Router::new()
-        .route("/middleware-light", get(light_answer))
-        .route("/middleware-concurrent", get(concurrent))
-        .layer(light.clone());
+        .route(
+            "/middleware-light",
+            get(light_answer).route_layer(light.clone()),
+        )
+        .route("/middleware-concurrent", get(concurrent).route_layer(light));
     let heavy_routes = Router::new()
-        .route("/middleware-heavy", get(heavy_answer))
-        .route("/middleware-auth", get(auth_answer))
-        .route("/middleware-post", axum::routing::post(post_answer))
-        .layer(heavy)
-        .layer(light);
+        .route(
+            "/middleware-heavy",
+            get(heavy_answer)
+                .options(only_get)
+                .route_layer(heavy.clone()),
+        )
+        .route(
+            "/middleware-auth",
+            get(auth_answer)
+                .options(only_get)
+                .route_layer(heavy.clone()),
+        )
+        .route(
+            "/middleware-post",
+            post(post_answer).options(only_post).route_layer(heavy),
+        );
     Router::new()
         .route("/", get(|| async { HOME }))
         .route("/health", get(health))
@@ -117,6 +132,14 @@ pub fn router(stacks: Stacks) -> Router {
         .fallback(not_found)
         .layer(from_fn(timing))
         .with_state(state)
+}
+
+async fn only_get() -> ApiError {
+    ApiError(Error::method_not_allowed("GET, HEAD"))
+}
+
+async fn only_post() -> ApiError {
+    ApiError(Error::method_not_allowed("POST"))
 }
 
 async fn timing(req: Request, next: Next) -> Response {

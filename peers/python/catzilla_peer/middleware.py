@@ -395,8 +395,7 @@ def create_app():
     @within_deadline
     def post(request):
         known = state(request)
-        data = http.parse_json(read_json_text(request, mw.MAX_BODY).encode("utf-8"))
-        name, value = mw.post_input(data)
+        name, value = mw.post_body(read_json_text(request, mw.MAX_BODY).encode("utf-8"))
         return json_response(mw.posted(known.principal.subject, name, value, known.request_id))
 
     for path, method, handler in (("/", "GET", home),

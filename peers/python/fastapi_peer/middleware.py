@@ -116,7 +116,9 @@ class CountingMiddleware(PathMiddleware):
 
 
 class AccessLogMiddleware(PathMiddleware):
-    """A JSON line per answer, written once the inner app is done."""
+    """A JSON line per answer, written just before the answer's last part
+    leaves (as every framework's log: a client that has its answer finds
+    it logged), or when the app ends without answering."""
 
     def __init__(self, app: ASGIApp, paths: mw.Routes, log: mw.AccessLog) -> None:
         super().__init__(app, paths)
@@ -125,21 +127,30 @@ class AccessLogMiddleware(PathMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500
+        logged = False
 
-        async def send_logged(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_logged)
-        finally:
+        def write() -> None:
+            nonlocal logged
+            logged = True
             known = scope.get("state", {})
             principal = known.get("principal")
             self.log.write(started=started, request_id=known.get("request_id"),
                            method=scope["method"], path=scope["path"], status=status,
                            subject=principal.subject if principal else None)
+
+        async def send_logged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                write()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_logged)
+        finally:
+            if not logged:
+                write()
 
 
 class SecurityHeadersMiddleware(PathMiddleware):
@@ -326,8 +337,7 @@ def create_app() -> FastAPI:
 
     @app.post("/middleware-post")
     async def post(request: Request, principal: Principal, rid: RequestId) -> dict:
-        data = http.parse_json(await read_json_bytes(request, mw.MAX_BODY))
-        name, value = mw.post_input(data)
+        name, value = mw.post_body(await read_json_bytes(request, mw.MAX_BODY))
         return mw.posted(principal.subject, name, value, rid)
 
     return app

@@ -200,7 +200,7 @@ def create_app() -> Flask:
     @heavy.route("/middleware-post", methods=["POST", "OPTIONS"], provide_automatic_options=True)
     @within_deadline
     def post() -> Response:
-        name, value = mw.post_input(http.parse_json(read_json_bytes(mw.MAX_BODY)))
+        name, value = mw.post_body(read_json_bytes(mw.MAX_BODY))
         return json_response(mw.posted(g.principal.subject, name, value, g.request_id))
 
     light.register_blueprint(heavy)

@@ -63,7 +63,7 @@ def test_a_valid_token_names_its_subject_and_scopes():
 
 
 @pytest.mark.parametrize("authorization", [None, "", "Basic YmVuY2g6YmVuY2g=", "Token abc",
-                                           "Bearerabc"])
+                                           "Bearerabc", "Bearer ", "Bearer    "])
 def test_no_bearer_credentials_is_a_missing_token(authorization):
     e = rejected(authorization)
     assert (e.status, e.code) == (401, "missing_token")
@@ -73,7 +73,6 @@ def test_no_bearer_credentials_is_a_missing_token(authorization):
 @pytest.mark.parametrize("case, authorization", [
     ("malformed", "Bearer not-a-jwt"),
     ("three bad parts", "Bearer a.b.c"),
-    ("empty", "Bearer "),
     ("bad signature", "Bearer " + token({"sub": "ann", "exp": future()}, key="another-secret")),
     ("HS512", "Bearer " + token({"sub": "ann", "exp": future()}, algorithm="HS512")),
     ("alg none", "Bearer " + token({"sub": "ann", "exp": future()}, key=None, algorithm="none")),
@@ -99,6 +98,13 @@ def test_expiry_is_checked_without_leeway():
     # Expired and badly signed: the signature is checked first.
     bad = token({"sub": "ann", "exp": int(time.time()) - 60}, key="another-secret")
     assert rejected("Bearer " + bad).code == "invalid_token"
+
+
+def test_nbf_is_checked_and_iat_is_not_as_the_reference():
+    e = rejected("Bearer " + token({"sub": "ann", "exp": future(), "nbf": future()}))
+    assert (e.status, e.code) == (401, "invalid_token")
+    ahead = token({"sub": "ann", "exp": future(), "iat": future()})
+    assert VERIFIER.verify("Bearer " + ahead).subject == "ann"
 
 
 def test_the_contracts_tokens_get_the_contracts_errors():
@@ -213,11 +219,12 @@ def test_heavy_parameters_defaults_and_bounds():
     assert mw.heavy_params({"count": "1", "delay_ms": "5000"}) == (1, 5000)
     assert mw.heavy_params({"count": "100", "delay_ms": "0"}) == (100, 0)
     for query, field in (({"count": "0"}, "count"), ({"count": "101"}, "count"),
-                         ({"count": "-1"}, "count"), ({"delay_ms": "5001"}, "delay_ms"),
-                         ({"delay_ms": "-1"}, "delay_ms")):
+                         ({"delay_ms": "5001"}, "delay_ms")):
         e = refusal(mw.heavy_params, query)
         assert (e.status, e.code, e.details[0].field) == (422, "validation_failed", field)
-    for query, field in (({"count": "many"}, "count"), ({"count": "1.5"}, "count"),
+    # Unsigned, as the reference reads them: a negative number is no count.
+    for query, field in (({"count": "-1"}, "count"), ({"delay_ms": "-1"}, "delay_ms"),
+                         ({"count": "many"}, "count"), ({"count": "1.5"}, "count"),
                          ({"count": ""}, "count"), ({"delay_ms": "soon"}, "delay_ms"),
                          ({"count": "9" * 5000}, "count")):
         e = refusal(mw.heavy_params, query)
@@ -235,6 +242,15 @@ def fields(data) -> list[str]:
     e = refusal(mw.post_input, data)
     assert (e.status, e.code) == (422, "validation_failed")
     return [d.field for d in e.details]
+
+
+def test_post_bodies_are_json_as_the_reference_reads_it():
+    assert mw.post_body(b'{"name": "w", "value": 1}') == ("w", 1)
+    assert mw.post_body(b'{"name": "\\ud83d\\ude00", "value": 1}') == ("\U0001F600", 1)
+    for body in (b'{"name": "\\ud800", "value": 1}', b'{"name": "w", "value": 1, "x": "\\udfff"}',
+                 b'{"name": ', b''):
+        e = refusal(mw.post_body, body)
+        assert (e.status, e.code) == (400, "malformed_json"), body
 
 
 def test_post_values_are_integers_exactly():

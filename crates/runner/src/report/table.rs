@@ -236,9 +236,10 @@ pub(super) fn services_and_waits(md: &mut String, columns: &[Column<'_>]) {
     waits(md, columns);
 }
 
-/// What each endpoint costs beyond the category's baseline endpoint (the
-/// contract's `baseline`: `home` of `middleware`, what a stack costs): CPU
-/// per request minus the baseline's, per framework at the same connections.
+/// What each endpoint and scenario costs beyond the category's baseline
+/// endpoint (the contract's `baseline`: `home` of `middleware`, what a
+/// stack costs): CPU per request minus the baseline's, per framework at the
+/// same connections; ⚠ on an untrusted figure.
 pub(super) fn over_baseline(md: &mut String, category: &str, columns: &[Column<'_>]) {
     let Some(base) = contract::load(category).ok().and_then(|c| c.baseline) else {
         return;
@@ -249,20 +250,32 @@ pub(super) fn over_baseline(md: &mut String, category: &str, columns: &[Column<'
             let Some(own) = m.cpu.as_ref().map(|c| c.us_per_request) else {
                 continue;
             };
-            let base_cpu = col
+            let is_base = |b: &Measurement| {
+                b.kind == crate::targets::TargetKind::Endpoint
+                    && b.name == base
+                    && b.state.is_none()
+            };
+            if is_base(m) {
+                continue;
+            }
+            let Some(b) = col
                 .results
                 .iter()
-                .find(|b| b.name == base && b.connections == m.connections && b.state.is_none())
-                .and_then(|b| b.cpu.as_ref().map(|c| c.us_per_request));
-            let Some(base_cpu) = base_cpu.filter(|_| m.name != base) else {
+                .find(|b| is_base(b) && b.connections == m.connections)
+            else {
+                continue;
+            };
+            let Some(base_cpu) = b.cpu.as_ref().map(|c| c.us_per_request) else {
                 continue;
             };
             let _ = writeln!(
                 rows,
-                "| {} | {} | {} | {own:.1} | {base_cpu:.1} | {:+.1} |",
+                "| {} | {} | {} | {own:.1}{} | {base_cpu:.1}{} | {:+.1} |",
                 col.label,
                 row_label(m, false),
                 m.connections,
+                tainted(m),
+                tainted(b),
                 own - base_cpu,
             );
         }
@@ -273,7 +286,8 @@ pub(super) fn over_baseline(md: &mut String, category: &str, columns: &[Column<'
     let _ = write!(
         md,
         "Cost beyond `{base}` (the endpoint with the least of the category's work): each \
-         endpoint's CPU per request minus `{base}`'s, same framework and connections.\n\n\
+         endpoint's and scenario's CPU per request minus `{base}`'s, same framework and \
+         connections.\n\n\
          | framework | endpoint | conns | CPU µs/req | `{base}` CPU µs/req | beyond `{base}` |\n\
          |---|---|---:|---:|---:|---:|\n{rows}\n",
     );

@@ -33,7 +33,7 @@ impl<'a> Query<'a> {
     }
 
     /// The first value of `name` parsed as `T`; absent is `Ok(None)`, present
-    /// but unparseable (also empty) is a 400 `invalid_query`.
+    /// but unparseable (also empty) is a 400 `invalid_query` naming it.
     pub fn get<T: FromStr>(&self, name: &str) -> Result<Option<T>, Error> {
         self.str(name)
             .map(|v| {
@@ -45,6 +45,11 @@ impl<'a> Query<'a> {
                             kind_of::<T>()
                         ),
                     )
+                    .with_details(vec![FieldError::new(
+                        name,
+                        "invalid_type",
+                        format!("must be {}", kind_of::<T>()),
+                    )])
                 })
             })
             .transpose()

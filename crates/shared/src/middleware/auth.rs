@@ -1,5 +1,6 @@
 //! Bearer authentication: `Authorization: Bearer <JWT>`, HS256 only,
-//! `exp` (checked with no leeway) and `sub` required, `scope` an optional
+//! `exp` (checked with no leeway) and `sub` required, `nbf` checked when
+//! present, `scope` an optional
 //! space-separated list. Failures are [`AuthError`]s: no HTTP in them, a
 //! server answers 401 with [`AuthError::challenge`] as `WWW-Authenticate`.
 
@@ -83,6 +84,8 @@ impl Verifier {
     pub fn new(secret: &str) -> Result<Self, KeyError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        // As PyJWT: a token not valid yet is refused too.
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         Ok(Self {
             key: DecodingKey::from_secret(secret.as_bytes())

@@ -43,6 +43,8 @@ pub const ALLOWED_METHODS: &str = "GET, POST";
 pub const ALLOWED_HEADERS: &str = "authorization, content-type, x-request-id";
 /// How long a browser may keep a preflight's answer, in seconds.
 pub const CORS_MAX_AGE: u32 = 600;
+/// Largest accepted request body (the contract's limit); larger gets 413.
+pub const MAX_BODY_BYTES: usize = 4096;
 /// Bodies at least this long are compressed when the client accepts gzip.
 pub const GZIP_MIN_BYTES: usize = 1024;
 /// The security headers of the heavy stack.
@@ -134,9 +136,8 @@ pub fn accepts_gzip(accept_encoding: &str) -> bool {
         let mut parts = coding.split(';');
         let name = parts.next().unwrap_or("").trim();
         let zero = parts.any(|p| {
-            let p = p.trim();
-            p.strip_prefix("q=")
-                .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q == 0.0))
+            let (key, q) = p.split_once('=').unwrap_or((p, ""));
+            key.trim().eq_ignore_ascii_case("q") && q.trim().parse::<f32>().is_ok_and(|q| q == 0.0)
         });
         name.eq_ignore_ascii_case("gzip") && !zero
     })
@@ -151,6 +152,7 @@ mod tests {
         assert!(accepts_gzip("gzip"));
         assert!(accepts_gzip("br, GZIP;q=0.5"));
         assert!(!accepts_gzip("gzip;q=0"));
+        assert!(!accepts_gzip("gzip; Q=0.0"));
         assert!(!accepts_gzip("deflate, br"));
         assert!(!accepts_gzip("x-gzip-not"));
     }

@@ -49,7 +49,7 @@ pub struct Posted {
 /// fields ignored; every failing field is named.
 pub fn posted(body: &Value) -> Result<Posted, Error> {
     let Some(obj) = body.as_object() else {
-        return Err(Error::invalid("", "type", "must be a JSON object"));
+        return Err(Error::invalid("", "invalid_type", "must be a JSON object"));
     };
     let mut errors = Vec::new();
     let name = match obj.get("name") {
@@ -69,7 +69,7 @@ pub fn posted(body: &Value) -> Result<Posted, Error> {
             None
         }
         Some(_) => {
-            errors.push(FieldError::new("name", "type", "must be a string"));
+            errors.push(FieldError::new("name", "invalid_type", "must be a string"));
             None
         }
     };
@@ -90,7 +90,11 @@ pub fn posted(body: &Value) -> Result<Posted, Error> {
             }
         },
         Some(_) => {
-            errors.push(FieldError::new("value", "type", "must be an integer"));
+            errors.push(FieldError::new(
+                "value",
+                "invalid_type",
+                "must be an integer",
+            ));
             None
         }
     };

@@ -4,12 +4,10 @@
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::Method;
-use server_kit::{
-    error_response, ApiError, Body, Middleware, MiddlewareFuture, Next, Req, Response,
-};
+use server_kit::{error_response, Body, Middleware, MiddlewareFuture, Next, Req, Response};
 use shared::middleware::access_log::Entry;
 use shared::middleware::auth::Claims;
-use shared::middleware::{self as mw, bump, request_id, Stacks};
+use shared::middleware::{self as mw, bump, Stacks};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,12 +42,7 @@ pub struct RequestIds(pub Arc<Stacks>);
 impl Middleware for RequestIds {
     fn call<'a>(&'a self, mut req: Req, next: Next<'a>) -> MiddlewareFuture<'a> {
         Box::pin(async move {
-            let (id, kept) = request_id::resolve(req.header("x-request-id"));
-            bump(if kept {
-                &self.0.counters.ids_echoed
-            } else {
-                &self.0.counters.ids_generated
-            });
+            let id = self.0.request_id(req.header("x-request-id"));
             let value = HeaderValue::from_str(&id);
             req.parts.extensions.insert(RequestId(id));
             let mut resp = next.run(req).await;
@@ -92,12 +85,11 @@ impl Middleware for AccessLogging {
                 duration_ms: start.elapsed().as_secs_f64() * 1000.0,
                 subject: subject.map(|s| s.0.subject.as_str()),
             };
-            match self.0.log.write(&entry) {
-                Ok(()) => bump(&self.0.counters.logged),
-                Err(e) => eprintln!(
+            if let Err(e) = self.0.record(&entry) {
+                eprintln!(
                     "middleware: access log {}: {e}",
                     self.0.log.path().display()
-                ),
+                );
             }
             resp
         })
@@ -226,22 +218,15 @@ pub struct Auth(pub Arc<Stacks>);
 impl Middleware for Auth {
     fn call<'a>(&'a self, mut req: Req, next: Next<'a>) -> MiddlewareFuture<'a> {
         Box::pin(async move {
-            match self.0.verifier.verify(req.header(header::AUTHORIZATION)) {
+            match self.0.authenticate(req.header(header::AUTHORIZATION)) {
                 Ok(claims) => {
-                    bump(&self.0.counters.auth_ok);
                     let subject = Subject(Arc::new(claims));
                     req.parts.extensions.insert(subject.clone());
                     let mut resp = next.run(req).await;
                     resp.extensions_mut().insert(subject);
                     resp
                 }
-                Err(e) => {
-                    bump(&self.0.counters.auth_rejected);
-                    error_response(
-                        &ApiError::unauthorized(e.code(), e.to_string())
-                            .with_header("www-authenticate", e.challenge()),
-                    )
-                }
+                Err(e) => error_response(&e),
             }
         })
     }
@@ -252,22 +237,9 @@ pub struct RateLimit(pub Arc<Stacks>);
 
 impl Middleware for RateLimit {
     fn call<'a>(&'a self, req: Req, next: Next<'a>) -> MiddlewareFuture<'a> {
-        let subject = req.parts.extensions.get::<Subject>().map(|s| s.0.clone());
-        let taken = subject.map(|s| self.0.buckets.take(&s.subject));
-        match taken {
-            Some(Err(limited)) => {
-                bump(&self.0.counters.rate_limited);
-                let secs = limited.retry_after_secs();
-                Box::pin(async move {
-                    error_response(
-                        &ApiError::too_many_requests(
-                            "rate_limited",
-                            format!("too many requests for this token; retry in {secs} s"),
-                        )
-                        .with_header("retry-after", secs.to_string()),
-                    )
-                })
-            }
+        let subject = req.parts.extensions.get::<Subject>();
+        match subject.map(|s| self.0.take_token(&s.0.subject)) {
+            Some(Err(e)) => Box::pin(async move { error_response(&e) }),
             _ => next.run(req),
         }
     }
@@ -282,17 +254,7 @@ impl Middleware for Timeout {
             let limit = self.0.config.request_timeout;
             match tokio::time::timeout(limit, next.run(req)).await {
                 Ok(resp) => resp,
-                Err(_) => {
-                    bump(&self.0.counters.timed_out);
-                    error_response(&ApiError::new(
-                        504,
-                        "timeout",
-                        format!(
-                            "the handler took longer than the {} ms request timeout",
-                            limit.as_millis()
-                        ),
-                    ))
-                }
+                Err(_) => error_response(&self.0.timed_out()),
             }
         })
     }

@@ -25,7 +25,7 @@ use shared::asyncops;
 use shared::middleware::access_log::Entry;
 use shared::middleware::answers::{Authenticated, Concurrent, Heavy, Light, Received, HOME};
 use shared::middleware::auth::Claims;
-use shared::middleware::{self as mw, bump, params, request_id, Stacks};
+use shared::middleware::{self as mw, bump, params, Stacks};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -165,12 +165,7 @@ async fn request_ids(
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok());
-    let (id, kept) = request_id::resolve(given);
-    bump(if kept {
-        &s.counters.ids_echoed
-    } else {
-        &s.counters.ids_generated
-    });
+    let id = s.request_id(given);
     let value = HeaderValue::from_str(&id);
     req.extensions_mut().insert(RequestId(id.into()));
     let mut res = next.call(req).await?;
@@ -210,9 +205,8 @@ async fn access_log(
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,
         subject: subject.as_ref().map(|s| s.0.subject.as_str()),
     };
-    match s.log.write(&entry) {
-        Ok(()) => bump(&s.counters.logged),
-        Err(e) => eprintln!("actix-web-peer: access log: {e}"),
+    if let Err(e) = s.record(&entry) {
+        eprintln!("actix-web-peer: access log: {e}");
     }
     Ok(res)
 }
@@ -257,20 +251,12 @@ async fn authenticate<B: MessageBody>(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match s.verifier.verify(given) {
+    match s.authenticate(given) {
         Ok(claims) => {
-            bump(&s.counters.auth_ok);
             req.extensions_mut().insert(Subject(Arc::new(claims)));
             Ok(next.call(req).await?.map_into_left_body())
         }
-        Err(e) => {
-            bump(&s.counters.auth_rejected);
-            Ok(answer(
-                req,
-                Error::unauthorized(e.code(), e.to_string())
-                    .with_header("www-authenticate", e.challenge()),
-            ))
-        }
+        Err(e) => Ok(answer(req, e)),
     }
 }
 
@@ -280,17 +266,8 @@ async fn rate_limit<B: MessageBody>(
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let subject = req.extensions().get::<Subject>().cloned();
-    if let Some(Err(limited)) = subject.map(|sub| s.buckets.take(&sub.0.subject)) {
-        bump(&s.counters.rate_limited);
-        let secs = limited.retry_after_secs();
-        return Ok(answer(
-            req,
-            Error::too_many_requests(
-                "rate_limited",
-                format!("too many requests for this token; retry in {secs} s"),
-            )
-            .with_header("retry-after", secs.to_string()),
-        ));
+    if let Some(Err(e)) = subject.map(|sub| s.take_token(&sub.0.subject)) {
+        return Ok(answer(req, e));
     }
     Ok(next.call(req).await?.map_into_left_body())
 }
@@ -307,16 +284,8 @@ async fn timeout<B: MessageBody>(
     match actix_web::rt::time::timeout(limit, next.call(inner)).await {
         Ok(res) => Ok(res?.map_into_left_body()),
         Err(_) => {
-            bump(&s.counters.timed_out);
-            let e = Error::new(
-                504,
-                "timeout",
-                format!(
-                    "the handler took longer than the {} ms request timeout",
-                    limit.as_millis()
-                ),
-            );
-            Ok(ServiceResponse::new(http_req, ApiError(e).error_response()).map_into_right_body())
+            let e = ApiError(s.timed_out()).error_response();
+            Ok(ServiceResponse::new(http_req, e).map_into_right_body())
         }
     }
 }

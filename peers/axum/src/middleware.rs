@@ -26,7 +26,7 @@ use shared::middleware::answers::{
     Authenticated, Concurrent, Heavy, Light, MiddlewareHealth, Received, HOME,
 };
 use shared::middleware::auth::Claims;
-use shared::middleware::{self as mw, bump, params, request_id, Stacks, Stats};
+use shared::middleware::{self as mw, bump, params, Stacks, Stats};
 use std::future::ready;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -156,12 +156,7 @@ async fn request_ids(State(s): State<St>, mut req: Request, next: Next) -> Respo
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok());
-    let (id, kept) = request_id::resolve(given);
-    bump(if kept {
-        &s.counters.ids_echoed
-    } else {
-        &s.counters.ids_generated
-    });
+    let id = s.request_id(given);
     let value = HeaderValue::from_str(&id);
     req.extensions_mut().insert(RequestId(id.into()));
     let mut res = next.run(req).await;
@@ -194,9 +189,8 @@ async fn access_log(State(s): State<St>, req: Request, next: Next) -> Response {
             .get::<Subject>()
             .map(|s| s.0.subject.as_str()),
     };
-    match s.log.write(&entry) {
-        Ok(()) => bump(&s.counters.logged),
-        Err(e) => eprintln!("axum-peer: access log: {e}"),
+    if let Err(e) = s.record(&entry) {
+        eprintln!("axum-peer: access log: {e}");
     }
     res
 }
@@ -229,39 +223,22 @@ async fn authenticate(State(s): State<St>, mut req: Request, next: Next) -> Resp
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match s.verifier.verify(given) {
+    match s.authenticate(given) {
         Ok(claims) => {
-            bump(&s.counters.auth_ok);
             let subject = Subject(Arc::new(claims));
             req.extensions_mut().insert(subject.clone());
             let mut res = next.run(req).await;
             res.extensions_mut().insert(subject);
             res
         }
-        Err(e) => {
-            bump(&s.counters.auth_rejected);
-            ApiError(
-                Error::unauthorized(e.code(), e.to_string())
-                    .with_header("www-authenticate", e.challenge()),
-            )
-            .into_response()
-        }
+        Err(e) => ApiError(e).into_response(),
     }
 }
 
 async fn rate_limit(State(s): State<St>, req: Request, next: Next) -> Response {
     if let Some(subject) = req.extensions().get::<Subject>() {
-        if let Err(limited) = s.buckets.take(&subject.0.subject) {
-            bump(&s.counters.rate_limited);
-            let secs = limited.retry_after_secs();
-            return ApiError(
-                Error::too_many_requests(
-                    "rate_limited",
-                    format!("too many requests for this token; retry in {secs} s"),
-                )
-                .with_header("retry-after", secs.to_string()),
-            )
-            .into_response();
+        if let Err(e) = s.take_token(&subject.0.subject) {
+            return ApiError(e).into_response();
         }
     }
     next.run(req).await
@@ -270,15 +247,7 @@ async fn rate_limit(State(s): State<St>, req: Request, next: Next) -> Response {
 /// `HandleErrorLayer`'s answer for the timeout's error.
 fn timed_out(s: &St, err: BoxError) -> ApiError {
     if err.is::<tower::timeout::error::Elapsed>() {
-        bump(&s.counters.timed_out);
-        return ApiError(Error::new(
-            504,
-            "timeout",
-            format!(
-                "the handler took longer than the {} ms request timeout",
-                s.config.request_timeout.as_millis()
-            ),
-        ));
+        return ApiError(s.timed_out());
     }
     ApiError(Error::internal(format!("the handler failed: {err}")))
 }

@@ -23,6 +23,7 @@ pub mod request_id;
 pub use args::{MiddlewareArgs, Resolved};
 pub use counters::{bump, Counters, Stats};
 
+use crate::api::Error;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -110,6 +111,68 @@ impl Stacks {
             log,
             config,
         })
+    }
+
+    /// The request's id from its `X-Request-ID` (kept when valid, else a
+    /// new one), counted as echoed or generated.
+    pub fn request_id(&self, given: Option<&str>) -> String {
+        let (id, kept) = request_id::resolve(given);
+        bump(if kept {
+            &self.counters.ids_echoed
+        } else {
+            &self.counters.ids_generated
+        });
+        id
+    }
+
+    /// The claims of the request whose `Authorization` header is
+    /// `authorization`, or the 401 with its challenge; counted either way.
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<auth::Claims, Error> {
+        match self.verifier.verify(authorization) {
+            Ok(claims) => {
+                bump(&self.counters.auth_ok);
+                Ok(claims)
+            }
+            Err(e) => {
+                bump(&self.counters.auth_rejected);
+                Err(Error::unauthorized(e.code(), e.to_string())
+                    .with_header("www-authenticate", e.challenge()))
+            }
+        }
+    }
+
+    /// A token from `subject`'s bucket, or the 429 with `Retry-After`
+    /// (counted).
+    pub fn take_token(&self, subject: &str) -> Result<(), Error> {
+        self.buckets.take(subject).map_err(|limited| {
+            bump(&self.counters.rate_limited);
+            let secs = limited.retry_after_secs();
+            Error::too_many_requests(
+                "rate_limited",
+                format!("too many requests for this token; retry in {secs} s"),
+            )
+            .with_header("retry-after", secs.to_string())
+        })
+    }
+
+    /// The 504 of a handler cut by the request timeout (counted).
+    pub fn timed_out(&self) -> Error {
+        bump(&self.counters.timed_out);
+        Error::new(
+            504,
+            "timeout",
+            format!(
+                "the handler took longer than the {} ms request timeout",
+                self.config.request_timeout.as_millis()
+            ),
+        )
+    }
+
+    /// Appends `entry` to the access log, counting the line once written.
+    pub fn record(&self, entry: &access_log::Entry<'_>) -> std::io::Result<()> {
+        self.log.write(entry)?;
+        bump(&self.counters.logged);
+        Ok(())
     }
 
     /// `/health`'s answer now.
